@@ -1,0 +1,62 @@
+"""Converter registry: one small function per MXNet op, keyed by op name and minimum opset.
+
+A converter has the signature ``convert(node: OpNode) -> list[onnx.NodeProto]`` and is
+registered with ``@converter("Convolution", opset=13)``. Registering the same op again with a
+higher ``opset`` adds the version used from that opset on (tf2onnx's ``version_13`` idea), so
+one op's evolution across opsets sits in one place.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+MIN_OPSET = 13
+
+_CONVERTERS: Dict[str, Dict[int, Callable]] = {}
+
+
+def converter(*op_names, opset=MIN_OPSET):
+    """Register the decorated function for each MXNet op name, from ``opset`` on."""
+    def wrap(fn):
+        for op in op_names:
+            _CONVERTERS.setdefault(op, {})[opset] = fn
+        return fn
+    return wrap
+
+
+def lookup(op, opset):
+    """The converter for ``op`` at ``opset``, or None."""
+    versions = _CONVERTERS.get(op, {})
+    usable = [v for v in versions if v <= opset]
+    return versions[max(usable)] if usable else None
+
+
+def supported_ops():
+    """``{op name: sorted list of opsets where its converter changes}``."""
+    return {op: sorted(v) for op, v in sorted(_CONVERTERS.items())}
+
+
+@dataclass
+class OpNode:
+    """Everything a converter may read about one MXNet node, plus the graph it emits into.
+
+    ``inputs``/``outputs`` are ONNX value names (outputs already chosen by the graph builder;
+    the converter must produce exactly these). Shapes and dtypes come from one
+    ``infer_shape``/``infer_type`` pass at the example batch; ``out_batch_axes[i]`` lists the
+    axes of output ``i`` whose size follows the batch size (found by inferring at a second
+    batch size), so converters never bake a batch-dependent size into a constant.
+    """
+
+    name: str
+    op: str
+    attrs: Dict[str, str]
+    inputs: List[str]
+    outputs: List[str]
+    in_shapes: List[Tuple[int, ...]]
+    in_dtypes: List[np.dtype]
+    out_shapes: List[Tuple[int, ...]]
+    out_dtypes: List[np.dtype]
+    opset: int
+    graph: "object"  # export.onnx.graph.GraphBuilder
+    out_batch_axes: List[Tuple[int, ...]] = field(default_factory=list)
+    in_batch_axes: List[Tuple[int, ...]] = field(default_factory=list)

@@ -1,0 +1,13 @@
+"""hybridzoo: the D2L model family and its ImageNet variants as MXNet Gluon HybridBlocks."""
+from ._threads import configure_threads
+
+configure_threads()  # before anything imports mxnet
+
+from .config import ModelConfig  # noqa: E402
+from .registry import get_config, get_model, list_models, register_model  # noqa: E402
+
+# Model families register themselves on import (one module per family).
+from . import models  # noqa: E402,F401
+
+__version__ = "0.1.0"
+__all__ = ["ModelConfig", "get_config", "get_model", "list_models", "register_model", "__version__"]

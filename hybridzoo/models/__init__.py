@@ -1,0 +1,1 @@
+"""Model families; importing this package registers every model."""

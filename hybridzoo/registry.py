@@ -1,0 +1,62 @@
+"""The model registry: ``@register_model`` fills it, ``get_model``/``list_models``/``get_config`` read it."""
+import difflib
+import fnmatch
+import warnings
+
+from .config import ModelConfig
+
+_MODELS = {}   # name -> entry-point function
+_CONFIGS = {}  # name -> ModelConfig
+
+
+def register_model(fn=None, *, config=None, name=None):
+    """Register an entry point ``fn(**kwargs) -> HybridBlock`` under ``name`` (default: fn.__name__).
+
+    Use bare (``@register_model``) or with a :class:`ModelConfig` (``@register_model(config=...)``).
+    Registering a name twice replaces the entry and warns.
+    """
+    def wrap(f):
+        key = name or f.__name__
+        if key in _MODELS:
+            warnings.warn(f"model {key!r} is already registered; replacing it", stacklevel=2)
+        _MODELS[key] = f
+        if config is not None:
+            if not isinstance(config, ModelConfig):
+                raise TypeError(f"config for {key!r} must be a ModelConfig, got {type(config).__name__}")
+            _CONFIGS[key] = config
+        else:
+            _CONFIGS.pop(key, None)
+        return f
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def list_models(pattern="*"):
+    """Registered names matching an fnmatch ``pattern``, sorted."""
+    return sorted(n for n in _MODELS if fnmatch.fnmatchcase(n, pattern))
+
+
+def _unknown(name):
+    close = difflib.get_close_matches(name, _MODELS, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else "see hybridzoo.list_models()"
+    return ValueError(f"unknown model {name!r}: {hint}")
+
+
+def get_model(name, pretrained=None, **kwargs):
+    """Build a registered model. ``pretrained`` is a path to parameters written by tools/train.py."""
+    if name not in _MODELS:
+        raise _unknown(name)
+    net = _MODELS[name](**kwargs)
+    if pretrained:
+        from .checkpoint import load_pretrained
+        load_pretrained(net, name, pretrained)
+    return net
+
+
+def get_config(name):
+    """The :class:`ModelConfig` of a registered model."""
+    if name not in _MODELS:
+        raise _unknown(name)
+    if name not in _CONFIGS:
+        raise ValueError(f"model {name!r} was registered without a config; pass config= to register_model")
+    return _CONFIGS[name]
