@@ -9,6 +9,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 FASHION_MNIST_MEAN = (0.2860,)
 FASHION_MNIST_STD = (0.3530,)
 
+# Class names by dataset, recorded in manifests so inference can print labels.
+DATASET_LABELS = {
+    "fashion_mnist": ("t-shirt", "trouser", "pullover", "dress", "coat",
+                      "sandal", "shirt", "sneaker", "bag", "ankle boot"),
+    "digits": tuple(str(d) for d in range(10)),
+}
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -39,6 +46,12 @@ class ModelConfig:
     @property
     def is_image(self):
         return len(self.input_shape) == 3
+
+    @property
+    def labels(self):
+        """Class names when the dataset has them and the head size matches, else None."""
+        names = DATASET_LABELS.get(self.dataset)
+        return names if names is not None and len(names) == self.classes else None
 
     def with_(self, **changes):
         """A copy with some fields changed (``input_size`` sets H and W, ``in_channels`` sets C)."""
