@@ -47,10 +47,26 @@ def get_model(name, pretrained=None, **kwargs):
     if name not in _MODELS:
         raise _unknown(name)
     net = _MODELS[name](**kwargs)
+    # Duck-typed metadata for exporters (export/ must not import hybridzoo): the registered
+    # name and the config adjusted to this instance's head and input channels.
+    net.zoo_name = name
+    net.zoo_config = _instance_config(name, kwargs)
     if pretrained:
         from .checkpoint import load_pretrained
         load_pretrained(net, name, pretrained)
     return net
+
+
+def _instance_config(name, kwargs):
+    config = _CONFIGS.get(name)
+    if config is None:
+        return None
+    changes = {}
+    if kwargs.get("classes") is not None:
+        changes["classes"] = kwargs["classes"]
+    if kwargs.get("in_channels") is not None and config.is_image:
+        changes["in_channels"] = kwargs["in_channels"]
+    return config.with_(**changes) if changes else config
 
 
 def get_config(name):

@@ -1,0 +1,1 @@
+"""Converters: activation (being written)."""

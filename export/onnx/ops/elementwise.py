@@ -1,0 +1,1 @@
+"""Converters: elementwise (being written)."""

@@ -1,0 +1,1 @@
+"""Converters: misc (being written)."""

@@ -1,0 +1,1 @@
+"""Converters: nn (being written)."""

@@ -1,0 +1,1 @@
+"""Converters: norm (being written)."""

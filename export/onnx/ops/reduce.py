@@ -1,0 +1,1 @@
+"""Converters: reduce (being written)."""

@@ -1,0 +1,1 @@
+"""Converters: shape (being written)."""
