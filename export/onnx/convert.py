@@ -1,0 +1,112 @@
+"""MXGraph -> onnx.ModelProto: one converter call per op node, in the symbol's topological order."""
+import numpy as np
+import onnx
+from onnx import helper
+
+from . import ops  # noqa: F401  (registers every converter)
+from .graph import GraphBuilder
+from .registry import MIN_OPSET, OpNode, lookup
+
+DEFAULT_OPSET = 17
+# Highest opset we test and stamp; bounded by the installed onnx package as well.
+MAX_OPSET = min(onnx.defs.onnx_opset_version(), 23)
+BATCH_DIM = "batch"
+
+
+class UnsupportedOperatorError(NotImplementedError):
+    """An MXNet op with no converter at the requested opset."""
+
+
+def check_opset(opset):
+    if opset is None:
+        return DEFAULT_OPSET
+    if not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset {opset!r} is not supported: choose an int from {MIN_OPSET} to "
+                         f"{MAX_OPSET} (default {DEFAULT_OPSET})")
+    return opset
+
+
+def check_supported(mxgraph, opset):
+    """Raise one error for the first op without a converter, before any work is done."""
+    missing = [n for n in mxgraph.nodes if n.op != "null" and lookup(n.op, opset) is None]
+    if missing:
+        first = missing[0]
+        others = sorted({n.op for n in missing} - {first.op})
+        also = f" (also unsupported: {', '.join(others)})" if others else ""
+        raise UnsupportedOperatorError(
+            f"MXNet op {first.op!r} (node {first.name!r}) has no ONNX converter at opset {opset}"
+            f"{also}; see export.onnx.get_operator_support() for the supported ops and opsets")
+
+
+def _value_info(name, dtype, shape, batch_axes, dynamic_names):
+    dims = [dynamic_names(i) if i in batch_axes else int(d) for i, d in enumerate(shape)]
+    return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
+
+
+def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph"):
+    """Convert; ``dynamic_axes`` marks each node's batch axes symbolic in inputs/outputs."""
+    check_supported(mxgraph, opset)
+    dim_name = dim_name or (lambda value, axis: BATCH_DIM)
+    graph = GraphBuilder(opset)
+    nodes, index = mxgraph.nodes, {}
+    for i, node in enumerate(nodes):
+        for j, out in enumerate(node.outputs):
+            index[out] = (i, j)
+
+    inputs = []
+    for name in mxgraph.data_inputs:
+        node = nodes[index[name][0]]
+        graph.reserve(name)
+        axes = node.batch_axes[0] if dynamic_axes else ()
+        inputs.append(_value_info(name, node.dtypes[0], node.shapes[0], axes,
+                                  lambda a, n=name: dim_name(n, a)))
+    for name, value in mxgraph.params.items():
+        graph.add_initializer(value, name, exact_name=True)
+    for node in nodes:
+        if node.op != "null" and node.outputs[0] not in mxgraph.alias:
+            for out in node.outputs:
+                graph.reserve(out)
+
+    for node in nodes:
+        if node.op == "null" or node.outputs[0] in mxgraph.alias:
+            continue
+        refs = node.inputs
+        op_node = OpNode(
+            name=node.name, op=node.op, attrs=node.attrs,
+            inputs=[mxgraph.value(r) for r in refs], outputs=list(node.outputs),
+            in_shapes=[nodes[r[0]].shapes[r[1]] for r in refs],
+            in_dtypes=[nodes[r[0]].dtypes[r[1]] for r in refs],
+            out_shapes=list(node.shapes), out_dtypes=list(node.dtypes), opset=opset, graph=graph,
+            out_batch_axes=list(node.batch_axes),
+            in_batch_axes=[nodes[r[0]].batch_axes[r[1]] for r in refs])
+        graph.add_nodes(lookup(node.op, opset)(op_node))
+
+    outputs, seen = [], set(mxgraph.data_inputs)
+    for ref in mxgraph.heads:
+        node = nodes[ref[0]]
+        want, have = node.outputs[ref[1]], mxgraph.value(ref)
+        name = have
+        if have in seen or have != want:  # aliased away, an input, or listed twice: copy it
+            name = graph.unique(want)
+            graph.add_nodes([helper.make_node("Identity", [have], [name], name=graph.unique(name))])
+        seen.add(name)
+        axes = node.batch_axes[ref[1]] if dynamic_axes else ()
+        outputs.append(_value_info(name, node.dtypes[ref[1]], node.shapes[ref[1]], axes,
+                                   lambda a, n=name: dim_name(n, a)))
+
+    used = {i for n in graph.nodes for i in n.input}
+    initializers = [t for name, t in graph.initializers.items() if name in used]
+    onnx_graph = helper.make_graph(graph.nodes, graph_name, inputs, outputs, initializer=initializers)
+    opset_id = helper.make_opsetid("", opset)
+    model = helper.make_model(onnx_graph, opset_imports=[opset_id],
+                              producer_name="hybridzoo-export", producer_version=_version())
+    model.ir_version = helper.find_min_ir_version_for([opset_id])
+    return model
+
+
+def _version():
+    from importlib import metadata
+    try:
+        return metadata.version("hybridzoo")
+    except metadata.PackageNotFoundError:
+        return "0"

@@ -1,0 +1,79 @@
+"""GraphBuilder: the ONNX graph under construction that converters emit into.
+
+Converters only ask it for names (``unique``), constants (``const``, ``add_initializer``) and
+whether an input is a known constant (``is_constant``/``constant_value``, e.g. to fold weights).
+Nodes are returned by converters; the compiler appends them in topological order.
+"""
+import re
+
+import numpy as np
+from onnx import helper, numpy_helper
+
+
+def _clean(hint):
+    """A readable ONNX name from an MXNet name (MXNet names are already mostly clean)."""
+    name = re.sub(r"[^0-9A-Za-z_.:/-]+", "_", str(hint)).strip("_")
+    return name or "v"
+
+
+class GraphBuilder:
+    """Names, initializers and nodes of one ONNX graph."""
+
+    def __init__(self, opset):
+        self.opset = opset
+        self.nodes = []
+        self.initializers = {}  # name -> TensorProto (insertion order = file order)
+        self._values = {}       # initializer name -> np.ndarray
+        self._used = set()
+
+    # -- names -------------------------------------------------------------------------------
+    def reserve(self, name):
+        """Claim an exact name (graph inputs/outputs); error if taken."""
+        if name in self._used:
+            raise ValueError(f"ONNX name {name!r} is used twice")
+        self._used.add(name)
+        return name
+
+    def unique(self, hint):
+        """A name not used yet, ``hint`` itself when free, else ``hint_1``, ``hint_2``, ..."""
+        base = _clean(hint)
+        name, n = base, 0
+        while name in self._used:
+            n += 1
+            name = f"{base}_{n}"
+        self._used.add(name)
+        return name
+
+    # -- constants ---------------------------------------------------------------------------
+    def add_initializer(self, array, hint, exact_name=False):
+        """Store ``array`` as an initializer (raw bytes) and return its name."""
+        array = np.ascontiguousarray(array)
+        name = self.reserve(hint) if exact_name else self.unique(hint)
+        self.initializers[name] = numpy_helper.from_array(array, name)
+        self._values[name] = array
+        return name
+
+    def const(self, value, dtype=np.int64, hint="const"):
+        """A small constant (shape, axes, scalar) as an initializer; returns its name."""
+        return self.add_initializer(np.asarray(value, dtype=dtype), hint)
+
+    def is_constant(self, name):
+        """True when ``name`` is an initializer (a param or a constant), False for run-time inputs."""
+        return name in self._values
+
+    def constant_value(self, name):
+        """The numpy value of initializer ``name`` (KeyError if it is not constant)."""
+        return self._values[name]
+
+    def remove_initializer(self, name):
+        """Drop an initializer (when an optimisation replaced its only use)."""
+        self.initializers.pop(name, None)
+        self._values.pop(name, None)
+
+    # -- nodes -------------------------------------------------------------------------------
+    def node(self, op_type, inputs, outputs, name, **attrs):
+        """helper.make_node with a unique readable node name (convenience for converters)."""
+        return helper.make_node(op_type, list(inputs), list(outputs), name=self.unique(name), **attrs)
+
+    def add_nodes(self, nodes):
+        self.nodes.extend(nodes)

@@ -1,0 +1,111 @@
+"""The MXNet symbol as a plain node list with inferred shapes, dtypes and batch axes.
+
+One ``infer_shape``/``infer_type`` pass over ``get_internals()`` gives every visible output's
+shape and dtype; a second ``infer_shape`` at another batch size marks the axes that follow the
+batch. The graph optimisations in :mod:`.optimize` edit this structure, not the symbol.
+"""
+import json
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+
+@dataclass
+class MXNode:
+    name: str
+    op: str                      # "null" for variables
+    attrs: Dict[str, str]
+    inputs: List[Tuple[int, int]]  # (producer node index, output index)
+    outputs: List[str] = field(default_factory=list)   # value names of visible outputs
+    shapes: List[tuple] = field(default_factory=list)
+    dtypes: List[np.dtype] = field(default_factory=list)
+    batch_axes: List[tuple] = field(default_factory=list)
+
+
+@dataclass
+class MXGraph:
+    nodes: List[MXNode]
+    heads: List[Tuple[int, int]]
+    params: Dict[str, np.ndarray]   # constant inputs (become initializers)
+    data_inputs: List[str]          # run-time inputs, symbol order
+    alias: Dict[str, str] = field(default_factory=dict)  # removed value -> replacement
+
+    def value(self, ref):
+        node_index, out_index = ref
+        name = self.nodes[node_index].outputs[out_index]
+        while name in self.alias:
+            name = self.alias[name]
+        return name
+
+    def consumers(self):
+        """``{value name: number of uses}`` over op nodes and heads (after aliasing)."""
+        uses = {}
+        for node in self.nodes:
+            if node.op != "null":
+                for ref in node.inputs:
+                    uses[self.value(ref)] = uses.get(self.value(ref), 0) + 1
+        for ref in self.heads:
+            uses[self.value(ref)] = uses.get(self.value(ref), 0) + 1
+        return uses
+
+
+def _infer(internals, shapes, names):
+    try:
+        _, out_shapes, _ = internals.infer_shape(**shapes)
+    except Exception as err:  # MXNetError carries MXNet's own explanation
+        raise ValueError(f"cannot infer shapes from input shapes {shapes_summary(shapes, names)}: "
+                         f"{str(err).splitlines()[0]}") from None
+    if out_shapes is None or any(s is None or 0 in s for s in out_shapes):
+        raise ValueError(f"input shapes {shapes_summary(shapes, names)} do not determine every "
+                         "shape in the symbol; give the shape of every run-time input")
+    return out_shapes
+
+
+def shapes_summary(shapes, names):
+    return {n: shapes[n] for n in names if n in shapes}
+
+
+def build(sym, params, input_shapes, input_dtypes, batch_axes):
+    """Parse ``sym`` into an :class:`MXGraph`.
+
+    ``input_shapes``/``input_dtypes``: run-time input name -> shape/dtype. ``batch_axes``: input
+    name -> axes that carry the batch (varied in a second inference to find them everywhere).
+    """
+    graph_json = json.loads(sym.tojson())
+    internals = sym.get_internals()
+    out_names = internals.list_outputs()
+    data_inputs = [n for n in sym.list_inputs() if n not in params]
+
+    shapes = {n: tuple(v.shape) for n, v in params.items()}
+    shapes.update({n: tuple(input_shapes[n]) for n in data_inputs})
+    out_shapes = _infer(internals, shapes, data_inputs)
+    grown = dict(shapes)
+    for name, axes in batch_axes.items():
+        grown[name] = tuple(d * 2 + 1 if i in axes else d for i, d in enumerate(shapes[name]))
+    grown_shapes = _infer(internals, grown, data_inputs)
+    dtypes = {n: v.dtype for n, v in params.items()}
+    dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
+    _, out_types, _ = internals.infer_type(**dtypes)
+
+    nodes, k = [], 0
+    for raw in graph_json["nodes"]:
+        attrs = {a: v for a, v in (raw.get("attrs") or raw.get("attr") or {}).items()
+                 if not a.startswith("__")}
+        node = MXNode(raw["name"], raw["op"], attrs, [(i[0], i[1]) for i in raw["inputs"]])
+        while k < len(out_names) and internals[k].name == raw["name"]:
+            node.outputs.append(out_names[k])
+            node.shapes.append(tuple(out_shapes[k]))
+            node.dtypes.append(np.dtype(out_types[k]))
+            node.batch_axes.append(tuple(
+                i for i, (a, b) in enumerate(zip(out_shapes[k], grown_shapes[k])) if a != b))
+            k += 1
+            if node.op == "null":
+                break
+        if not node.outputs:
+            raise ValueError(f"internal error: cannot match outputs of node {raw['name']!r}")
+        nodes.append(node)
+    heads = [(h[0], h[1]) for h in graph_json["heads"]]
+    used = {nodes[i].name for i in graph_json["arg_nodes"]}
+    kept = {n: np.asarray(v) for n, v in params.items() if n in used}
+    return MXGraph(nodes, heads, kept, data_inputs)
