@@ -1,0 +1,236 @@
+"""ONNX Runtime inference on an exported model: providers, manifest, batching, top-k, timing.
+
+``OnnxModel("artifacts/lenet/model.onnx")`` opens a session (CUDA when this onnxruntime offers
+it, else CPU), reads ``manifest.json`` beside the file, or the ONNX ``metadata_props`` when the
+manifest is absent, for preprocessing and class labels, and then::
+
+    model.classify(["seven.png", "digits/"], top_k=3)   # [{"input", "top": [{"class", "label", "prob"}]}]
+    model.benchmark([1, 32])                            # [{"batch", "p50_ms", "p90_ms", "p99_ms", ...}]
+"""
+import json
+import os
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from .preprocess import InputError, Preprocess, collect_files, load_samples
+
+PROVIDER_ALIASES = {
+    "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider", "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider", "openvino": "OpenVINOExecutionProvider",
+}
+MANIFEST_NAME = "manifest.json"
+
+
+def default_providers():
+    """CUDA then CPU when this onnxruntime build offers CUDA, else CPU only."""
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def resolve_providers(names=None):
+    """Provider names or aliases ("cuda,cpu") -> onnxruntime names; ``None`` gives the default."""
+    if names is None:
+        return default_providers()
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    available = ort.get_available_providers()
+    resolved = []
+    for name in names:
+        full = PROVIDER_ALIASES.get(name.strip().lower(), name.strip())
+        if full not in available:
+            raise ValueError(f"execution provider {name!r} is not available in this onnxruntime "
+                             f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu")
+        resolved.append(full)
+    return resolved
+
+
+def session_options(threads=None):
+    """SessionOptions with full graph optimisation and, if given, a pinned intra-op thread count."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    return options
+
+
+def read_model_manifest(model_path):
+    """The manifest beside ``model_path``, else one rebuilt from the ONNX metadata, else ``{}``."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), MANIFEST_NAME)
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{path}: unreadable manifest ({err}); re-export the model or delete the file") from None
+    return {}
+
+
+def manifest_from_metadata(metadata):
+    """Map ONNX ``metadata_props`` (a dict) to the manifest fields inference uses.
+
+    The exporter stores JSON values for lists (mean, std, labels) and plain strings otherwise.
+    """
+    def value(key):
+        raw = metadata.get(key)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+
+    manifest = {"model": value("model") or value("model_name")}
+    labels = value("labels")
+    if labels is not None:
+        manifest["labels"] = labels
+    if value("preprocess") is not None:  # a whole preprocess block, when the exporter stores one
+        manifest["preprocess"] = value("preprocess")
+    else:
+        block = {k: value(k) for k in ("mean", "std", "layout", "color", "resize", "scale")
+                 if value(k) is not None}
+        if block:
+            manifest["preprocess"] = block
+    return manifest
+
+
+class OnnxModel:
+    """An ONNX Runtime session plus what the manifest says about its input and classes."""
+
+    def __init__(self, path, providers=None, threads=None):
+        if os.path.isdir(path):
+            path = os.path.join(path, "model.onnx")
+        if not os.path.isfile(path):
+            raise InputError(f"{path}: no such ONNX model; export one with tools/export.py")
+        self.path = path
+        self.providers = resolve_providers(providers)
+        try:
+            self.session = ort.InferenceSession(path, session_options(threads), providers=self.providers)
+        except Exception as err:  # onnxruntime raises its own exception types per failure
+            raise InputError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
+        meta = self.session.get_modelmeta()
+        self.manifest = read_model_manifest(path) or manifest_from_metadata(meta.custom_metadata_map)
+        self.name = self.manifest.get("model") or meta.graph_name
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise InputError(f"{path}: model has {len(inputs)} inputs; this runner feeds exactly one")
+        self.input_name = inputs[0].name
+        # None marks a dynamic (symbolic) dimension; only the batch axis may be one.
+        self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
+        if any(d is None for d in self.input_shape[1:]):
+            raise InputError(f"{path}: input shape {inputs[0].shape} has dynamic non-batch dims; "
+                             "re-export with a fixed input size")
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.labels = self.manifest.get("labels")
+        self.preprocess = self._preprocess()
+
+    @property
+    def sample_shape(self):
+        return self.input_shape[1:]
+
+    @property
+    def fixed_batch(self):
+        """The batch size baked into the graph, or None for a dynamic batch."""
+        return self.input_shape[0]
+
+    def _preprocess(self):
+        if len(self.sample_shape) != 3:
+            return None
+        spec = dict(self.manifest.get("preprocess") or {})
+        if not spec:
+            return Preprocess.for_shape(self.sample_shape)
+        spec.setdefault("input_size", list(self.sample_shape[1:]))
+        spec.setdefault("channels", self.sample_shape[0])
+        preprocess = Preprocess.from_dict(spec)
+        if (preprocess.channels, *preprocess.input_size) != tuple(self.sample_shape):
+            raise InputError(f"{self.path}: manifest preprocessing gives {preprocess.channels}x"
+                             f"{preprocess.input_size[0]}x{preprocess.input_size[1]} but the model takes "
+                             f"{self.sample_shape}; the manifest belongs to another export")
+        return preprocess
+
+    def run(self, batch):
+        """Run one ``(N, *sample_shape)`` batch; returns the first output as a numpy array."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.shape[1:] != self.sample_shape:
+            raise InputError(f"batch shape {batch.shape} does not fit the model input {self._shape_text()}")
+        if self.fixed_batch is not None and batch.shape[0] != self.fixed_batch:
+            raise InputError(f"model was exported with a fixed batch of {self.fixed_batch}, got {batch.shape[0]}; "
+                             "re-export with dynamic batch (the default) to feed other sizes")
+        return self.session.run(self.output_names[:1], {self.input_name: batch})[0]
+
+    def _shape_text(self):
+        return "(" + ", ".join("N" if d is None else str(d) for d in self.input_shape) + ")"
+
+    def predict(self, samples, batch_size=32):
+        """Stack ``samples`` (arrays of ``sample_shape``) into batches; returns all outputs stacked.
+
+        A fixed-batch model gets its own batch size, the last batch padded with zeros.
+        """
+        size = self.fixed_batch or batch_size
+        outputs = []
+        for start in range(0, len(samples), size):
+            chunk = np.stack(samples[start:start + size])
+            count = len(chunk)
+            if self.fixed_batch and count < size:
+                chunk = np.concatenate([chunk, np.zeros((size - count,) + chunk.shape[1:], np.float32)])
+            outputs.append(self.run(chunk)[:count])
+        return np.concatenate(outputs)
+
+    def load(self, paths):
+        """Image files, folders and ``.npy`` files -> ``(names, samples)``."""
+        names, samples = [], []
+        for path in collect_files(paths):
+            for name, sample in load_samples(path, self.sample_shape, self.preprocess):
+                names.append(name)
+                samples.append(sample)
+        return names, samples
+
+    def classify(self, paths, top_k=5, batch_size=32):
+        """Top-k classes per input, with softmax probabilities and labels when known."""
+        names, samples = self.load(paths)
+        scores = self.predict(samples, batch_size)
+        probs = softmax(scores.reshape(len(scores), -1))
+        k = min(top_k, probs.shape[1])
+        results = []
+        for name, row in zip(names, probs):
+            top = np.argsort(-row, kind="stable")[:k]
+            results.append({"input": name, "top": [
+                {"class": int(c), "label": self._label(c), "prob": float(row[c])} for c in top]})
+        return results
+
+    def _label(self, index):
+        if self.labels and index < len(self.labels):
+            return self.labels[index]
+        return None
+
+    def benchmark(self, batch_sizes, repeats=50, warmup=5, seed=0):
+        """Latency percentiles and throughput for random inputs at each batch size."""
+        rng = np.random.default_rng(seed)
+        results = []
+        for batch in batch_sizes:
+            data = rng.standard_normal((batch,) + self.sample_shape).astype(np.float32)
+            times = time_calls(lambda: self.run(data), repeats, warmup)
+            p50, p90, p99 = np.percentile(times, [50, 90, 99]) * 1e3
+            results.append({"batch": batch, "p50_ms": p50, "p90_ms": p90, "p99_ms": p99,
+                            "throughput": batch * 1e3 / p50, "runs": repeats})
+        return results
+
+
+def time_calls(fn, repeats, warmup=0):
+    """Wall time in seconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return times
+
+
+def softmax(scores):
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

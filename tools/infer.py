@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""Classify images or .npy arrays with an exported model.onnx on ONNX Runtime, or time it.
+
+  python tools/infer.py artifacts/lenet_bn digit.png more_digits/ --top-k 3
+  python tools/infer.py artifacts/resnet18/model.onnx --bench 1,32 --json
+
+Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
+the model (or the ONNX metadata). Errors are one line on stderr and exit status 2.
+"""
+import argparse
+import json
+import sys
+
+from export.preprocess import InputError
+from export.runtime import OnnxModel
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
+    parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays")
+    parser.add_argument("--top-k", type=int, default=5, help="classes to print per input (default 5)")
+    parser.add_argument("--batch-size", type=int, default=32, help="inputs per run (default 32)")
+    parser.add_argument("--providers", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
+    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all cores)")
+    parser.add_argument("--bench", type=_batch_sizes, metavar="B1,B2",
+                        help="time random batches of these sizes: latency p50/p90/p99 and throughput")
+    parser.add_argument("--repeats", type=int, default=50, help="timed runs per batch size (default 50)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    args = parser.parse_intermixed_args(argv)
+    if not args.inputs and not args.bench:
+        parser.error("give inputs to classify, or --bench batch sizes")
+    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1:
+        parser.error("--top-k, --batch-size and --repeats must be positive")
+    return args
+
+
+def _batch_sizes(text):
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated batch sizes like 1,32, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def print_predictions(results):
+    width = max(len(r["input"]) for r in results)
+    for r in results:
+        top = "  ".join(f"{t['label'] if t['label'] is not None else t['class']} {t['prob']:.3f}"
+                        for t in r["top"])
+        print(f"{r['input']:<{width}}  {top}")
+
+
+def print_bench(rows):
+    print(f"{'batch':>5} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'items/s':>10}")
+    for r in rows:
+        print(f"{r['batch']:>5} {r['p50_ms']:>9.3f} {r['p90_ms']:>9.3f} {r['p99_ms']:>9.3f} {r['throughput']:>10.1f}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        model = OnnxModel(args.model, providers=args.providers, threads=args.threads)
+        report = {"model": model.name, "path": model.path, "providers": model.providers,
+                  "input": {"name": model.input_name, "shape": list(model.input_shape)}}
+        if args.inputs:
+            report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
+        if args.bench:
+            report["bench"] = model.benchmark(args.bench, repeats=args.repeats)
+    except (InputError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    shape = ", ".join("N" if d is None else str(d) for d in model.input_shape)
+    print(f"{model.name} ({model.path}) on {', '.join(model.providers)}; input {model.input_name} ({shape})")
+    if "predictions" in report:
+        print_predictions(report["predictions"])
+    if "bench" in report:
+        print_bench(report["bench"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
