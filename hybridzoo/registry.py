@@ -66,6 +66,8 @@ def _instance_config(name, kwargs):
         changes["classes"] = kwargs["classes"]
     if kwargs.get("in_channels") is not None and config.is_image:
         changes["in_channels"] = kwargs["in_channels"]
+    if kwargs.get("input_size") is not None and config.is_image:
+        changes["input_size"] = kwargs["input_size"]
     return config.with_(**changes) if changes else config
 
 
