@@ -1,1 +1,201 @@
-"""Converters: nn (being written)."""
+"""Converters: the layers the zoo emits (Convolution, FullyConnected, Pooling, BatchNorm,
+Activation, Dropout, Flatten, Concat and the identity-like ops)."""
+import math
+
+import numpy as np
+
+from ..attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
+from ..registry import converter
+from ._emit import Emitter, unsupported
+
+
+def _spatial(node, key, default):
+    """A per-spatial-axis tuple attribute (kernel/stride/pad/dilate) of the right length."""
+    rank = len(node.in_shapes[0]) - 2
+    value = attr_tuple(node.attrs, key, None)
+    return tuple(value) if value else (default,) * rank
+
+
+def _check_layout(node):
+    layout = attr_str(node.attrs, "layout", None)
+    if layout is not None and layout not in ("NCW", "NCHW", "NCDHW"):
+        raise unsupported(node, f"layout={layout}", "export a channels-first (NC...) model")
+
+
+@converter("Convolution")
+def convolution(node):
+    _check_layout(node)
+    kernel = _spatial(node, "kernel", 1)
+    pad = _spatial(node, "pad", 0)
+    inputs = node.inputs[:2] if attr_bool(node.attrs, "no_bias") else node.inputs[:3]
+    e = Emitter(node)
+    e("Conv", inputs, out=node.outputs[0], kernel_shape=list(kernel),
+      strides=list(_spatial(node, "stride", 1)), dilations=list(_spatial(node, "dilate", 1)),
+      pads=list(pad) * 2, group=attr_int(node.attrs, "num_group", 1))
+    return e.nodes
+
+
+@converter("FullyConnected")
+def fully_connected(node):
+    e = Emitter(node)
+    x, weight = node.inputs[:2]
+    bias = None if attr_bool(node.attrs, "no_bias") else node.inputs[2]
+    if attr_bool(node.attrs, "flatten", True):
+        if len(node.in_shapes[0]) != 2:
+            x = e("Flatten", [x], axis=1)
+        e("Gemm", [x, weight] + ([bias] if bias else []), out=node.outputs[0], transB=1)
+        return e.nodes
+    # flatten=False: y[..., n] = x[..., k] W[n, k] + b[n] over the last axis only.
+    graph = node.graph
+    if graph.is_constant(weight):
+        weight_t = graph.add_initializer(graph.constant_value(weight).T, f"{weight}_T")
+    else:
+        weight_t = e("Transpose", [weight], perm=[1, 0])
+    if bias is None:
+        e("MatMul", [x, weight_t], out=node.outputs[0])
+    else:
+        e("Add", [e("MatMul", [x, weight_t]), bias], out=node.outputs[0])
+    return e.nodes
+
+
+def _full_extra_pad(in_size, kernel, stride, pad):
+    """End padding that makes floor-mode pooling give MXNet's 'full' (ceil) output size."""
+    out = int(math.ceil((in_size + 2 * pad - kernel) / stride)) + 1
+    return out, max(0, (out - 1) * stride + kernel - (in_size + 2 * pad))
+
+
+def _mxnet_avg_divisor(in_sizes, out_sizes, kernel, stride, pad):
+    """MXNet's count_include_pad divisor per output position: the window clipped to the
+    symmetrically padded input (``min(start + k, size + pad) - start``), never the extra area."""
+    grids = []
+    for size, out, k, s, p in zip(in_sizes, out_sizes, kernel, stride, pad):
+        start = np.arange(out) * s - p
+        grids.append(np.minimum(start + k, size + p) - start)
+    divisor = grids[0]
+    for g in grids[1:]:
+        divisor = np.multiply.outer(divisor, g)
+    return divisor
+
+
+def _global_pool(node, e, pool_type):
+    x, out = node.inputs[0], node.outputs[0]
+    if pool_type == "max":
+        return e("GlobalMaxPool", [x], out=out)
+    if pool_type == "avg":
+        return e("GlobalAveragePool", [x], out=out)
+    if pool_type == "lp":
+        return e("GlobalLpPool", [x], out=out, p=attr_int(node.attrs, "p_value", 2))
+    axes = list(range(2, len(node.in_shapes[0])))  # ReduceSum takes axes as an input from opset 13
+    return e("ReduceSum", [x, e.int64(axes, "axes")], out=out, keepdims=1)
+
+
+@converter("Pooling")
+def pooling(node):
+    """Pooling with MXNet's semantics: 'full' convention as explicit end padding (ONNX's
+    ceil_mode drops windows that start in the padding, MXNet keeps them), MXNet's avg divisor."""
+    _check_layout(node)
+    e = Emitter(node)
+    pool_type = attr_str(node.attrs, "pool_type", "max")
+    if pool_type not in ("max", "avg", "sum", "lp"):
+        raise unsupported(node, f"pool_type={pool_type}", "use max, avg, sum or lp")
+    if attr_bool(node.attrs, "global_pool"):
+        _global_pool(node, e, pool_type)
+        return e.nodes
+    convention = attr_str(node.attrs, "pooling_convention", "valid")
+    if convention not in ("valid", "full"):
+        raise unsupported(node, f"pooling_convention={convention}", "use 'valid' or 'full'")
+    kernel = _spatial(node, "kernel", 1)
+    stride = _spatial(node, "stride", 1)
+    pad = _spatial(node, "pad", 0)
+    in_sizes = node.in_shapes[0][2:]
+    out_sizes, extra = list(node.out_shapes[0][2:]), [0] * len(kernel)
+    if convention == "full":
+        out_sizes, extra = zip(*(_full_extra_pad(*a) for a in zip(in_sizes, kernel, stride, pad)))
+    pads = list(pad) + [p + x for p, x in zip(pad, extra)]
+    common = dict(kernel_shape=list(kernel), strides=list(stride), pads=pads)
+    x, out = node.inputs[0], node.outputs[0]
+    if pool_type == "max":
+        e("MaxPool", [x], out=out, **common)
+    elif pool_type == "lp":
+        e("LpPool", [x], out=out, p=attr_int(node.attrs, "p_value", 2), **common)
+    elif pool_type == "avg" and not attr_bool(node.attrs, "count_include_pad", True):
+        e("AveragePool", [x], out=out, count_include_pad=0, **common)
+    elif pool_type == "avg" and not any(extra):
+        e("AveragePool", [x], out=out, count_include_pad=1, **common)
+    else:  # sum, or avg over extra end padding: zero-padded window mean, rescaled
+        window = int(np.prod(kernel))
+        mean = e("AveragePool", [x], count_include_pad=1, **common)
+        if pool_type == "sum":
+            scale = window
+        else:
+            scale = window / _mxnet_avg_divisor(in_sizes, out_sizes, kernel, stride, pad)
+        e("Mul", [mean, e.const(scale, hint="window_scale")], out=out)
+    return e.nodes
+
+
+@converter("BatchNorm")
+def batch_norm(node):
+    """Inference BatchNorm (MXNet uses the running statistics whenever it is not training)."""
+    if len(node.outputs) > 1:
+        raise unsupported(node, "output_mean_var=True", "export with output_mean_var=False")
+    e = Emitter(node)
+    x, gamma, beta, mean, var = node.inputs[:5]
+    channels = node.in_shapes[1][0]
+    if attr_bool(node.attrs, "fix_gamma", True):  # MXNet then multiplies by 1, whatever gamma holds
+        gamma = e.const(np.ones(channels), dtype=node.in_dtypes[1], hint="gamma_fixed")
+    rank = len(node.in_shapes[0])
+    axis = attr_int(node.attrs, "axis", 1) % rank
+    eps = attr_float(node.attrs, "eps", 1e-3)
+    if axis == 1:
+        e("BatchNormalization", [x, gamma, beta, mean, var], out=node.outputs[0], epsilon=eps)
+        return e.nodes
+    # ONNX normalises axis 1 only: move the channel axis there and back.
+    perm = list(range(rank))
+    perm[1], perm[axis] = perm[axis], perm[1]
+    moved = e("Transpose", [x], perm=perm)
+    normed = e("BatchNormalization", [moved, gamma, beta, mean, var], epsilon=eps)
+    e("Transpose", [normed], out=node.outputs[0], perm=perm)
+    return e.nodes
+
+
+_ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softrelu": "Softplus",
+                "softsign": "Softsign"}
+
+
+@converter("Activation")
+def activation(node):
+    act = attr_str(node.attrs, "act_type")
+    if act not in _ACTIVATIONS:
+        raise unsupported(node, f"act_type={act}", f"use one of {sorted(_ACTIVATIONS)}")
+    e = Emitter(node)
+    e(_ACTIVATIONS[act], node.inputs[:1], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("Dropout")
+def dropout(node):
+    if attr_str(node.attrs, "mode", "training") == "always":
+        raise unsupported(node, "mode='always' (random at inference)", "use the default mode")
+    return identity(node)
+
+
+@converter("identity", "_copy", "BlockGrad", "stop_gradient", "_identity_with_attr_like_rhs")
+def identity(node):
+    e = Emitter(node)
+    e("Identity", node.inputs[:1], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("Flatten", "flatten")
+def flatten(node):
+    e = Emitter(node)
+    e("Flatten", node.inputs[:1], out=node.outputs[0], axis=1)
+    return e.nodes
+
+
+@converter("Concat", "concat")
+def concat(node):
+    e = Emitter(node)
+    axis = attr_int(node.attrs, "dim", 1) % len(node.in_shapes[0])
+    e("Concat", node.inputs, out=node.outputs[0], axis=axis)
+    return e.nodes

@@ -1,0 +1,142 @@
+"""Symbol + params -> ONNX file: input resolution, checks, metadata, atomic save."""
+import json
+import os
+import tempfile
+
+import numpy as np
+import onnx
+
+from .._io import atomic_path
+from . import mxgraph
+from .convert import BATCH_DIM, check_opset, to_model
+from .optimize import optimize as optimize_graph
+from .registry import supported_ops
+
+# Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
+EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
+PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
+
+
+def get_operator_support(opset=None):
+    """``{MXNet op: [opsets where its converter changes]}``; with ``opset``, the sorted list of
+    ops convertible at that opset (like ``mx.onnx.get_operator_support``)."""
+    table = supported_ops()
+    if opset is None:
+        return table
+    return sorted(op for op, versions in table.items() if min(versions) <= opset)
+
+
+def data_inputs(sym, params):
+    """Symbol inputs the user feeds at run time (everything that is not a param)."""
+    return [n for n in sym.list_inputs() if n not in params]
+
+
+def name_shapes(names, shapes, what="input_shape"):
+    """A tuple (one input), a list (symbol input order) or a dict -> ``{name: shape}``."""
+    if isinstance(shapes, dict):
+        unknown = sorted(set(shapes) - set(names))
+        missing = [n for n in names if n not in shapes]
+        if unknown or missing:
+            raise ValueError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
+                             f"{'; missing ' + str(missing) if missing else ''}; the run-time "
+                             f"inputs are {names}")
+        return {n: tuple(shapes[n]) for n in names}
+    if isinstance(shapes, tuple) or (isinstance(shapes, list) and shapes
+                                      and all(isinstance(d, (int, np.integer)) for d in shapes)):
+        shapes = [tuple(shapes)]
+    shapes = list(shapes or [])
+    if len(shapes) != len(names):
+        raise ValueError(f"{what} gives {len(shapes)} shape(s) but the symbol has {len(names)} "
+                         f"run-time input(s) {names} (inputs not found in params); give one shape "
+                         "per input, batch axis included")
+    return {n: tuple(int(d) for d in s) for n, s in zip(names, shapes)}
+
+
+def check_params(sym, params, shapes):
+    """Params must belong to the symbol and have the shapes the symbol infers for them."""
+    inputs = set(sym.list_inputs())
+    stray = sorted(set(params) - inputs)
+    if stray:
+        raise ValueError(f"params do not match the symbol: {stray[:5]}{'...' if len(stray) > 5 else ''}"
+                         " are not inputs of the symbol; pass the params saved with this symbol")
+    try:
+        arg_shapes, _, aux_shapes = sym.infer_shape_partial(**shapes)
+    except Exception as err:  # noqa: BLE001 (MXNetError: report MXNet's reason)
+        raise ValueError(f"input shapes {shapes} do not fit the symbol: "
+                         f"{str(err).splitlines()[0]}") from None
+    inferred = dict(zip(sym.list_arguments(), arg_shapes or []))
+    inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
+    for name, value in params.items():
+        want = inferred.get(name)
+        if want and 0 not in want and tuple(want) != tuple(value.shape):
+            raise ValueError(f"params do not match the symbol: {name!r} has shape "
+                             f"{tuple(value.shape)} but the symbol needs {tuple(want)} for input "
+                             f"shapes {shapes}; pass the params saved with this symbol")
+
+
+def batch_axes_of(sym, names, dynamic):
+    """``dynamic``: True -> axis 0 of every data input that is not a parameter-like variable;
+    a ``{name: axes}`` dict -> as given; False -> none."""
+    if not dynamic:
+        return {}
+    if isinstance(dynamic, dict):
+        return {n: tuple(a) for n, a in dynamic.items()}
+    attrs = sym.attr_dict()
+    return {n: (0,) for n in names if not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)}
+
+
+def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
+                dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
+    """Convert to an in-memory, checked ``onnx.ModelProto``."""
+    opset = check_opset(opset)
+    names = data_inputs(sym, params)
+    shapes = name_shapes(names, input_shapes)
+    if not isinstance(input_dtypes, dict):
+        dtypes = input_dtypes if isinstance(input_dtypes, (list, tuple)) else [input_dtypes] * len(names)
+        if len(dtypes) != len(names):
+            raise ValueError(f"in_types gives {len(dtypes)} dtype(s) for {len(names)} inputs {names}")
+        input_dtypes = dict(zip(names, dtypes))
+    check_params(sym, params, shapes)
+    axes = batch_axes_of(sym, names, dynamic_batch)
+    graph = mxgraph.build(sym, params, shapes, input_dtypes, axes)
+    if optimize:
+        optimize_graph(graph)
+    model = to_model(graph, opset, dynamic_axes=bool(axes), dim_name=dim_name)
+    if metadata:
+        onnx.helper.set_model_props(model, {k: _meta_value(v) for k, v in metadata.items()})
+    return model
+
+
+def _meta_value(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def check_model(model):
+    onnx.checker.check_model(model, full_check=True)
+
+
+def save_model(model, path):
+    """Check, then write atomically; external data (``<file>.data``) above protobuf's limit."""
+    path = os.fspath(path)
+    large = model.ByteSize() > EXTERNAL_DATA_THRESHOLD
+    if not large:
+        check_model(model)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(model.SerializeToString(deterministic=True))
+        return path
+    # Large model: write model + data into a temporary folder beside ``path``, check the pair,
+    # then move the data file and the model file into place.
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp_dir:
+        tmp = os.path.join(tmp_dir, base)
+        onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=base + ".data", size_threshold=1024)
+        onnx.checker.check_model(tmp, full_check=True)
+        os.replace(os.path.join(tmp_dir, base + ".data"), os.path.join(directory, base + ".data"))
+        os.replace(tmp, path)
+    return path
+
+
+__all__ = ["get_operator_support", "build_model", "save_model", "BATCH_DIM"]

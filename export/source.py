@@ -1,0 +1,171 @@
+"""Turn what the user hands us (a HybridBlock, a symbol prefix on disk, or a ``(Symbol, params)``
+pair) into one ``Source``: the symbol, its params as numpy arrays, and what is known about it.
+
+Zoo models are recognised by duck typing (``net.zoo_name``/``net.zoo_config``), never by import.
+"""
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+import mxnet as mx
+import numpy as np
+from mxnet.gluon import HybridBlock
+
+
+@dataclass
+class Source:
+    symbol: Any
+    params: Dict[str, np.ndarray]
+    name: Optional[str] = None
+    config: Any = None                       # a zoo ModelConfig (duck-typed) or None
+    files: Dict[str, str] = field(default_factory=dict)  # role -> path it was read from
+
+
+# -- params ----------------------------------------------------------------------------------
+def strip_prefixes(params):
+    """``{"arg:w": a, "aux:m": b}`` or ``[arg_params, aux_params]`` -> ``{"w": a, "m": b}`` (numpy)."""
+    if isinstance(params, (list, tuple)):
+        if len(params) != 2:
+            raise ValueError("params given as a list must be [arg_params, aux_params]")
+        merged = dict(params[0])
+        merged.update(params[1])
+        params = merged
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, a [arg, aux] list or a .params path, not "
+                        f"{type(params).__name__}")
+    out = {}
+    for key, value in params.items():
+        name = key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
+        out[name] = value.asnumpy() if isinstance(value, mx.nd.NDArray) else np.asarray(value)
+    return out
+
+
+def load_params(path):
+    """Read a ``.params`` file; a truncated or foreign file gives one clear error."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"params file {path!r} does not exist")
+    try:
+        loaded = mx.nd.load(path)
+    except mx.base.MXNetError as err:
+        raise ValueError(f"cannot read params file {path!r} (truncated or not an MXNet .params "
+                         f"file?): {str(err).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"params file {path!r} holds an unnamed list of arrays, not named params")
+    return strip_prefixes(loaded)
+
+
+def load_symbol(path):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"symbol file {path!r} does not exist")
+    try:
+        return mx.sym.load(path)
+    except mx.base.MXNetError as err:
+        raise ValueError(f"cannot read symbol file {path!r}: {str(err).splitlines()[0]}") from None
+
+
+def params_path(prefix, epoch=None):
+    """``prefix-%04d.params`` for ``epoch``; without one, the only or the highest epoch on disk."""
+    if epoch is not None:
+        return f"{prefix}-{int(epoch):04d}.params"
+    found = sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9].params"))
+    if not found:
+        raise FileNotFoundError(f"no {prefix}-NNNN.params file next to {prefix}-symbol.json")
+    return found[-1]
+
+
+# -- blocks ----------------------------------------------------------------------------------
+def _uninitialized(net):
+    missing = []
+    for param in net.collect_params().values():
+        try:
+            param.list_ctx()
+        except RuntimeError:
+            if not getattr(param, "_deferred_init", None):
+                missing.append(param)
+    return missing
+
+
+def prepare_block(net, input_shapes, seed=0, ctx=None):
+    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward.
+
+    Returns ``True`` when we initialized parameters (the weights are then random).
+    """
+    ctx = ctx or mx.cpu()
+    missing = _uninitialized(net)
+    if missing:
+        mx.random.seed(seed)
+        np.random.seed(seed)
+        init = getattr(net, "default_init", None) or mx.init.Xavier()
+        for param in missing:
+            param.initialize(init=init, ctx=ctx)
+    net.hybridize()
+    net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
+    return bool(missing)
+
+
+def input_names(count):
+    """Gluon's names for a block's inputs (``data``; ``data0``, ``data1``... for several)."""
+    return ["data"] if count == 1 else [f"data{i}" for i in range(count)]
+
+
+def block_symbol(net, count):
+    """The block's symbol, built as ``HybridBlock.export`` builds it."""
+    outputs = net(*[mx.sym.var(n) for n in input_names(count)])
+    if isinstance(outputs, (list, tuple)):
+        outputs = mx.sym.Group(list(_flatten(outputs)))
+    return outputs
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def block_params(net, sym):
+    names = set(sym.list_inputs())
+    return {p.name: p.data().asnumpy() for p in net.collect_params().values() if p.name in names}
+
+
+def zoo_input_shape(net):
+    """``(1,) + net.zoo_config.input_shape`` for zoo models, else None."""
+    config = getattr(net, "zoo_config", None)
+    shape = getattr(config, "input_shape", None)
+    return (1,) + tuple(shape) if shape else None
+
+
+# -- entry -----------------------------------------------------------------------------------
+def resolve(source, input_shapes=None, epoch=None, seed=0):
+    """``source`` -> :class:`Source`. ``input_shapes`` (list, batch included) is needed for
+    blocks only, to initialize and warm them up."""
+    if isinstance(source, HybridBlock):
+        if not input_shapes:
+            raise ValueError("input_shape is required for a HybridBlock without a zoo_config, "
+                             "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
+        prepare_block(source, input_shapes, seed=seed)
+        sym = block_symbol(source, len(input_shapes))
+        return Source(sym, block_params(source, sym), getattr(source, "zoo_name", None),
+                      getattr(source, "zoo_config", None))
+    if isinstance(source, (str, os.PathLike)):
+        prefix = re.sub(r"-symbol\.json$", "", os.fspath(source))
+        sym_file, par_file = f"{prefix}-symbol.json", params_path(prefix, epoch)
+        return Source(load_symbol(sym_file), load_params(par_file),
+                      files={"symbol": sym_file, "params": par_file})
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        sym, params = source
+        files = {}
+        if isinstance(sym, (str, os.PathLike)):
+            files["symbol"] = os.fspath(sym)
+            sym = load_symbol(sym)
+        if isinstance(params, (str, os.PathLike)):
+            files["params"] = os.fspath(params)
+            params = load_params(params)
+        if not isinstance(sym, mx.sym.Symbol):
+            raise TypeError(f"expected an mxnet Symbol, got {type(sym).__name__}")
+        return Source(sym, strip_prefixes(params), files=files)
+    raise TypeError("source must be a HybridBlock, a symbol prefix/path, or a (Symbol, params) "
+                    f"pair; got {type(source).__name__}")

@@ -1,0 +1,65 @@
+"""``export_onnx``: any source (HybridBlock, symbol prefix, ``(Symbol, params)``) -> ONNX file."""
+import numpy as np
+from mxnet.gluon import HybridBlock
+
+from . import source as sources
+from .onnx.api import build_model, data_inputs, name_shapes, save_model
+from .onnx.convert import check_opset
+from .versions import package_version
+
+
+def model_metadata(src, input_shapes, opset):
+    """The ONNX ``metadata_props``: model name, input layout, normalisation, classes, labels."""
+    config = src.config
+    first = next(iter(input_shapes.values()), ())
+    meta = {"model": src.name, "input_layout": "NCHW" if len(first) == 4 else None,
+            "mean": _list(getattr(config, "mean", None)), "std": _list(getattr(config, "std", None)),
+            "classes": getattr(config, "classes", None), "labels": _list(getattr(config, "labels", None)),
+            "dataset": getattr(config, "dataset", None), "opset": opset,
+            "exporter_version": package_version()}
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _list(value):
+    return None if value is None else list(value)
+
+
+def _shape_list(input_shape):
+    """input_shape as a list of shapes in input order (for initializing and warming up a block)."""
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, dict):
+        return [tuple(s) for s in input_shape.values()]
+    if all(isinstance(d, (int, np.integer)) for d in input_shape):
+        return [tuple(input_shape)]
+    return [tuple(s) for s in input_shape]
+
+
+def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, optimize=True,
+                input_dtype=np.float32, epoch=None, seed=0, metadata=None):
+    """Export ``source`` to ONNX at ``path`` and return ``path``.
+
+    ``source``: a HybridBlock (initialized under ``seed`` if it is not, hybridized, warmed up), a
+    symbol prefix on disk (``prefix-symbol.json`` + ``prefix-NNNN.params``; ``epoch`` picks the
+    file, default the highest), or ``(Symbol or path, params dict or path)``. ``input_shape``
+    includes the batch axis, e.g. ``(1, 1, 28, 28)``; several inputs: a dict name -> shape or a
+    list in symbol input order. Zoo models default to ``(1,) + net.zoo_config.input_shape``.
+    ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic;
+    ``optimize`` folds BatchNorm into convolutions and drops identities. ``metadata`` adds
+    ``metadata_props`` entries. Nothing is written when anything fails.
+    """
+    opset = check_opset(opset)
+    is_block = isinstance(source, HybridBlock)
+    if input_shape is None and is_block:
+        input_shape = sources.zoo_input_shape(source)
+    if is_block and isinstance(input_shape, dict):
+        input_shape = _shape_list(input_shape)  # a block's inputs are named data/data0... by Gluon
+    src = sources.resolve(source, _shape_list(input_shape), epoch=epoch, seed=seed)
+    if input_shape is None:
+        raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
+    shape_map = name_shapes(data_inputs(src.symbol, src.params), input_shape)
+    meta = model_metadata(src, shape_map, opset)
+    meta.update(metadata or {})
+    model = build_model(src.symbol, src.params, shape_map, input_dtype, opset=opset,
+                        dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta)
+    return save_model(model, path)
