@@ -1,0 +1,332 @@
+"""Training as a library: the D2L loop with Gluon's Trainer, checkpoints, logs and curves.
+
+:func:`train` is what ``tools/train.py`` calls: it builds a registered classifier, trains it
+with the recipe from its config (overridable), evaluates on the test split every epoch, and
+writes into the run directory
+
+- ``best.params`` + ``best.json``: the parameters with the best test accuracy and their manifest
+  (model, dataset, labels, input shape, mean/std, preprocessing, recipe, seed, accuracies, sha256);
+- ``last.params`` + ``last.states`` + ``last.json``: the latest epoch, for ``resume``;
+- ``log.jsonl`` (one record per epoch) and ``curves.png`` (loss and accuracy per epoch).
+
+Distributed training uses MXNet's parameter server: ``kvstore="dist_sync"`` (or ``dist_async``)
+in a process started with the ``DMLC_*`` environment; each worker trains on its own shard.
+"""
+import dataclasses
+import json
+import os
+import random
+import time
+from typing import Optional
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+from tqdm import tqdm
+
+from . import checkpoint, data
+from .config import DATASET_LABELS
+from .registry import get_config, get_model
+
+OPTIMIZERS = ("sgd", "adam")
+KVSTORES = ("local", "device", "dist_sync", "dist_async")
+LAST = "last"
+LOG_FILE, CURVES_FILE = "log.jsonl", "curves.png"
+
+
+@dataclasses.dataclass
+class Recipe:
+    """How to train: the config's D2L recipe unless overridden."""
+
+    lr: float
+    batch_size: int
+    epochs: int
+    wd: float = 0.0
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    resize: Optional[int] = None
+    seed: int = 0
+    kvstore: str = "device"
+    workers: int = 0
+
+    @classmethod
+    def from_config(cls, config, **overrides):
+        """The config's lr/batch size/epochs/resize, with every non-None override applied."""
+        recipe = cls(lr=config.lr, batch_size=config.batch_size, epochs=config.epochs, resize=config.resize)
+        return recipe.replace(**overrides)
+
+    def replace(self, **overrides):
+        recipe = dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        if recipe.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {recipe.optimizer!r}: choose {' or '.join(OPTIMIZERS)}")
+        if recipe.kvstore not in KVSTORES:
+            raise ValueError(f"unknown kvstore {recipe.kvstore!r}: choose one of {', '.join(KVSTORES)}")
+        return recipe
+
+
+def resolve_context(name="auto"):
+    """``auto`` -> the first GPU when MXNet sees one, else the CPU; also ``cpu``, ``gpu``, ``gpu:1``."""
+    kind, _, index = name.partition(":")
+    if kind == "auto":
+        return mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
+    if kind == "cpu":
+        return mx.cpu()
+    if kind == "gpu":
+        if mx.context.num_gpus() <= int(index or 0):
+            raise ValueError(f"--ctx {name}: MXNet sees {mx.context.num_gpus()} GPU(s); use --ctx auto or cpu")
+        return mx.gpu(int(index or 0))
+    raise ValueError(f"unknown context {name!r}: use auto, cpu, gpu or gpu:N")
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def create_kvstore(kind):
+    """A KVStore object for ``dist_*`` (connects to the cluster, so rank and size are known);
+    the plain name otherwise (Gluon creates local stores only when several devices need one)."""
+    return mx.kv.create(kind) if kind.startswith("dist") else kind
+
+
+def make_trainer(net, recipe, kvstore):
+    """``gluon.Trainer`` with the recipe's optimizer, learning rate, weight decay and kvstore."""
+    params = {"learning_rate": recipe.lr, "wd": recipe.wd}
+    if recipe.optimizer == "sgd" and recipe.momentum:
+        params["momentum"] = recipe.momentum
+    return gluon.Trainer(net.collect_params(), recipe.optimizer, params, kvstore=kvstore)
+
+
+def step_scale(kvstore):
+    """Examples per ``trainer.step`` relative to one batch: dist_sync sums the gradients of all
+    workers on the server, so each update divides by the global batch."""
+    if isinstance(kvstore, mx.kvstore.KVStore) and kvstore.type == "dist_sync":
+        return kvstore.num_workers
+    return 1
+
+
+def evaluate(net, loader, ctx):
+    """Classification accuracy of ``net`` (in predict mode) on ``loader``."""
+    correct = total = 0
+    for x, y in loader:
+        y = y.as_in_context(ctx)
+        pred = net(x.as_in_context(ctx)).argmax(axis=1)
+        correct += int((pred == y.astype(pred.dtype)).sum().asscalar())
+        total += y.shape[0]
+    return correct / max(total, 1)
+
+
+def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True):
+    """One pass over ``loader`` with softmax cross-entropy; return ``(mean loss, accuracy)``."""
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    loss_sum = correct = total = 0.0
+    with tqdm(loader, desc=desc, disable=not progress, leave=False, unit="batch") as bar:
+        for x, y in bar:
+            x, y = x.as_in_context(ctx), y.as_in_context(ctx)  # preprocessed on the CPU
+            with autograd.record():
+                out = net(x)
+                loss = loss_fn(out, y)
+            loss.backward()
+            trainer.step(x.shape[0] * scale)
+            loss_sum += float(loss.sum().asscalar())
+            correct += float((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
+            total += x.shape[0]
+            bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.3f}")
+    return loss_sum / total, correct / total
+
+
+def fit(net, trainer, train_loader, test_loader, ctx, epochs, start_epoch=0, scale=1,
+        progress=True, on_epoch=None):
+    """Train from ``start_epoch`` up to ``epochs``; after each epoch evaluate, call
+    ``on_epoch(record)`` and collect the record (epoch, train loss/accuracy, test accuracy, seconds)."""
+    history = []
+    for epoch in range(start_epoch + 1, epochs + 1):
+        started = time.perf_counter()
+        loss, train_acc = train_epoch(net, train_loader, trainer, ctx, scale,
+                                      desc=f"epoch {epoch}/{epochs}", progress=progress)
+        record = {"epoch": epoch, "train_loss": loss, "train_accuracy": train_acc,
+                  "test_accuracy": evaluate(net, test_loader, ctx),
+                  "seconds": time.perf_counter() - started, "lr": trainer.learning_rate}
+        if progress:
+            tqdm.write(f"epoch {epoch}/{epochs}: loss {loss:.4f}, train acc {train_acc:.4f}, "
+                       f"test acc {record['test_accuracy']:.4f} ({record['seconds']:.1f} s)")
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+# --------------------------------------------------------------------------- the run
+@dataclasses.dataclass
+class RunResult:
+    """What :func:`train` produced."""
+
+    run_dir: str
+    best_params: str
+    manifest: dict
+    history: list
+    seconds: float
+
+
+def build_net(name, resize=None, ctx=None, seed=0):
+    """The registered classifier, initialized with its ``default_init`` (else Xavier), hybridized."""
+    kwargs = {"input_size": resize} if resize else {}
+    try:
+        net = get_model(name, **kwargs)
+    except TypeError as err:
+        raise ValueError(f"{name} cannot be built with input_size={resize} ({err}); drop --resize") from None
+    if net.zoo_config is None or net.zoo_config.task != "classification":
+        raise ValueError(f"{name} is not an image classifier; train it with hybridzoo.linreg instead")
+    if resize:
+        net.zoo_config = net.zoo_config.with_(input_size=resize, resize=resize)
+    mx.random.seed(seed)
+    net.initialize(getattr(net, "default_init", None) or mx.init.Xavier(), ctx=ctx)
+    net.hybridize()
+    return net
+
+
+def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=None,
+          progress=True, **overrides):
+    """Train registered model ``name`` on ``dataset``; return a :class:`RunResult`.
+
+    ``overrides`` are :class:`Recipe` fields (``lr``, ``batch_size``, ``epochs``, ``wd``,
+    ``optimizer``, ``momentum``, ``resize``, ``seed``, ``kvstore``, ``workers``); None keeps the
+    recipe. ``out`` is the run directory (default ``runs/NAME-DATASET``). ``resume`` is a run
+    directory or its ``last.json``: training continues after its last epoch up to ``epochs``,
+    with its parameters, optimizer state and recipe (overrides still apply).
+    """
+    started = time.perf_counter()
+    state = _read_resume(resume) if resume else None
+    if state is not None:
+        if state["model"] != name or state["dataset"] != dataset:
+            raise ValueError(f"--resume {resume} is a {state['model']} run on {state['dataset']}, "
+                             f"not {name} on {dataset}")
+        recipe = Recipe(**state["recipe"]).replace(**overrides)
+        out = out or state["run_dir"]
+    else:
+        recipe = Recipe.from_config(get_config(name), **overrides)
+    out = out or os.path.join("runs", f"{name}-{dataset}")
+    context = resolve_context(ctx)
+    seed_everything(recipe.seed)
+    kvstore = create_kvstore(recipe.kvstore)
+    rank, workers = (kvstore.rank, kvstore.num_workers) if not isinstance(kvstore, str) else (0, 1)
+    writer = rank == 0  # in a cluster only the first worker writes files
+
+    net = build_net(name, recipe.resize, context, recipe.seed)
+    config = net.zoo_config
+    train_loader, test_loader = data.image_loaders(dataset, config, recipe.batch_size, recipe.workers,
+                                                   data_dir, shard=(rank, workers))
+    trainer = make_trainer(net, recipe, kvstore)
+    history, best = [], None
+    if state is not None:
+        net.load_parameters(os.path.join(state["run_dir"], LAST + ".params"), ctx=context)
+        states = os.path.join(state["run_dir"], LAST + ".states")
+        if os.path.isfile(states):
+            trainer.load_states(states)
+        history, best = state["history"], state.get("best")
+
+    identity = {"model": name, "dataset": dataset, "labels": _labels(dataset, config.classes),
+                "classes": config.classes, "input_shape": list(config.input_shape),
+                "mean": _list_or_none(config.mean), "std": _list_or_none(config.std),
+                "preprocess": data.preprocessing_spec(config), "recipe": dataclasses.asdict(recipe),
+                "seed": recipe.seed, "context": str(context)}
+
+    def on_epoch(record):
+        nonlocal best
+        history.append(record)
+        if not writer:
+            return
+        if best is None or record["test_accuracy"] > best["test_accuracy"]:
+            best = dict(record)
+            _save_best(net, out, identity, best, history)
+        _save_last(net, trainer, out, identity, best, history)
+        _append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
+        plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
+
+    fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
+        scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
+    best_params = os.path.join(out, checkpoint.BEST + ".params")
+    manifest = {}
+    if writer and best is not None:  # record the final accuracies in the best manifest too
+        manifest = _save_best(net, out, identity, best, history, params_unchanged=True)
+    return RunResult(out, best_params, manifest, history, time.perf_counter() - started)
+
+
+def _labels(dataset, classes):
+    names = DATASET_LABELS.get(dataset)
+    return list(names) if names is not None and len(names) == classes else None
+
+
+def _list_or_none(values):
+    return list(values) if values is not None else None
+
+
+def _manifest(identity, best, history):
+    final = history[-1]
+    return dict(identity, epoch=best["epoch"], epochs=final["epoch"],
+                train_accuracy=best["train_accuracy"], test_accuracy=best["test_accuracy"],
+                final={k: final[k] for k in ("epoch", "train_loss", "train_accuracy", "test_accuracy")})
+
+
+def _save_best(net, out, identity, best, history, params_unchanged=False):
+    """Write best.params (unless only the manifest changes) and best.json."""
+    params = os.path.join(out, checkpoint.BEST + ".params")
+    manifest = _manifest(identity, best, history)
+    if not params_unchanged:
+        return checkpoint.save_checkpoint(net, params, manifest)
+    previous = checkpoint.read_manifest(params)
+    manifest = dict(previous, **manifest)
+    checkpoint.write_json(checkpoint.manifest_path(params), manifest)
+    return manifest
+
+
+def _save_last(net, trainer, out, identity, best, history):
+    params = os.path.join(out, LAST + ".params")
+    try:
+        checkpoint.save_trainer_states(trainer, os.path.join(out, LAST + ".states"))
+    except AssertionError:  # distributed stores keep optimizer state on the servers
+        pass
+    manifest = dict(_manifest(identity, best, history), history=history, best=best)
+    checkpoint.save_checkpoint(net, params, manifest)
+
+
+def _read_resume(path):
+    last = os.path.join(path, LAST + ".json") if os.path.isdir(path) else path
+    if not os.path.isfile(last):
+        raise FileNotFoundError(f"nothing to resume at {path}: expected a run directory holding "
+                                f"{LAST}.json/{LAST}.params written by tools/train.py")
+    state = checkpoint.read_json(last, "checkpoint")
+    checkpoint.verify(state, os.path.join(os.path.dirname(last), state["params"]), state["model"])
+    state["run_dir"] = os.path.dirname(os.path.abspath(last))
+    return state
+
+
+def _append_log(path, record):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def plot_curves(history, path, title=""):
+    """PNG of train loss and train/test accuracy per epoch (matplotlib's Agg backend), atomically."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], marker="o", label="train loss")
+    ax_acc.plot(epochs, [r["train_accuracy"] for r in history], marker="o", label="train acc")
+    ax_acc.plot(epochs, [r["test_accuracy"] for r in history], marker="o", label="test acc")
+    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    try:
+        checkpoint.atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    finally:
+        plt.close(fig)

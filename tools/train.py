@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""Train a registered classifier; write the best parameters with their manifest, a log and curves.
+
+  python tools/train.py --model lenet_bn --dataset digits
+  python tools/train.py --model lenet --dataset fashion_mnist --data-dir ~/data/fashion-mnist --epochs 10
+  python tools/train.py --model lenet_bn --dataset digits --resume runs/lenet_bn-digits --epochs 30
+
+The recipe (lr, batch size, epochs, resize) comes from the model's config for the dataset
+unless overridden. Files go to --out (default runs/MODEL-DATASET): best.params + best.json
+(load with hybridzoo.get_model(MODEL, pretrained=...) or tools/export.py --params), last.*
+(for --resume), log.jsonl, curves.png. In a cluster started with the DMLC_* environment,
+pass --kvstore dist_sync; each worker trains on its own shard and the first one writes files.
+"""
+import argparse
+import sys
+
+import hybridzoo
+from hybridzoo import data, train
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="registered model name, e.g. lenet_bn")
+    parser.add_argument("--dataset", default="digits", choices=data.DATASETS,
+                        help="digits (bundled with scikit-learn, default) or fashion_mnist (local IDX files)")
+    parser.add_argument("--data-dir", help=f"folder of the Fashion-MNIST IDX files (default {data.DEFAULT_FASHION_MNIST_DIR})")
+    parser.add_argument("--out", help="run directory (default runs/MODEL-DATASET)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="examples per batch and worker")
+    parser.add_argument("--epochs", type=int, help="total epochs (with --resume: up to this many)")
+    parser.add_argument("--wd", type=float, help="weight decay (default 0)")
+    parser.add_argument("--optimizer", choices=train.OPTIMIZERS, help="default sgd")
+    parser.add_argument("--momentum", type=float, help="SGD momentum (default 0)")
+    parser.add_argument("--resize", type=int, help="train at this input size instead of the config's")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--ctx", default="auto", help="auto (GPU when present, else CPU), cpu, gpu or gpu:N")
+    parser.add_argument("--kvstore", choices=train.KVSTORES, help="Gluon Trainer's kvstore (default device)")
+    parser.add_argument("--workers", type=int, help="DataLoader worker processes (default 0: in-process)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in this directory")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    args = parser.parse_args(argv)
+    if args.model not in hybridzoo.list_models():
+        parser.error(f"unknown model {args.model!r}; choose from {', '.join(hybridzoo.list_models())}")
+    for name in ("lr", "batch_size", "epochs", "resize", "workers"):
+        value = getattr(args, name)
+        if value is not None and (value < 0 or (value == 0 and name != "workers")):
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        result = train.train(
+            args.model, dataset=args.dataset, out=args.out, ctx=args.ctx, data_dir=args.data_dir,
+            resume=args.resume, progress=not args.quiet, lr=args.lr, batch_size=args.batch_size,
+            epochs=args.epochs, wd=args.wd, optimizer=args.optimizer, momentum=args.momentum,
+            resize=args.resize, seed=args.seed, kvstore=args.kvstore, workers=args.workers)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if result.manifest:
+        m = result.manifest
+        print(f"best test accuracy {m['test_accuracy']:.4f} at epoch {m['epoch']}/{m['epochs']} "
+              f"({result.seconds:.1f} s); parameters: {result.best_params}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
