@@ -1,7 +1,7 @@
 """Atomic file writes and file digests: a reader never sees a half-written artifact."""
 import hashlib
 import os
-import tempfile
+import uuid
 from contextlib import contextmanager
 
 
@@ -14,8 +14,8 @@ def atomic_path(path):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
+    # Not mkstemp: its 0600 mode would stick to the published file; the writer creates it.
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)

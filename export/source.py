@@ -99,7 +99,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None):
         np.random.seed(seed)
         init = getattr(net, "default_init", None) or mx.init.Xavier()
         for param in missing:
-            param.initialize(init=init, ctx=ctx)
+            param.initialize(default_init=init, ctx=ctx)
     net.hybridize()
     net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
     return bool(missing)

@@ -4,5 +4,9 @@
 ops the converter registry covers.
 """
 from .api import get_operator_support
+from .convert import DEFAULT_OPSET, MAX_OPSET, UnsupportedOperatorError
+from .mx_compat import export_model
+from .registry import MIN_OPSET
 
-__all__ = ["get_operator_support"]
+__all__ = ["export_model", "get_operator_support", "UnsupportedOperatorError",
+           "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]

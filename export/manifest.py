@@ -1,0 +1,130 @@
+"""The artifact manifest (``hybridzoo-manifest/1``): what a deployed file needs to be used right.
+
+One JSON per artifact folder: inputs/outputs (name, shape with ``null`` for a dynamic batch,
+dtype, layout), preprocessing, classes/labels/dataset, where the weights came from, the sha256
+and size of every file, and the versions that produced them. Zoo facts are read by duck typing
+(``net.zoo_name``, ``net.zoo_config``, ``net.zoo_manifest``); ``export`` never imports hybridzoo.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+from ._io import atomic_write_text, sha256_file
+from .versions import library_versions
+
+FORMAT = "hybridzoo-manifest/1"
+MANIFEST_NAME = "manifest.json"
+
+
+def io_entry(name, shape, dtype, dynamic_batch=False):
+    """One input/output entry; the batch axis is ``null`` when it is dynamic."""
+    dims = [None if dynamic_batch and i == 0 else int(d) for i, d in enumerate(shape)]
+    return {"name": name, "shape": dims, "dtype": np.dtype(dtype).name,
+            "layout": "NCHW" if len(dims) == 4 else None}
+
+
+def onnx_io(path):
+    """``(inputs, outputs)`` entries read from an ONNX file (symbolic dims become ``null``)."""
+    import onnx
+    model = onnx.load(path, load_external_data=False)
+
+    def entries(values):
+        out = []
+        for v in values:
+            t = v.type.tensor_type
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name
+            out.append({"name": v.name, "shape": dims, "dtype": dtype,
+                        "layout": "NCHW" if len(dims) == 4 else None})
+        return out
+    return entries(model.graph.input), entries(model.graph.output)
+
+
+def preprocess(config):
+    """The ``preprocess`` block from a zoo config (None for non-image inputs or no config)."""
+    shape = tuple(getattr(config, "input_shape", ()) or ())
+    if len(shape) != 3:
+        return None
+    mean, std = getattr(config, "mean", None), getattr(config, "std", None)
+    return {"channels": shape[0], "color": "L" if shape[0] == 1 else "RGB",
+            "input_size": [shape[1], shape[2]], "resize": getattr(config, "resize", None),
+            "scale": 1 / 255, "mean": list(mean) if mean is not None else None,
+            "std": list(std) if std is not None else None, "layout": "NCHW"}
+
+
+def weights_info(net=None, initialized_here=False, seed=None, source=None):
+    """``{"trained", "source", "seed"}``: trained when loaded via the zoo's checkpoint loader."""
+    zoo = getattr(net, "zoo_manifest", None)
+    if zoo is not None:
+        return {"trained": True, "source": source or zoo.get("params"), "seed": zoo.get("seed")}
+    return {"trained": False if initialized_here else None, "source": source,
+            "seed": seed if initialized_here else None}
+
+
+def versions(net=None, opset=None):
+    """Library versions, the opset, and hybridzoo's version when the net comes from it."""
+    found = {}
+    package = type(net).__module__.split(".")[0] if net is not None else None
+    if getattr(net, "zoo_config", None) is not None and package in sys.modules:
+        version = getattr(sys.modules[package], "__version__", None)
+        if version:
+            found[package] = version
+    found.update(library_versions())
+    found["opset"] = opset
+    return found
+
+
+def file_entries(directory, names):
+    """``{file name: {"sha256", "bytes"}}`` for files in ``directory``."""
+    return {name: {"sha256": sha256_file(os.path.join(directory, name)),
+                   "bytes": os.path.getsize(os.path.join(directory, name))}
+            for name in sorted(names)}
+
+
+def build(model=None, inputs=(), outputs=(), config=None, weights=None, files=None,
+          versions_=None):
+    """A complete manifest dict in the documented key order."""
+    labels = getattr(config, "labels", None)
+    return {
+        "format": FORMAT, "model": model, "inputs": list(inputs), "outputs": list(outputs),
+        "preprocess": preprocess(config), "classes": getattr(config, "classes", None),
+        "labels": list(labels) if labels is not None else None,
+        "dataset": getattr(config, "dataset", None),
+        "weights": weights or {"trained": None, "source": None, "seed": None},
+        "files": dict(files or {}), "versions": dict(versions_ or {}),
+    }
+
+
+def merge(base, update):
+    """``update`` over ``base``: files and versions are unioned, other keys replaced when the
+    update has a value. A manifest of another model is replaced, not merged."""
+    if not base or base.get("model") != update.get("model"):
+        return dict(update)
+    merged = dict(base)
+    for key, value in update.items():
+        if key in ("files", "versions"):
+            merged[key] = {**base.get(key, {}), **(value or {})}
+        elif value not in (None, [], {}):
+            merged[key] = value
+    return merged
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        try:
+            manifest = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"manifest {path} is not valid JSON ({err}); re-export it") from None
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a {FORMAT} manifest (format={manifest.get('format')!r})")
+    return manifest
+
+
+def write(path, manifest, merge_existing=False):
+    """Write atomically (stable key order, so identical inputs give identical bytes)."""
+    if merge_existing and os.path.isfile(path):
+        manifest = merge(read(path), manifest)
+    atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+    return manifest

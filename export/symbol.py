@@ -1,0 +1,56 @@
+"""``export_symbol``: a HybridBlock -> ``prefix-symbol.json`` + ``prefix-NNNN.params`` + manifest."""
+import os
+import tempfile
+
+import mxnet as mx
+
+from . import manifest as manifests
+from . import source as sources
+
+
+def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
+                  manifest=manifests.MANIFEST_NAME):
+    """Write the symbol and params of ``net``; return ``{"symbol", "params", "manifest"}`` paths.
+
+    ``net`` is initialized (under ``seed``) if it is not, hybridized and run once on zeros of
+    ``input_shape`` (batch included; zoo models default to ``(1,) + zoo_config.input_shape``).
+    The files are written by ``HybridBlock.export`` into a temporary folder beside ``prefix``
+    and then renamed, so they reload with ``SymbolBlock.imports`` and no half file is left.
+    ``manifest`` (a file name in the prefix's folder, merged into an existing one of the same
+    model; ``None`` to skip) records shapes, preprocessing and sha256s.
+    """
+    shapes = input_shape or sources.zoo_input_shape(net)
+    if shapes is None:
+        raise ValueError("input_shape is required for a net without a zoo_config, e.g. "
+                         "input_shape=(1, 3, 224, 224) (batch axis included)")
+    shapes = [tuple(shapes)] if isinstance(shapes[0], int) else [tuple(s) for s in shapes]
+    initialized = sources.prepare_block(net, shapes, seed=seed, ctx=ctx)
+    prefix = os.fspath(prefix)
+    directory, base = os.path.split(os.path.abspath(prefix))
+    os.makedirs(directory, exist_ok=True)
+    names = [f"{base}-symbol.json", f"{base}-{int(epoch):04d}.params"]
+    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp:
+        net.export(os.path.join(tmp, base), epoch=epoch)
+        for name in names:
+            os.replace(os.path.join(tmp, name), os.path.join(directory, name))
+    paths = {"symbol": os.path.join(directory, names[0]), "params": os.path.join(directory, names[1])}
+    if manifest:
+        paths["manifest"] = os.path.join(directory, manifest)
+        manifests.write(paths["manifest"], symbol_manifest(net, shapes, directory, names, initialized, seed),
+                        merge_existing=True)
+    return paths
+
+
+def symbol_manifest(net, shapes, directory, names, initialized, seed):
+    """The manifest of freshly written symbol files (outputs inferred from the symbol)."""
+    sym = mx.sym.load(os.path.join(directory, names[0]))
+    in_names = sources.input_names(len(shapes))
+    _, out_shapes, _ = sym.infer_shape(**dict(zip(in_names, shapes)))
+    _, out_types, _ = sym.infer_type(**{n: "float32" for n in in_names})
+    inputs = [manifests.io_entry(n, s, "float32") for n, s in zip(in_names, shapes)]
+    outputs = [manifests.io_entry(n, s, t) for n, s, t in zip(sym.list_outputs(), out_shapes, out_types)]
+    return manifests.build(
+        model=getattr(net, "zoo_name", None), inputs=inputs, outputs=outputs,
+        config=getattr(net, "zoo_config", None),
+        weights=manifests.weights_info(net, initialized_here=initialized, seed=seed),
+        files=manifests.file_entries(directory, names), versions_=manifests.versions(net))
