@@ -65,7 +65,7 @@ _UNARY = {
     "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "tanh": "Tanh",
     "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh", "sigmoid": "Sigmoid",
     "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "erf": "Erf",
-    "rint": "Round", "softsign": "Softsign",
+"softsign": "Softsign",
 }
 
 
@@ -223,6 +223,20 @@ def _cbrt_abs(e, ax):
     return e("Pow", [ax, e.const(1.0 / 3.0, hint="third")])
 
 
+def _round_half_up(e, ax):
+    """floor(ax) + (frac >= 0.5), exact for every float (unlike floor(ax + 0.5))."""
+    low = e("Floor", [ax])
+    frac_ge_half = e("GreaterOrEqual", [e("Sub", [ax, low]), e.const(0.5, hint="half")])
+    return e("Add", [low, e.cast(frac_ge_half, e.node.in_dtypes[0])])
+
+
+def _rint(e, x, out):
+    """MXNet's rint picks the floor on ties (-2.5 -> -3, 2.5 -> 2): not ONNX's half-to-even."""
+    low, high = e("Floor", [x]), e("Ceil", [x])
+    nearer_low = e("LessOrEqual", [e("Sub", [x, low]), e("Sub", [high, x])])
+    return e("Where", [nearer_low, low, high], out=out)
+
+
 _COMPOSED = {
     "square": lambda e, x, out: e("Mul", [x, x], out=out),
     "rsqrt": lambda e, x, out: e("Reciprocal", [e("Sqrt", [x])], out=out),
@@ -233,7 +247,8 @@ _COMPOSED = {
                                  out=out),
     "degrees": _scaled(180.0 / math.pi),
     "radians": _scaled(math.pi / 180.0),
-    "round": _signed(lambda e, ax: e("Floor", [e("Add", [ax, e.const(0.5, hint="half")])])),
+    "round": _signed(_round_half_up),
+    "rint": _rint,
     "fix": _signed(lambda e, ax: e("Floor", [ax])),
     "trunc": _signed(lambda e, ax: e("Floor", [ax])),
     "cbrt": _signed(_cbrt_abs),
