@@ -70,9 +70,10 @@ class Preprocess:
 
     def __call__(self, image):
         """A PIL image -> normalised ``(C, H, W)`` float32 array."""
-        image = _resize_and_crop(image.convert(self.color), self.input_size, self.resize)
-        array = np.asarray(image, dtype=np.float32) * np.float32(self.scale)
-        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+        pixels = np.asarray(image.convert(self.color), dtype=np.float32) * np.float32(self.scale)
+        planes = pixels[..., None] if pixels.ndim == 2 else pixels
+        array = np.stack([_resize_and_crop(planes[..., c], self.input_size, self.resize)
+                          for c in range(planes.shape[2])])
         if self.mean is not None:
             array = array - np.asarray(self.mean, np.float32).reshape(-1, 1, 1)
         if self.std is not None:
@@ -84,16 +85,19 @@ def _tuple(value):
     return None if value is None else tuple(float(v) for v in value)
 
 
-def _resize_and_crop(image, size, resize):
+def _resize_and_crop(plane, size, resize):
+    """Bilinear resize of one float plane in Pillow's 32-bit float mode (no 8-bit rounding,
+    as the training data pipeline does), optionally shorter side first then a centre crop."""
     height, width = size
+    image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))  # mode "F"
     if not resize:
-        return image.resize((width, height), Image.BILINEAR)
+        return np.asarray(image.resize((width, height), Image.BILINEAR))
     # ImageNet convention: shorter side to `resize`, then the centre (H, W) crop.
     ratio = resize / min(image.size)
     scaled = image.resize((max(width, round(image.width * ratio)), max(height, round(image.height * ratio))),
                           Image.BILINEAR)
     left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
-    return scaled.crop((left, top, left + width, top + height))
+    return np.asarray(scaled.crop((left, top, left + width, top + height)))
 
 
 def collect_files(paths):

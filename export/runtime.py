@@ -90,8 +90,10 @@ def manifest_from_metadata(metadata):
     if value("preprocess") is not None:  # a whole preprocess block, when the exporter stores one
         manifest["preprocess"] = value("preprocess")
     else:
-        block = {k: value(k) for k in ("mean", "std", "layout", "color", "resize", "scale")
-                 if value(k) is not None}
+        block = {k: value(k) for k in ("mean", "std", "color", "resize", "scale") if value(k) is not None}
+        layout = value("layout") or value("input_layout")
+        if layout is not None:
+            block["layout"] = layout
         if block:
             manifest["preprocess"] = block
     return manifest

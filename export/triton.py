@@ -20,10 +20,11 @@ construction and :func:`read_config` rejects any field Triton would not know.
 """
 import os
 import shutil
-import tempfile
 
 import onnx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+
+from ._staging import staged_dir
 
 PLATFORM = "onnxruntime_onnx"
 DEFAULT_MAX_BATCH_SIZE = 64
@@ -136,11 +137,8 @@ def write_triton_model(onnx_path, repository, name, max_batch_size=DEFAULT_MAX_B
     """
     model = onnx.load(onnx_path, load_external_data=False)
     config = model_config(model, name, max_batch_size, layout, labels=bool(labels))
-    os.makedirs(repository, exist_ok=True)
     target = os.path.join(repository, name)
-    staging = tempfile.mkdtemp(prefix=f".{name}-", dir=repository)
-    try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a server user must read it
+    with staged_dir(target) as staging:
         os.makedirs(os.path.join(staging, str(version)))
         _copy_model(onnx_path, model, os.path.join(staging, str(version)))
         with open(os.path.join(staging, "config.pbtxt"), "w", encoding="utf-8") as f:
@@ -148,10 +146,6 @@ def write_triton_model(onnx_path, repository, name, max_batch_size=DEFAULT_MAX_B
         if labels:
             with open(os.path.join(staging, "labels.txt"), "w", encoding="utf-8") as f:
                 f.write("".join(f"{label}\n" for label in labels))
-        _replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
@@ -163,17 +157,6 @@ def _copy_model(onnx_path, model, version_dir):
         for entry in tensor.external_data:
             if entry.key == "location":
                 shutil.copyfile(os.path.join(source_dir, entry.value), os.path.join(version_dir, entry.value))
-
-
-def _replace_dir(staging, target):
-    """Swap ``staging`` into ``target``; an old ``target`` is moved aside first and then deleted."""
-    old = None
-    if os.path.exists(target):
-        old = staging + ".old"
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_config(path):

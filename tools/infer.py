@@ -9,7 +9,11 @@ the model (or the ONNX metadata). Errors are one line on stderr and exit status 
 """
 import argparse
 import json
+import os
 import sys
+
+# This folder holds export.py, which would shadow the `export` package: keep it off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 
 from export.preprocess import InputError
 from export.runtime import OnnxModel

@@ -1,0 +1,145 @@
+"""One deployable artifact folder per net, written whole or not at all.
+
+``export_artifact(net, "artifacts")`` writes ``artifacts/<name>/``::
+
+    <name>-symbol.json  <name>-0000.params   (format "symbol": SymbolBlock.imports reloads them)
+    model.onnx                               (format "onnx")
+    report.json                              (agreement: each backend vs the imperative net)
+    manifest.json                            (hybridzoo-manifest/1, sha256 of every file above)
+
+Everything is built in a hidden temporary folder inside the output folder and renamed into
+place only after the agreement check passed, so a failure leaves the previous artifact (if
+any) untouched and no half-written folder behind.
+"""
+import json
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import manifest as manifests
+from . import verify
+from ._io import atomic_write_text
+from ._staging import staged_dir
+from .symbol import export_symbol
+from .to_onnx import export_onnx
+
+FORMATS = ("symbol", "onnx")
+ONNX_NAME = "model.onnx"
+REPORT_NAME = "report.json"
+CHECK_BATCH = 3  # verification batch for a dynamic-batch export: not the export's batch of 1
+REFERENCE = "imperative"
+
+
+class AgreementError(RuntimeError):
+    """An exported backend's output differs from the imperative net beyond the tolerance."""
+
+    def __init__(self, name, report):
+        self.report = report
+        failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
+        detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
+        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
+                         f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
+                         "bug: please report it with the model name and options")
+
+
+@dataclass
+class Artifact:
+    name: str
+    path: str
+    manifest: dict
+    report: dict
+
+
+def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, opset=None, batch=None,
+                    optimize=True, check=True, weights=None, seed=0, ctx=None, providers=None):
+    """Export ``net`` into ``out_dir/<name>`` and return an :class:`Artifact`.
+
+    ``input_shape`` excludes the batch axis (zoo models default to their config's); ``batch`` fixes
+    the ONNX batch size (``None``: dynamic). ``check`` runs every written backend against the
+    imperative net on random input and raises :class:`AgreementError` on disagreement.
+    ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest.
+    """
+    name = name or getattr(net, "zoo_name", None)
+    if not name:
+        raise ValueError("name is required for a net that is not from the zoo")
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise ValueError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+    sample = tuple(input_shape or getattr(getattr(net, "zoo_config", None), "input_shape", ()) or ())
+    if not sample:
+        raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
+    shape = (batch or 1,) + sample
+    target = os.path.join(out_dir, name)
+    with staged_dir(target) as staging:
+        files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx)
+        report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers) if check else None
+        if report is not None:
+            atomic_write_text(os.path.join(staging, REPORT_NAME), json.dumps(report, indent=2) + "\n")
+            files.append(REPORT_NAME)
+            if not report["passed"]:
+                raise AgreementError(name, report)
+        manifest = _manifest(net, staging, name, files, formats, opset, weights, seed)
+    return Artifact(name, target, manifest, report)
+
+
+def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx):
+    files = []
+    if "symbol" in formats:
+        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
+        files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
+    if "onnx" in formats:
+        export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
+                    optimize=optimize, seed=seed)
+        files.append(ONNX_NAME)
+    return files
+
+
+def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):
+    """Agreement report: max |backend - imperative| per backend on one seeded random batch."""
+    inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
+    backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
+    if "symbol" in formats:
+        with warnings.catch_warnings():  # SymbolBlock.imports warns that `data` has no declared type
+            warnings.simplefilter("ignore", UserWarning)
+            backends["reloaded symbol"] = verify.symbol_backend(os.path.join(staging, name), ctx=ctx)
+    if "onnx" in formats:
+        backends["ONNX Runtime"] = verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
+    # The reference runs first and switches hybridization off; "hybridized" switches it back on.
+    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs)
+    report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
+                                      "latency_ms": report.pop("reference_latency_ms")},
+                          **report["backends"]}
+    report.update(model=name, input_shape=list(inputs[0].shape),
+                  passed=all(r["passed"] for r in report["backends"].values()))
+    return report
+
+
+def _manifest(net, staging, name, files, formats, opset, weights, seed):
+    path = os.path.join(staging, manifests.MANIFEST_NAME)
+    update = manifests.build(
+        model=name, config=getattr(net, "zoo_config", None),
+        weights=weights or manifests.weights_info(net, seed=seed),
+        files=manifests.file_entries(staging, files), versions_=manifests.versions(net, opset))
+    if "onnx" in formats:
+        update["inputs"], update["outputs"] = manifests.onnx_io(os.path.join(staging, ONNX_NAME))
+        update["versions"]["opset"] = _onnx_opset(os.path.join(staging, ONNX_NAME))
+    return manifests.write(path, update, merge_existing=True)
+
+
+def _onnx_opset(path):
+    import onnx
+    model = onnx.load(path, load_external_data=False)
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def format_report(report):
+    """The agreement table as text lines: backend, max error vs imperative, pass/fail, latency."""
+    lines = [f"{'backend':<16} {'max |err| vs imperative':>24} {'result':>6} {'latency ms':>11}"]
+    for backend, row in report["backends"].items():
+        latency = "-" if row["latency_ms"] is None else f"{row['latency_ms']:.3f}"
+        lines.append(f"{backend:<16} {row['max_abs_error']:>24.2e} {'pass' if row['passed'] else 'FAIL':>6} "
+                     f"{latency:>11}")
+    lines.append(f"tolerance {report['tolerance']:.1e} at input {tuple(report['input_shape'])}")
+    return lines

@@ -1,0 +1,306 @@
+#!/usr/bin/env python
+"""Benchmark MXNet (imperative, hybridized) against ONNX Runtime on our graph and on mx2onnx's.
+
+  python tools/bench.py                                   # D2L set + resnet50 + densenet121
+  python tools/bench.py --models lenet,alexnet --repeats 3 --batch-sizes 1,32
+
+For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
+an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
+from ``mx.onnx.export_model``'s file (the peer) made from the same symbol files. Backends are
+measured interleaved (round robin, order rotated each round); each figure is the median over
+rounds of the mean call time within a round. MXNet (OMP_NUM_THREADS) and ONNX Runtime
+(intra_op_num_threads) get the same thread count. Writes ``bench.md`` (Markdown table, machine
+and versions) and ``bench.png`` (bar chart) to ``--out``.
+
+This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx.mapping``,
+which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
+"""
+import argparse
+import fnmatch
+import os
+import platform
+import sys
+import tempfile
+import time
+import types
+
+# This folder holds export.py, which would shadow the `export` package: keep it off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+
+D2L_EXCLUDE = ("linreg*",)  # the D2L regression model is not an image classifier
+EXTRA_MODELS = ("resnet50", "densenet121")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
+    parser.add_argument("--batch-sizes", default="1,32", help="batch sizes (default 1,32): latency at the first, throughput at the others")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds per batch size (default 7)")
+    parser.add_argument("--min-time", type=float, default=0.2, help="seconds of calls per backend per round (default 0.2)")
+    parser.add_argument("--threads", type=int, help="threads for MXNet and ONNX Runtime alike (default: all cores)")
+    parser.add_argument("--opset", type=int, help="opset for our export (default: the exporter's)")
+    parser.add_argument("--no-peer", action="store_true", help="skip mx2onnx")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="bench", help="folder for bench.md and bench.png (default bench/)")
+    args = parser.parse_args(argv)
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    if args.repeats < 1 or min(args.batch_sizes) < 1:
+        parser.error("--repeats and batch sizes must be positive")
+    return args
+
+
+def _install_onnx_mapping_shim():
+    """Recreate the removed ``onnx.mapping`` (the two dicts mx2onnx reads) from onnx.helper."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    if hasattr(onnx, "mapping"):
+        return
+    to_np = {}
+    for _, tensor_type in TensorProto.DataType.items():
+        try:
+            to_np[tensor_type] = helper.tensor_dtype_to_np_dtype(tensor_type)
+        except (KeyError, ValueError, TypeError):  # UNDEFINED and types numpy cannot hold
+            continue
+    module = types.ModuleType("onnx.mapping")
+    module.TENSOR_TYPE_TO_NP_TYPE = to_np
+    module.NP_TYPE_TO_TENSOR_TYPE = {}
+    for tensor_type, dtype in to_np.items():
+        module.NP_TYPE_TO_TENSOR_TYPE.setdefault(dtype, tensor_type)
+    sys.modules["onnx.mapping"] = module
+    onnx.mapping = module
+
+
+def select_models(hybridzoo, patterns):
+    if patterns:
+        names = []
+        for pattern in patterns.split(","):
+            found = hybridzoo.list_models(pattern.strip())
+            if not found:
+                hybridzoo.get_config(pattern.strip())  # raises with close-match suggestions
+            names.extend(n for n in found if n not in names)
+        return names
+    d2l = [n for n in hybridzoo.list_models() if hybridzoo.get_config(n).dataset == "fashion_mnist"
+           and not any(fnmatch.fnmatch(n, p) for p in D2L_EXCLUDE)]
+    return d2l + [n for n in EXTRA_MODELS if n in hybridzoo.list_models()]
+
+
+class ModelBench:
+    """The four backends of one model, their export times and their agreement."""
+
+    def __init__(self, name, args, workdir):
+        import export
+        import hybridzoo
+        import mxnet as mx
+        from hybridzoo.testing import init_model
+        from export.runtime import session_options
+        import onnxruntime as ort
+
+        self.name, self.mx = name, mx
+        config = hybridzoo.get_config(name)
+        self.sample_shape = tuple(config.input_shape)
+        ctx = mx.cpu()
+        hybrid = init_model(hybridzoo.get_model(name), args.seed, ctx=ctx)
+        imperative = hybridzoo.get_model(name)
+        params_file = os.path.join(workdir, f"{name}.params")
+        hybrid.save_parameters(params_file)
+        imperative.load_parameters(params_file, ctx=ctx)
+        hybrid.hybridize(static_alloc=True, static_shape=True)
+        hybrid(mx.nd.zeros((1,) + self.sample_shape, ctx=ctx))  # HybridBlock.export needs one forward
+        prefix = os.path.join(workdir, name)
+        hybrid.export(prefix)  # both exporters start from the same symbol files
+        symbol_file, weights_file = f"{prefix}-symbol.json", f"{prefix}-0000.params"
+
+        ours_file = os.path.join(workdir, f"{name}.onnx")
+        start = time.perf_counter()
+        export.export_onnx(prefix, ours_file, input_shape=(1,) + self.sample_shape, opset=args.opset)
+        self.export_ours = time.perf_counter() - start
+        self.export_peer = None
+        options = session_options(args.threads)
+        options.log_severity_level = 3  # the peer's initializers-as-inputs warn once per weight
+        self.backends = {
+            "MXNet imperative": self._mxnet(imperative, ctx),
+            "MXNet hybridized": self._mxnet(hybrid, ctx),
+            "ORT ours": self._ort(ort.InferenceSession(ours_file, options, providers=["CPUExecutionProvider"])),
+        }
+        if not args.no_peer:
+            peer_file = os.path.join(workdir, f"{name}-mx2onnx.onnx")
+            start = time.perf_counter()
+            mx.onnx.export_model(symbol_file, weights_file, [(1,) + self.sample_shape], onnx_file_path=peer_file,
+                                 dynamic=True, dynamic_input_shapes=[(None,) + self.sample_shape])
+            self.export_peer = time.perf_counter() - start
+            self.backends["ORT mx2onnx"] = self._ort(
+                ort.InferenceSession(peer_file, options, providers=["CPUExecutionProvider"]))
+
+    def _mxnet(self, net, ctx):
+        mx = self.mx
+
+        def run(x):
+            return net(mx.nd.array(x, ctx=ctx)).asnumpy()
+        return run
+
+    @staticmethod
+    def _ort(session):
+        name = session.get_inputs()[0].name
+        return lambda x: session.run(None, {name: x})[0]
+
+    def agreement(self, batch, seed):
+        """max |backend - imperative| on one random batch, relative to max |imperative| (>= 1)."""
+        import numpy as np
+        x = np.random.default_rng(seed).standard_normal((batch,) + self.sample_shape).astype(np.float32)
+        reference = self.backends["MXNet imperative"](x)
+        scale = max(1.0, float(np.abs(reference).max()))
+        return {b: float(np.abs(fn(x) - reference).max()) / scale for b, fn in self.backends.items()}
+
+
+def measure(backends, batch, sample_shape, repeats, min_time, seed):
+    """Interleaved rounds; returns {backend: median over rounds of mean seconds per call}."""
+    import numpy as np
+    x = np.random.default_rng(seed).standard_normal((batch,) + sample_shape).astype(np.float32)
+    names = list(backends)
+    for fn in backends.values():  # warm-up: allocation, ORT arena, MXNet graph caching
+        fn(x)
+    rounds = {n: [] for n in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn, calls, start = backends[name], 0, time.perf_counter()
+            while True:
+                fn(x)
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            rounds[name].append(elapsed / calls)
+    return {n: float(np.median(t)) for n, t in rounds.items()}
+
+
+def machine_line(threads):
+    import mxnet as mx
+    import onnx
+    import onnxruntime as ort
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} logical cores, {threads} threads for MXNet and ORT; "
+            f"Python {platform.python_version()}, mxnet {mx.__version__}, onnxruntime {ort.__version__}, "
+            f"onnx {onnx.__version__}")
+
+
+def markdown(rows, batch_sizes, machine, command):
+    lat, *thr = batch_sizes
+    head = ["model", "input", "export ours s", "export mx2onnx s", "export speed-up",
+            f"b{lat} MXNet imp ms", f"b{lat} MXNet hyb ms", f"b{lat} ORT ours ms", f"b{lat} ORT mx2onnx ms",
+            f"b{lat} ours vs mx2onnx", f"b{lat} ours vs hybridized"]
+    for b in thr:
+        head += [f"b{b} MXNet hyb img/s", f"b{b} ORT ours img/s", f"b{b} ORT mx2onnx img/s", f"b{b} ours vs mx2onnx"]
+    head += ["max rel. error ours", "max rel. error mx2onnx"]
+    lines = [f"Machine: {machine}", "", f"Command: `{command}`", "",
+             "Ratios > 1 mean ours is faster (time ratio peer/ours, or throughput ratio ours/peer). "
+             "Latency: mean per call, median of interleaved rounds.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        t = row["times"]
+        cells = [row["model"], "×".join(map(str, row["shape"])), _f(row["export_ours"], 3), _f(row["export_peer"], 2),
+                 _ratio(row["export_peer"], row["export_ours"])]
+        b = t[lat]
+        cells += [_ms(b.get("MXNet imperative")), _ms(b.get("MXNet hybridized")), _ms(b.get("ORT ours")),
+                  _ms(b.get("ORT mx2onnx")), _ratio(b.get("ORT mx2onnx"), b.get("ORT ours")),
+                  _ratio(b.get("MXNet hybridized"), b.get("ORT ours"))]
+        for size in thr:
+            s = t[size]
+            cells += [_ips(size, s.get("MXNet hybridized")), _ips(size, s.get("ORT ours")),
+                      _ips(size, s.get("ORT mx2onnx")), _ratio(s.get("ORT mx2onnx"), s.get("ORT ours"))]
+        cells += [_e(row["error"].get("ORT ours")), _e(row["error"].get("ORT mx2onnx"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _f(value, digits):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _ms(seconds):
+    return "–" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def _ips(batch, seconds):
+    return "–" if seconds is None else f"{batch / seconds:.1f}"
+
+
+def _ratio(slow, fast):
+    return "–" if slow is None or fast is None else f"**{slow / fast:.2f}×**"
+
+
+def _e(value):
+    return "–" if value is None else f"{value:.1e}"
+
+
+def chart(rows, batch_sizes, path):
+    """Bars of each backend's speed relative to hybridized MXNet, per model and batch size."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    backends = ["MXNet imperative", "MXNet hybridized", "ORT ours", "ORT mx2onnx"]
+    fig, axes = plt.subplots(len(batch_sizes), 1, figsize=(max(6, 1.3 * len(rows) + 2), 3.2 * len(batch_sizes)),
+                             squeeze=False)
+    x = np.arange(len(rows))
+    width = 0.8 / len(backends)
+    for ax, batch in zip(axes[:, 0], batch_sizes):
+        for i, backend in enumerate(backends):
+            speed = [r["times"][batch]["MXNet hybridized"] / r["times"][batch][backend]
+                     if backend in r["times"][batch] else 0.0 for r in rows]
+            ax.bar(x + (i - 1.5) * width, speed, width, label=backend)
+        ax.axhline(1.0, color="grey", linewidth=0.8)
+        ax.set_xticks(x, [r["model"] for r in rows])
+        ax.set_ylabel(f"speed vs hybridized\n(batch {batch})")
+    axes[0, 0].legend(ncol=4, fontsize="small", loc="upper left")
+    axes[0, 0].set_title("Inference speed relative to hybridized MXNet (higher is faster)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Same thread count for both engines; OpenMP reads it when libmxnet loads, so set it first.
+    threads = args.threads or len(os.sched_getaffinity(0))
+    args.threads = threads
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import hybridzoo
+    from tqdm import tqdm
+
+    try:
+        models = select_models(hybridzoo, args.models)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not args.no_peer:
+        _install_onnx_mapping_shim()
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in tqdm(models, desc="bench", unit="model"):
+            bench = ModelBench(name, args, workdir)
+            times = {b: measure(bench.backends, b, bench.sample_shape, args.repeats, args.min_time, args.seed)
+                     for b in args.batch_sizes}
+            rows.append({"model": name, "shape": bench.sample_shape, "export_ours": bench.export_ours,
+                         "export_peer": bench.export_peer, "times": times,
+                         "error": bench.agreement(2, args.seed)})
+            del bench
+    command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    os.makedirs(args.out, exist_ok=True)
+    table = markdown(rows, args.batch_sizes, machine_line(threads), command.strip())
+    with open(os.path.join(args.out, "bench.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    chart(rows, args.batch_sizes, os.path.join(args.out, "bench.png"))
+    print(table)
+    print(f"wrote {os.path.join(args.out, 'bench.md')} and bench.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+#!/usr/bin/env python
+"""Export zoo models as deployable artifacts: symbol JSON + params, model.onnx, manifest, report.
+
+  python tools/export.py                                  # lenet_bn -> artifacts/ (trained if runs/ has it)
+  python tools/export.py --model resnet18 --out artifacts/ --triton
+  python tools/export.py --model 'vgg*' --model alexnet --batch 8 --opset 13
+  python tools/export.py --model lenet_bn --params runs/lenet_bn-digits/best.params
+
+Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
+outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
+one line on stderr and exits with status 1; no half-written model folder is left behind.
+"""
+import argparse
+import os
+import sys
+
+# This folder holds export.py, which would shadow the `export` package: keep it off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+
+# With no arguments: the README's first command. Trained weights when tools/train.py's default
+# run exists, else untrained weights under --seed (the manifest then says "trained": false).
+DEFAULT_MODEL = "lenet_bn"
+DEFAULT_RUN = os.path.join("runs", "lenet_bn-digits")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    which = parser.add_argument_group("models")
+    which.add_argument("--model", action="append", metavar="NAME",
+                       help="registered name or wildcard, repeatable (default: lenet_bn)")
+    which.add_argument("--all", action="store_true", help="every registered model")
+    weights = parser.add_argument_group("weights and shape")
+    weights.add_argument("--params", help="trained parameters from tools/train.py (.params, its .json, or run folder)")
+    weights.add_argument("--seed", type=int, default=0, help="seed for untrained weights (default 0)")
+    weights.add_argument("--classes", type=int, help="output classes (default: the model's)")
+    weights.add_argument("--in-channels", type=int, help="input channels (default: the model's)")
+    weights.add_argument("--input-size", type=int, help="input height = width (default: the model's)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", default="artifacts", help="output folder (default artifacts/)")
+    out.add_argument("--format", default="symbol,onnx", help="comma-separated: symbol, onnx (default both)")
+    out.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
+    out.add_argument("--batch", default="dynamic", help="fixed ONNX batch size N, or 'dynamic' (default)")
+    out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
+    out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
+    out.add_argument("--triton-max-batch", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
+    run = parser.add_argument_group("checks")
+    run.add_argument("--no-verify", action="store_true", help="skip the agreement check")
+    run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
+                     help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    if not argv:
+        args.model = [DEFAULT_MODEL]
+        if os.path.isdir(DEFAULT_RUN):
+            args.params = DEFAULT_RUN
+    if args.all and args.model:
+        parser.error("give --model or --all, not both")
+    if not args.all and not args.model:
+        args.model = [DEFAULT_MODEL]
+    args.format = [f.strip() for f in args.format.split(",") if f.strip()]
+    if args.batch == "dynamic":
+        args.batch = None
+    else:
+        try:
+            args.batch = int(args.batch)
+        except ValueError:
+            parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch!r}")
+        if args.batch < 1:
+            parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
+    if args.triton and "onnx" not in args.format:
+        parser.error("--triton needs the onnx format")
+    return args
+
+
+def select_models(hybridzoo, args):
+    """Names from --all / --model patterns; an unknown name raises with close matches."""
+    if args.all:
+        return hybridzoo.list_models()
+    names = []
+    for pattern in args.model:
+        found = hybridzoo.list_models(pattern)
+        if not found:
+            hybridzoo.get_config(pattern)  # raises ValueError naming close matches
+            found = [pattern]
+        names.extend(n for n in found if n not in names)
+    return names
+
+
+def build(hybridzoo, name, args, ctx):
+    """The net with its weights, and the manifest's ``weights`` record."""
+    from hybridzoo.testing import init_model
+
+    kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
+                                ("input_size", args.input_size)) if v is not None}
+    if args.params:
+        net = hybridzoo.get_model(name, pretrained=args.params, **kwargs)
+        net.collect_params().reset_ctx(ctx)
+        return net, {"trained": True, "source": os.path.normpath(args.params), "seed": net.zoo_manifest.get("seed")}
+    # Untrained: seeded init with BatchNorm statistics randomized, so the agreement check
+    # exercises them (identity BatchNorm would hide conversion bugs).
+    net = init_model(hybridzoo.get_model(name, **kwargs), args.seed, ctx=ctx)
+    return net, {"trained": False, "source": None, "seed": args.seed}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import hybridzoo  # after argument parsing: --help stays fast
+    import mxnet as mx
+    from tqdm import tqdm
+
+    from export.package import AgreementError, export_artifact, format_report
+    from export.triton import write_triton_model
+    from export.runtime import resolve_providers
+
+    try:
+        names = select_models(hybridzoo, args)
+        if args.params and len(names) != 1:
+            raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
+        use_gpu = args.ctx == "gpu" or (args.ctx == "auto" and mx.context.num_gpus() > 0)
+        if args.ctx == "gpu" and mx.context.num_gpus() == 0:
+            raise ValueError("--ctx gpu: MXNet sees no GPU; use --ctx cpu or install mxnet-cu112")
+        ctx = mx.gpu(0) if use_gpu else mx.cpu()
+        providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
+        bar = tqdm(names, desc="export", unit="model", disable=len(names) < 2, file=sys.stderr)
+        for name in bar:
+            bar.set_postfix_str(name)
+            net, weights = build(hybridzoo, name, args, ctx)
+            artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
+                                       optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
+                                       seed=args.seed, ctx=ctx, providers=providers)
+            lines = [f"{name}: {'trained' if weights['trained'] else 'untrained (seed %d)' % args.seed} weights "
+                     f"-> {artifact.path}"]
+            if artifact.report:
+                lines += ["  " + line for line in format_report(artifact.report)]
+            if args.triton:
+                manifest = artifact.manifest
+                layout = (manifest.get("preprocess") or {}).get("layout")
+                path = write_triton_model(os.path.join(artifact.path, "model.onnx"), os.path.join(args.out, "triton"),
+                                          name, max_batch_size=args.triton_max_batch, layout=layout,
+                                          labels=manifest.get("labels"))
+                lines.append(f"  triton: {path}")
+            tqdm.write("\n".join(lines), file=sys.stdout)
+    except AgreementError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
+        message = " ".join(str(err).split())  # one line, whatever the library put in it
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
