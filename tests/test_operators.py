@@ -123,3 +123,166 @@ def test_mod_corner_cases(opset, tmp_path):
     b = np.array([[2.0, 2.0, -2.0, -2.0, 1.5, 1.5, 2.0, 0.0]], np.float32)
     sym = mx.sym.broadcast_mod(mx.sym.var("data"), mx.sym.var("rhs"), name="mod_corners")
     check_symbol(sym, {"data": a, "rhs": b}, opset=opset, tmp_path=tmp_path, batched=("data", "rhs"))
+
+
+# -- activations -------------------------------------------------------------------------------
+LEAKY = [("leaky", dict(act_type="leaky", slope=0.1)), ("elu", dict(act_type="elu", slope=0.7)),
+         ("selu", dict(act_type="selu")), ("gelu", dict(act_type="gelu")),
+         ("rrelu", dict(act_type="rrelu", lower_bound=0.1, upper_bound=0.3))]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("kind,attrs", LEAKY, ids=[k for k, _ in LEAKY])
+def test_leaky_relu(kind, attrs, opset, tmp_path):
+    sym = mx.sym.LeakyReLU(mx.sym.var("data"), name=kind, **attrs)
+    if kind == "rrelu":
+        sym = sym[0]  # the second output is rrelu's training-time random mask
+    check_symbol(sym, {"data": randn() * 3}, opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3)], ids=["4d", "2d"])
+def test_prelu_parameter(shape, opset, tmp_path):
+    block = nn.PReLU(alpha_initializer=mx.init.Uniform(0.5), in_channels=shape[1])
+    block.initialize()
+    block.alpha.set_data(mx.nd.array(RNG.uniform(0.05, 0.6, shape[1])))
+    check_block(block, [randn(*shape)], opset, tmp_path, "prelu")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("channels", [3, 1], ids=["per_channel", "shared"])
+def test_prelu_weight_input(channels, opset, tmp_path):
+    sym = mx.sym.LeakyReLU(mx.sym.var("data"), mx.sym.var("gamma"), act_type="prelu", name="prelu")
+    gamma = RNG.uniform(0.05, 0.6, channels).astype(np.float32)
+    check_symbol(sym, {"data": randn(), "gamma": gamma}, opset=opset, tmp_path=tmp_path)
+
+
+SOFTMAX = [("softmax", dict()), ("softmax", dict(axis=1)), ("softmax", dict(axis=-2, temperature=2.5)),
+           ("log_softmax", dict()), ("log_softmax", dict(axis=0, temperature=0.5)),
+           ("softmin", dict(axis=2)), ("softmax", dict(dtype="float64"))]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op,attrs", SOFTMAX, ids=[f"{o}-{a}" for o, a in SOFTMAX])
+def test_softmax(op, attrs, opset, tmp_path):
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), name=op, **attrs)
+    check_symbol(sym, {"data": randn() * 2}, opset=opset, tmp_path=tmp_path,
+                 batched=() if attrs.get("axis") == 0 else ("data",))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("mode", ["instance", "channel"])
+def test_softmax_activation(mode, opset, tmp_path):
+    sym = mx.sym.SoftmaxActivation(mx.sym.var("data"), mode=mode, name="softmax_act")
+    check_symbol(sym, {"data": randn()}, opset=opset, tmp_path=tmp_path)
+
+
+# -- normalization -----------------------------------------------------------------------------
+def _set_random(block):
+    for param in block.collect_params().values():
+        param.set_data(mx.nd.array(RNG.uniform(0.5, 1.5, param.shape)))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_instance_norm(opset, tmp_path):
+    block = nn.InstanceNorm(in_channels=3, epsilon=1e-3)
+    block.initialize()
+    _set_random(block)
+    check_block(block, [randn() * 2 + 1], opset, tmp_path, "instance_norm")
+    sym = mx.sym.InstanceNorm(mx.sym.var("data"), mx.sym.var("gamma"), mx.sym.var("beta"),
+                              eps=1e-4, name="instance_norm")
+    check_symbol(sym, {"data": randn(), "gamma": uniform(0.5, 1.5, 3), "beta": randn(3)},
+                 opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_layer_norm_parameter(axis, opset, tmp_path):
+    block = nn.LayerNorm(axis=axis, in_channels=SHAPE[axis], epsilon=1e-5)
+    block.initialize()
+    _set_random(block)
+    check_block(block, [randn() * 2 + 1], opset, tmp_path, "layer_norm")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("axis,stats", [(-1, False), (2, False), (-1, True)])
+def test_layer_norm_weight_input(axis, stats, opset, tmp_path):
+    sym = mx.sym.LayerNorm(mx.sym.var("data"), mx.sym.var("gamma"), mx.sym.var("beta"), axis=axis,
+                           eps=1e-4, output_mean_var=stats, name="layer_norm")
+    c = SHAPE[axis]
+    check_symbol(sym, {"data": randn(), "gamma": uniform(0.5, 1.5, c), "beta": randn(c)},
+                 opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_group_norm(opset, tmp_path):
+    sym = mx.sym.GroupNorm(mx.sym.var("data"), mx.sym.var("gamma"), mx.sym.var("beta"),
+                           num_groups=2, eps=1e-4, name="group_norm")
+    x = randn(2, 4, 3, 5)
+    check_symbol(sym, {"data": x, "gamma": uniform(0.5, 1.5, 2), "beta": randn(2)},
+                 opset=opset, tmp_path=tmp_path)
+    block = nn.GroupNorm(num_groups=2)
+    block.initialize()
+    block(mx.nd.array(x))  # resolve the deferred parameter shapes
+    _set_random(block)
+    check_block(block, [x], opset, tmp_path, "group_norm")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("mode", ["instance", "channel", "spatial"])
+def test_l2_normalization(mode, opset, tmp_path):
+    sym = mx.sym.L2Normalization(mx.sym.var("data"), mode=mode, name="l2norm")
+    check_symbol(sym, {"data": randn()}, opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_lrn(opset, tmp_path):
+    sym = mx.sym.LRN(mx.sym.var("data"), nsize=3, alpha=0.1, beta=0.6, knorm=1.5, name="lrn")
+    check_symbol(sym, {"data": randn(2, 6, 4, 4) * 2}, opset=opset, tmp_path=tmp_path)
+
+
+# -- reductions --------------------------------------------------------------------------------
+REDUCE = [dict(), dict(axis=1), dict(axis=(1, 3), keepdims=True), dict(axis=-1),
+          dict(axis=1, exclude=True), dict(keepdims=True), dict(axis=(0, 1, 2, 3))]
+
+
+REDUCE_CASES = [(op, attrs) for op in ("sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm")
+                for attrs in REDUCE if not (op == "norm" and "exclude" in attrs)]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op,attrs", REDUCE_CASES, ids=[f"{o}-{a}" for o, a in REDUCE_CASES])
+def test_reduce(op, attrs, opset, tmp_path):
+    x = uniform(0.5, 1.5) if op in ("prod", "nanprod") else randn()
+    if op.startswith("nan"):
+        x[0, 1, 2, 3] = x[1, 0, 0, 0] = np.nan
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), name=op, **attrs)
+    over_batch = "axis" not in attrs or 0 in np.atleast_1d(attrs["axis"]) or attrs.get("exclude")
+    check_symbol(sym, {"data": x}, opset=opset, tmp_path=tmp_path,
+                 batched=() if over_batch else ("data",))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_norm_l1(opset, tmp_path):
+    sym = mx.sym.norm(mx.sym.var("data"), ord=1, axis=2, keepdims=True, name="norm_l1")
+    check_symbol(sym, {"data": randn()}, opset=opset, tmp_path=tmp_path)
+
+
+ARG = [("argmax", dict(axis=1)), ("argmin", dict(axis=-1, keepdims=True)), ("argmax", dict()),
+       ("argmax_channel", dict())]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op,attrs", ARG, ids=[f"{o}-{a}" for o, a in ARG])
+def test_arg_reduce(op, attrs, opset, tmp_path):
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), name=op, **attrs)
+    x = randn(2, 7) if op == "argmax_channel" else randn()
+    check_symbol(sym, {"data": x}, opset=opset, tmp_path=tmp_path,
+                 batched=() if not attrs else ("data",))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(axes=(2, 3)), dict(axes=(1,), keepdims=True)])
+def test_moments(attrs, opset, tmp_path):
+    sym = mx.sym.moments(mx.sym.var("data"), name="moments", **attrs)
+    check_symbol(sym, {"data": randn()}, opset=opset, tmp_path=tmp_path)

@@ -38,10 +38,64 @@ class Emitter:
     def cast(self, x, dtype, out=None):
         return self("Cast", [x], out=out, to=onnx_dtype(dtype))
 
+    def reduce(self, op_type, x, axes=None, keepdims=True, out=None):
+        """``Reduce*`` over ``axes`` (None = all). ``axes`` is an input from opset 18 (from 13
+        for ReduceSum) and an attribute before."""
+        keep = int(bool(keepdims))
+        if axes is None:
+            return self(op_type, [x], out=out, keepdims=keep)
+        if op_type == "ReduceSum" or self.node.opset >= 18:
+            return self(op_type, [x, self.int64(list(axes), "axes")], out=out, keepdims=keep)
+        return self(op_type, [x], out=out, axes=list(axes), keepdims=keep)
+
+    def unsqueeze(self, x, axes, out=None):
+        return self("Unsqueeze", [x, self.int64(list(axes), "axes")], out=out)
+
+    def squeeze(self, x, axes, out=None):
+        return self("Squeeze", [x, self.int64(list(axes), "axes")], out=out)
+
+    def reshape(self, x, out_index=0, out=None, shape=None, batch_axes=None):
+        """Reshape ``x`` to the node's static output shape, keeping batch axes dynamic.
+
+        The (at most one) batch-following axis becomes -1, so the file works at any batch.
+        """
+        shape = list(self.node.out_shapes[out_index] if shape is None else shape)
+        if batch_axes is None:
+            batch_axes = batch_axes_of(self.node.out_batch_axes, out_index)
+        if len(batch_axes) > 1:
+            raise unsupported(self.node, f"an output shape {tuple(shape)} with several batch "
+                              f"axes {tuple(batch_axes)}", "keep the batch in one axis")
+        for axis in batch_axes:
+            shape[axis] = -1
+        return self("Reshape", [x, self.int64(shape)], out=out)
+
+    def per_channel(self, name, ndim, axis=1):
+        """A (C,) parameter shaped to broadcast along ``axis`` of an ``ndim``-D tensor."""
+        trailing = ndim - 1 - (axis % ndim)
+        if trailing == 0:
+            return name
+        graph = self.node.graph
+        if graph.is_constant(name):
+            value = graph.constant_value(name)
+            return graph.add_initializer(value.reshape(value.shape + (1,) * trailing),
+                                         f"{name}_bcast")
+        return self.unsqueeze(name, range(1, 1 + trailing))
+
 
 def onnx_dtype(dtype):
     """numpy dtype -> TensorProto enum."""
     return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def batch_axes_of(axes_list, index):
+    return tuple(axes_list[index]) if index < len(axes_list) else ()
+
+
+def normalize_axis(axis, ndim):
+    """MXNet's negative axis -> non-negative, with a clear error when out of range."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for a {ndim}-D tensor")
+    return axis % ndim
 
 
 def unsupported(node, what, fix):
