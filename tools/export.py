@@ -13,6 +13,7 @@ one line on stderr and exits with status 1; no half-written model folder is left
 import argparse
 import os
 import sys
+import tempfile
 
 # This folder holds export.py, which would shadow the `export` package: keep it off the path.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
@@ -88,6 +89,16 @@ def select_models(hybridzoo, args):
     return names
 
 
+def check_writable(folder):
+    """Fail before any export when ``--out`` cannot hold files (not after minutes of work)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write to --out {folder}: {err.strerror or err}; choose a writable folder") from None
+
+
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, and the manifest's ``weights`` record."""
     from hybridzoo.testing import init_model
@@ -118,6 +129,7 @@ def main(argv=None):
         names = select_models(hybridzoo, args)
         if args.params and len(names) != 1:
             raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
+        check_writable(args.out)
         use_gpu = args.ctx == "gpu" or (args.ctx == "auto" and mx.context.num_gpus() > 0)
         if args.ctx == "gpu" and mx.context.num_gpus() == 0:
             raise ValueError("--ctx gpu: MXNet sees no GPU; use --ctx cpu or install mxnet-cu112")
