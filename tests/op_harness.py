@@ -55,18 +55,24 @@ def _ort(path, feeds):
     return session.run(None, feeds)
 
 
-def _symbol_outputs(sym, arrays):
+def _symbol_outputs(sym, arrays, compute_dtype=None):
+    """MXNet's outputs; ``compute_dtype`` runs the op in another dtype (cast back after)."""
+    if compute_dtype is not None:
+        out_dtypes = sym.infer_type(**{n: v.dtype for n, v in arrays.items()})[1]
+        cast = {n: v.astype(compute_dtype) for n, v in arrays.items()}
+        return [o.astype(t) for o, t in zip(_symbol_outputs(sym, cast), out_dtypes)]
     args = {n: mx.nd.array(arrays[n], dtype=arrays[n].dtype) for n in sym.list_arguments()}
     aux = {n: mx.nd.array(arrays[n], dtype=arrays[n].dtype) for n in sym.list_auxiliary_states()}
     return [o.asnumpy() for o in sym.bind(mx.cpu(), args=args, aux_states=aux).forward()]
 
 
 def check_symbol(sym, inputs, params=None, opset=MIN_OPSET, tmp_path=None, batched=("data",),
-                 allow_constant=False):
+                 allow_constant=False, compute_dtype=None):
     """Export ``(sym, params)``, compare ORT with MXNet; returns the ONNX path.
 
     ``inputs``: run-time inputs (name -> numpy); ``batched``: those whose axis 0 is the batch
     (re-sized for the second-batch check; the rest, e.g. weights fed as inputs, stay fixed).
+    ``compute_dtype``: compute MXNet's reference in this dtype (where its float32 kernel fails).
     """
     params = params or {}
     path = tmp_path / f"{sym.name}_{opset}.onnx"
@@ -79,7 +85,7 @@ def check_symbol(sym, inputs, params=None, opset=MIN_OPSET, tmp_path=None, batch
     if batched:
         runs.append({n: _rebatch(v, SECOND_BATCH, rng) if n in batched else v for n, v in inputs.items()})
     for feeds in runs:
-        refs = _symbol_outputs(sym, {**feeds, **params})
+        refs = _symbol_outputs(sym, {**feeds, **params}, compute_dtype)
         gots = _ort(path, feeds)
         assert len(gots) == len(refs)
         for i, (got, ref) in enumerate(zip(gots, refs)):
