@@ -1,0 +1,148 @@
+"""Run the exported artifacts and compare them with the imperative net.
+
+A *backend* is a function ``inputs (list of numpy arrays) -> outputs (list of numpy arrays)``;
+``block_backend``, ``symbol_backend`` and ``onnx_backend`` make one from a net, a symbol
+prefix and an ONNX file. ``compare`` runs each against the reference and reports the max abs
+error, the tolerance ``1e-4 * max(1, max|ref|)``, pass/fail and the median latency.
+"""
+import time
+
+import mxnet as mx
+import numpy as np
+import onnxruntime as ort
+
+RTOL = 1e-4
+
+
+def default_context():
+    return mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
+
+
+def default_providers():
+    """CUDA first when this onnxruntime build has it, CPU always."""
+    wanted = ("CUDAExecutionProvider", "CPUExecutionProvider")
+    return [p for p in wanted if p in ort.get_available_providers()]
+
+
+def make_session(path, providers=None, threads=None):
+    """An ONNX Runtime session on ``path`` (CUDA EP when available, else CPU)."""
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    return ort.InferenceSession(str(path), sess_options=options,
+                                providers=providers or default_providers())
+
+
+def reload_symbol(prefix, epoch=0, input_names=("data",), ctx=None):
+    """``SymbolBlock.imports`` of ``prefix-symbol.json`` + ``prefix-NNNN.params``."""
+    return mx.gluon.SymbolBlock.imports(f"{prefix}-symbol.json", list(input_names),
+                                        f"{prefix}-{int(epoch):04d}.params",
+                                        ctx=ctx or default_context())
+
+
+def _as_list(outputs):
+    if isinstance(outputs, (list, tuple)):
+        return [o.asnumpy() for o in outputs]
+    return [outputs.asnumpy()]
+
+
+def block_backend(net, hybridize=None, ctx=None):
+    """Run a Gluon block; ``hybridize`` True/False switches its mode first (None: leave it)."""
+    ctx = ctx or default_context()
+
+    def run(inputs):
+        if hybridize is not None:
+            net.hybridize(active=hybridize)
+        return _as_list(net(*[mx.nd.array(x, ctx=ctx, dtype=x.dtype) for x in inputs]))
+    return run
+
+
+def symbol_backend(prefix, epoch=0, input_names=("data",), ctx=None):
+    return block_backend(reload_symbol(prefix, epoch, input_names, ctx), ctx=ctx)
+
+
+def onnx_backend(path_or_session, providers=None, threads=None):
+    session = path_or_session if isinstance(path_or_session, ort.InferenceSession) \
+        else make_session(path_or_session, providers, threads)
+    names = [i.name for i in session.get_inputs()]
+    return lambda inputs: session.run(None, dict(zip(names, inputs)))
+
+
+def tolerance(reference):
+    return RTOL * max(1.0, max(float(np.abs(r).max()) for r in reference))
+
+
+def max_error(reference, outputs):
+    if len(reference) != len(outputs):
+        return float("inf")
+    if any(np.shape(r) != np.shape(o) for r, o in zip(reference, outputs)):
+        return float("inf")
+    return max(float(np.abs(np.asarray(r, np.float64) - np.asarray(o, np.float64)).max())
+               for r, o in zip(reference, outputs))
+
+
+def timed(backend, inputs, repeats=3):
+    """``(outputs, median latency in ms)`` after one warm-up run."""
+    outputs = backend(inputs)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        backend(inputs)
+        times.append((time.perf_counter() - start) * 1e3)
+    return outputs, float(np.median(times)) if times else None
+
+
+def compare(reference, backends, inputs, repeats=3):
+    """``{"tolerance", "backends": {name: {"max_abs_error", "passed", "latency_ms"}}}``.
+
+    ``reference`` is a backend (its latency is reported under ``"reference"``) or a list of
+    reference output arrays.
+    """
+    report = {"backends": {}}
+    if callable(reference):
+        reference, ms = timed(reference, inputs, repeats)
+        report["reference_latency_ms"] = ms
+    reference = [np.asarray(r) for r in reference]
+    tol = tolerance(reference)
+    report["tolerance"] = tol
+    for name, backend in backends.items():
+        outputs, ms = timed(backend, inputs, repeats)
+        error = max_error(reference, outputs)
+        report["backends"][name] = {"max_abs_error": error, "passed": error <= tol,
+                                    "latency_ms": ms}
+    return report
+
+
+def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None):
+    """Check one net through every artifact: imperative (reference) vs hybridized, the
+    ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the one-to-one graph.
+
+    ``inputs``: ``{batch size: [arrays]}``; every batch goes through the same dynamic-batch
+    files exported at ``input_shape`` (default: the shape of the smallest batch). Returns
+    ``{"tolerance", "errors": {backend: max error over batches}, "passed", "reference"}``.
+    """
+    import os
+
+    from .symbol import export_symbol
+    from .to_onnx import export_onnx
+
+    ctx = ctx or mx.cpu()
+    imperative = block_backend(net, hybridize=False, ctx=ctx)
+    reference = {batch: imperative(x) for batch, x in inputs.items()}
+    shape = input_shape or tuple(inputs[min(inputs)][0].shape)
+    prefix = os.path.join(workdir, name)
+    export_symbol(net, prefix, input_shape=shape, ctx=ctx, manifest=None)
+    backends = {"hybridized": block_backend(net, hybridize=True, ctx=ctx),
+                "symbol": symbol_backend(prefix, ctx=ctx)}
+    for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
+        path = os.path.join(workdir, f"{name}-{label}.onnx")
+        export_onnx(prefix, path, input_shape=shape, optimize=optimize)
+        backends[label] = onnx_backend(path)
+    errors, tol, passed = {}, 0.0, True
+    for batch, x in inputs.items():
+        report = compare(reference[batch], backends, x, repeats=0)
+        tol = max(tol, report["tolerance"])
+        for backend, result in report["backends"].items():
+            errors[backend] = max(errors.get(backend, 0.0), result["max_abs_error"])
+            passed = passed and result["passed"]
+    return {"tolerance": tol, "errors": errors, "passed": passed, "reference": reference}
