@@ -43,9 +43,11 @@ def assert_close(got, ref, what, allow_constant=False):
 
 
 def _rebatch(array, batch, rng):
-    """``array`` with its batch axis (0) resized to ``batch``: values re-drawn from its own
-    (so they stay in the op's domain, e.g. positive for log)."""
-    return rng.choice(array.ravel(), size=(batch,) + array.shape[1:]).astype(array.dtype)
+    """``array`` with its batch axis (0) resized to ``batch``: each new row is a shuffled
+    existing row, so values stay in the op's domain (e.g. positive for log) and no new ties
+    appear within a row (which would make sort orders ambiguous)."""
+    rows = [rng.permutation(array[i % array.shape[0]].ravel()) for i in range(batch)]
+    return np.stack(rows).reshape((batch,) + array.shape[1:]).astype(array.dtype)
 
 
 def _ort(path, feeds):

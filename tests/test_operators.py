@@ -519,3 +519,166 @@ def test_batch_dot(attrs, opset, tmp_path):
     sym = mx.sym.batch_dot(mx.sym.var("data"), mx.sym.var("rhs"), name="batch_dot", **attrs)
     check_symbol(sym, {"data": randn(*a), "rhs": randn(*b)}, opset=opset, tmp_path=tmp_path,
                  batched=("data", "rhs"))
+
+
+# -- indexing, sorting, creation, linear algebra -----------------------------------------------
+def distinct(*shape):
+    """Random values without ties (sort orders are then unambiguous)."""
+    return (RNG.permutation(int(np.prod(shape))).reshape(shape) * 0.37 - 3).astype(np.float32)
+
+
+TOPK = [dict(k=2), dict(k=3, axis=1, ret_typ="value"), dict(k=2, ret_typ="both", is_ascend=True),
+        dict(k=2, axis=2, ret_typ="mask"), dict(k=3, axis=None, ret_typ="value"),
+        dict(k=2, dtype="int32")]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", TOPK, ids=[str(a) for a in TOPK])
+def test_topk(attrs, opset, tmp_path):
+    sym = mx.sym.topk(mx.sym.var("data"), name="topk", **attrs)
+    check_symbol(sym, {"data": distinct(*SHAPE)}, opset=opset, tmp_path=tmp_path,
+                 batched=() if "axis" in attrs and attrs["axis"] is None else ("data",))
+
+
+SORT = [("sort", {}), ("sort", dict(axis=1, is_ascend=False)), ("argsort", {}),
+        ("argsort", dict(axis=0, is_ascend=False)), ("sort", dict(axis=None))]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op,attrs", SORT, ids=[f"{o}-{a}" for o, a in SORT])
+def test_sort(op, attrs, opset, tmp_path):
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), name=op, **attrs)
+    check_symbol(sym, {"data": distinct(*SHAPE)}, opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(axis=-1), dict(axis=1, keepdims=True, mode="wrap")])
+def test_pick(attrs, opset, tmp_path):
+    index = ints(8, 2, 1, 4, low=-2) if attrs.get("keepdims") else ints(7, 2, 3, 4, low=-1)
+    data = randn(2, 3, 4, 5) if not attrs.get("keepdims") else randn(2, 5, 4)
+    sym = mx.sym.pick(mx.sym.var("data"), mx.sym.var("index"), name="pick", **attrs)
+    check_symbol(sym, {"data": data, "index": index}, opset=opset, tmp_path=tmp_path,
+                 batched=("data", "index"))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_gather_nd(opset, tmp_path):
+    indices = np.stack([ints(3, 4, 2), ints(4, 4, 2)]).astype(np.float32)  # (M=2, 4, 2)
+    sym = mx.sym.gather_nd(mx.sym.var("data"), mx.sym.var("indices"), name="gather_nd")
+    check_symbol(sym, {"data": randn(3, 4, 5), "indices": indices}, opset=opset, tmp_path=tmp_path,
+                 batched=())
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("axis", [0, 1])
+def test_sequence_mask(axis, opset, tmp_path):
+    shape = (5, 2, 3) if axis == 0 else (2, 5, 3)
+    sym = mx.sym.SequenceMask(mx.sym.var("data"), mx.sym.var("length"), use_sequence_length=True,
+                              value=-1.5, axis=axis, name="sequence_mask")
+    check_symbol(sym, {"data": randn(*shape), "length": np.array([2, 5], np.float32)}, opset=opset,
+                 tmp_path=tmp_path, batched=("data", "length") if axis == 1 else ())
+
+
+CREATE = [("zeros", lambda F, x: F.broadcast_add(x, F.zeros((4, 5)))),
+          ("ones", lambda F, x: F.broadcast_mul(x, F.ones((1, 5), dtype="float32") * 2)),
+          ("full", lambda F, x: F.broadcast_sub(x, F.full((4, 1), 0.5))),
+          ("arange", lambda F, x: F.broadcast_add(x, F.arange(0.5, 3.0, step=0.5, repeat=2).reshape((2, 5)))),
+          ("arange_like_axis", lambda F, x: F.broadcast_add(x, F.contrib.arange_like(x, start=0.1, step=0.3, axis=-1))),
+          ("arange_like", lambda F, x: F.contrib.arange_like(x, start=-1.0, step=0.25) * x),
+          ("zeros_ones_like", lambda F, x: F.zeros_like(x) + F.ones_like(x) * x)]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn", CREATE, ids=[c[0] for c in CREATE])
+def test_creation(name, fn, opset, tmp_path):
+    check_block(Lambda(fn), [randn(2, 3, 4, 5)[:, :, :, :] if name != "arange" else randn(2, 3, 2, 5)],
+                opset, tmp_path, name)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_arange_like_follows_batch(opset, tmp_path):
+    check_block(Lambda(lambda F, x: F.contrib.arange_like(x, axis=0)), [randn()], opset, tmp_path, "arange_like0")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(), dict(transpose_a=True, alpha=0.5), dict(transpose_b=True, alpha=2.0)])
+def test_linalg_gemm2(attrs, opset, tmp_path):
+    a = (2, 4, 3) if attrs.get("transpose_a") else (2, 3, 4)
+    b = (2, 5, 4) if attrs.get("transpose_b") else (2, 4, 5)
+    sym = mx.sym.linalg.gemm2(mx.sym.var("data"), mx.sym.var("rhs"), name="gemm2", **attrs)
+    check_symbol(sym, {"data": randn(*a), "rhs": randn(*b)}, opset=opset, tmp_path=tmp_path,
+                 batched=("data", "rhs"))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_linalg_gemm(opset, tmp_path):
+    sym = mx.sym.linalg.gemm(mx.sym.var("data"), mx.sym.var("rhs"), mx.sym.var("c"), alpha=0.7,
+                             beta=-1.3, transpose_b=True, name="gemm")
+    check_symbol(sym, {"data": randn(2, 3, 4), "rhs": randn(2, 5, 4), "c": randn(2, 3, 5)},
+                 opset=opset, tmp_path=tmp_path, batched=("data", "rhs", "c"))
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_div_sqrt_dim(opset, tmp_path):
+    check_block(Lambda(lambda F, x: F.contrib.div_sqrt_dim(x)), [randn()], opset, tmp_path, "div_sqrt_dim")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("scalar", [1.0, 2.5])
+def test_smooth_l1(scalar, opset, tmp_path):
+    check_block(Lambda(lambda F, x: F.smooth_l1(x, scalar=scalar)), [randn() * 2], opset, tmp_path, "smooth_l1")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(height=7, width=9), dict(height=3, width=2, align_corners=False),
+                                   dict(scale_height=2.0, scale_width=1.5, mode="odd_scale")])
+def test_bilinear_resize(attrs, opset, tmp_path):
+    block = Lambda(lambda F, x: F.contrib.BilinearResize2D(x, **attrs))
+    check_block(block, [randn(2, 3, 4, 5)], opset, tmp_path, "bilinear_resize")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op", ["LinearRegressionOutput", "MAERegressionOutput", "LogisticRegressionOutput",
+                                "SoftmaxOutput"])
+def test_training_heads(op, opset, tmp_path):
+    """Output layers of Module-era nets: their inference value; the label stays an unused input."""
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), mx.sym.var("label"), name=op.lower())
+    label = ints(4, 2) if op == "SoftmaxOutput" else randn(2, 4)
+    check_symbol(sym, {"data": randn(2, 4), "label": label}, opset=opset, tmp_path=tmp_path,
+                 batched=("data", "label"))
+
+
+# -- errors ------------------------------------------------------------------------------------
+def test_unsupported_op_names_op_node_opset_and_writes_nothing(tmp_path):
+    from export.onnx import UnsupportedOperatorError
+    from export import export_onnx
+    sym = mx.sym.gammaln(mx.sym.relu(mx.sym.var("data")), name="my_gammaln")
+    path = tmp_path / "out.onnx"
+    with pytest.raises(UnsupportedOperatorError) as err:
+        export_onnx((sym, {}), path, input_shape=(2, 3), opset=OPSETS[0])
+    message = str(err.value)
+    for part in ("gammaln", "my_gammaln", str(OPSETS[0]), "get_operator_support"):
+        assert part in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sym,what", [
+    (mx.sym.softmax(mx.sym.var("data"), mx.sym.var("length"), use_length=True, name="sm"), "use_length"),
+    (mx.sym.dot(mx.sym.var("data"), mx.sym.var("rhs"), transpose_a=True, name="dot"), "transpose_a"),
+], ids=["softmax_use_length", "dot_nd_transpose"])
+def test_unsupported_variant_is_one_clear_error(sym, what, tmp_path):
+    from export import export_onnx
+    shapes = {"data": (2, 3), "length": (2,), "rhs": (2, 4, 5)}
+    shapes = {n: shapes[n] for n in sym.list_arguments()}
+    with pytest.raises((NotImplementedError, ValueError)) as err:
+        export_onnx((sym, {}), tmp_path / "out.onnx", input_shape=shapes)
+    assert what in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_operator_support_table_lists_the_changes_at_18():
+    from export.onnx import get_operator_support
+    table = get_operator_support()
+    assert table["sum"] == [13, 18] and table["mean"] == [13, 18]
+    assert table["LayerNorm"] == [13, 17]
+    assert {"Deconvolution", "LeakyReLU", "Reshape", "Pad", "Embedding", "softmax"} <= set(table)

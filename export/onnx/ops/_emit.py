@@ -1,6 +1,6 @@
 """A tiny node emitter shared by the converters: names intermediate values, collects nodes."""
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 
 class Emitter:
@@ -104,4 +104,4 @@ def unsupported(node, what, fix):
         f"{node.op} node '{node.name}': {what} is not supported by the ONNX exporter; {fix}")
 
 
-__all__ = ["Emitter", "onnx_dtype", "unsupported", "TensorProto", "numpy_helper"]
+__all__ = ["Emitter", "onnx_dtype", "unsupported", "normalize_axis", "batch_axes_of"]

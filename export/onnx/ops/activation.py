@@ -116,3 +116,18 @@ def softmax_output(node):
         flat = e("Flatten", [x], axis=1)
         e.reshape(e("Softmax", [flat], axis=1), out=out)
     return e.nodes
+
+
+@converter("LinearRegressionOutput", "MAERegressionOutput")
+def regression_output(node):
+    """Training heads that are the identity at inference (the label input is unused)."""
+    e = Emitter(node)
+    e("Identity", node.inputs[:1], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("LogisticRegressionOutput")
+def logistic_regression_output(node):
+    e = Emitter(node)
+    e("Sigmoid", node.inputs[:1], out=node.outputs[0])
+    return e.nodes

@@ -1,4 +1,5 @@
-"""Converters: elementwise, broadcast and scalar arithmetic, comparisons, unary math.
+"""Converters: elementwise, broadcast and scalar arithmetic, comparisons, logical ops, unary
+math, Cast and clip.
 
 MXNet's ``broadcast_*`` ops broadcast like numpy between equal-rank inputs, which ONNX's
 multidirectional broadcasting covers. Comparisons and logical ops return the input dtype
@@ -12,140 +13,24 @@ from ..attrs import attr_float
 from ..registry import converter
 from ._emit import Emitter
 
-_BINARY = {
-    "Add": ("elemwise_add", "_plus", "_Plus", "_add", "_grad_add", "broadcast_add", "broadcast_plus"),
-    "Sub": ("elemwise_sub", "_minus", "_Minus", "_sub", "broadcast_sub", "broadcast_minus"),
-    "Mul": ("elemwise_mul", "_mul", "_Mul", "broadcast_mul"),
-    "Div": ("elemwise_div", "_div", "_Div", "broadcast_div"),
-    "Pow": ("_power", "_Power", "broadcast_power"),
-    "Max": ("_maximum", "_Maximum", "broadcast_maximum"),
-    "Min": ("_minimum", "_Minimum", "broadcast_minimum"),
-}
-
-# scalar op -> (ONNX op, scalar goes first)
-_SCALAR = {
-    "_plus_scalar": ("Add", False), "_PlusScalar": ("Add", False),
-    "_minus_scalar": ("Sub", False), "_MinusScalar": ("Sub", False),
-    "_rminus_scalar": ("Sub", True), "_RMinusScalar": ("Sub", True),
-    "_mul_scalar": ("Mul", False), "_MulScalar": ("Mul", False),
-    "_div_scalar": ("Div", False), "_DivScalar": ("Div", False),
-    "_rdiv_scalar": ("Div", True), "_RDivScalar": ("Div", True),
-    "_power_scalar": ("Pow", False), "_PowerScalar": ("Pow", False),
-    "_rpower_scalar": ("Pow", True), "_RPowerScalar": ("Pow", True),
-    "_maximum_scalar": ("Max", False), "_MaximumScalar": ("Max", False),
-    "_minimum_scalar": ("Min", False), "_MinimumScalar": ("Min", False),
-}
-
-# comparison -> (ONNX op, negate result)
-_COMPARE = {
-    "Equal": (("_equal", "_Equal", "broadcast_equal"), ("_equal_scalar", "_EqualScalar")),
-    "NotEqual": (("_not_equal", "_Not_Equal", "broadcast_not_equal"),
-                 ("_not_equal_scalar", "_NotEqualScalar")),
-    "Greater": (("_greater", "_Greater", "broadcast_greater"), ("_greater_scalar", "_GreaterScalar")),
-    "GreaterOrEqual": (("_greater_equal", "_Greater_Equal", "broadcast_greater_equal"),
-                       ("_greater_equal_scalar", "_GreaterEqualScalar")),
-    "Less": (("_lesser", "_Lesser", "broadcast_lesser"), ("_lesser_scalar", "_LesserScalar")),
-    "LessOrEqual": (("_lesser_equal", "_Lesser_Equal", "broadcast_lesser_equal"),
-                    ("_lesser_equal_scalar", "_LesserEqualScalar")),
-}
-
-_LOGICAL = {
-    "And": (("_logical_and", "_Logical_And", "broadcast_logical_and"),
-            ("_logical_and_scalar", "_LogicalAndScalar")),
-    "Or": (("_logical_or", "_Logical_Or", "broadcast_logical_or"),
-           ("_logical_or_scalar", "_LogicalOrScalar")),
-    "Xor": (("_logical_xor", "_Logical_Xor", "broadcast_logical_xor"),
-            ("_logical_xor_scalar", "_LogicalXorScalar")),
-}
-
-# unary ops with a direct ONNX equivalent
-_UNARY = {
-    "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "negative": "Neg",
-    "reciprocal": "Reciprocal", "sin": "Sin", "cos": "Cos", "tan": "Tan", "arcsin": "Asin",
-    "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "tanh": "Tanh",
-    "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh", "sigmoid": "Sigmoid",
-    "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "erf": "Erf",
-"softsign": "Softsign",
-}
+def _arith(onnx_op):
+    return lambda e, node, a, b: e(onnx_op, [a, b], out=node.outputs[0])
 
 
-def _scalar(node, e):
-    return e.const(attr_float(node.attrs, "scalar", 0.0), hint="scalar")
+def _compare(onnx_op):
+    """Boolean ONNX comparison, cast to MXNet's output dtype."""
+    def build(e, node, a, b):
+        result = e("Not", [e("Equal", [a, b])]) if onnx_op == "NotEqual" else e(onnx_op, [a, b])
+        e.cast(result, node.out_dtypes[0], out=node.outputs[0])
+    return build
 
 
-def _binary(onnx_op):
-    def convert(node):
-        e = Emitter(node)
-        e(onnx_op, node.inputs[:2], out=node.outputs[0])
-        return e.nodes
-    return convert
-
-
-def _scalar_op(onnx_op, scalar_first):
-    def convert(node):
-        e = Emitter(node)
-        s = _scalar(node, e)
-        ins = [s, node.inputs[0]] if scalar_first else [node.inputs[0], s]
-        e(onnx_op, ins, out=node.outputs[0])
-        return e.nodes
-    return convert
-
-
-def _bool_result(e, node, onnx_op, a, b):
-    """``onnx_op(a, b)`` (boolean) cast to MXNet's output dtype."""
-    if onnx_op == "NotEqual":
-        result = e("Not", [e("Equal", [a, b])])
-    else:
-        result = e(onnx_op, [a, b])
-    return e.cast(result, node.out_dtypes[0], out=node.outputs[0])
-
-
-def _compare(onnx_op, with_scalar):
-    def convert(node):
-        e = Emitter(node)
-        b = _scalar(node, e) if with_scalar else node.inputs[1]
-        _bool_result(e, node, onnx_op, node.inputs[0], b)
-        return e.nodes
-    return convert
-
-
-def _logical(onnx_op, with_scalar):
-    def convert(node):
-        e = Emitter(node)
-        a = e.cast(node.inputs[0], np.bool_)
-        b = e.cast(_scalar(node, e) if with_scalar else node.inputs[1], np.bool_)
-        e.cast(e(onnx_op, [a, b]), node.out_dtypes[0], out=node.outputs[0])
-        return e.nodes
-    return convert
-
-
-def _unary(onnx_op):
-    def convert(node):
-        e = Emitter(node)
-        e(onnx_op, node.inputs[:1], out=node.outputs[0])
-        return e.nodes
-    return convert
-
-
-for _op, _names in _BINARY.items():
-    converter(*_names)(_binary(_op))
-for _name, (_op, _first) in _SCALAR.items():
-    converter(_name)(_scalar_op(_op, _first))
-for _op, (_names, _scalar_names) in _COMPARE.items():
-    converter(*_names)(_compare(_op, False))
-    converter(*_scalar_names)(_compare(_op, True))
-for _op, (_names, _scalar_names) in _LOGICAL.items():
-    converter(*_names)(_logical(_op, False))
-    converter(*_scalar_names)(_logical(_op, True))
-for _name, _op in _UNARY.items():
-    converter(_name)(_unary(_op))
-
-
-@converter("add_n", "ElementWiseSum", "_sparse_add_n")
-def add_n(node):
-    e = Emitter(node)
-    e("Sum", node.inputs, out=node.outputs[0])
-    return e.nodes
+def _logical(onnx_op):
+    """MXNet's logical ops treat any non-zero as true and return the input dtype."""
+    def build(e, node, a, b):
+        result = e(onnx_op, [e.cast(a, np.bool_), e.cast(b, np.bool_)])
+        e.cast(result, node.out_dtypes[0], out=node.outputs[0])
+    return build
 
 
 def _python_mod(e, node, a, b):
@@ -161,43 +46,95 @@ def _python_mod(e, node, a, b):
     e("Where", [e("Equal", [b, zero]), zero, rem], out=node.outputs[0])
 
 
-@converter("_mod", "_Mod", "broadcast_mod")
-def mod(node):
-    e = Emitter(node)
-    _python_mod(e, node, node.inputs[0], node.inputs[1])
-    return e.nodes
-
-
-@converter("_mod_scalar", "_ModScalar")
-def mod_scalar(node):
-    e = Emitter(node)
-    _python_mod(e, node, node.inputs[0], _scalar(node, e))
-    return e.nodes
-
-
-@converter("_rmod_scalar", "_RModScalar")
-def rmod_scalar(node):
-    e = Emitter(node)
-    a = e("Expand", [_scalar(node, e), e("Shape", [node.inputs[0]])])
-    _python_mod(e, node, a, node.inputs[0])
-    return e.nodes
-
-
 def _hypot(e, node, a, b):
     e("Sqrt", [e("Add", [e("Mul", [a, a]), e("Mul", [b, b])])], out=node.outputs[0])
 
 
-@converter("_hypot", "_Hypot", "broadcast_hypot")
-def hypot(node):
-    e = Emitter(node)
-    _hypot(e, node, node.inputs[0], node.inputs[1])
-    return e.nodes
+# build(e, node, a, b) -> (tensor-tensor names, tensor-scalar names, scalar-tensor names)
+_FAMILIES = [
+    (_arith("Add"), ("elemwise_add", "_plus", "_Plus", "_add", "_grad_add", "broadcast_add",
+                     "broadcast_plus"), ("_plus_scalar", "_PlusScalar"), ()),
+    (_arith("Sub"), ("elemwise_sub", "_minus", "_Minus", "_sub", "broadcast_sub", "broadcast_minus"),
+     ("_minus_scalar", "_MinusScalar"), ("_rminus_scalar", "_RMinusScalar")),
+    (_arith("Mul"), ("elemwise_mul", "_mul", "_Mul", "broadcast_mul"), ("_mul_scalar", "_MulScalar"), ()),
+    (_arith("Div"), ("elemwise_div", "_div", "_Div", "broadcast_div"), ("_div_scalar", "_DivScalar"),
+     ("_rdiv_scalar", "_RDivScalar")),
+    (_arith("Pow"), ("_power", "_Power", "broadcast_power"), ("_power_scalar", "_PowerScalar"),
+     ("_rpower_scalar", "_RPowerScalar")),
+    (_arith("Max"), ("_maximum", "_Maximum", "broadcast_maximum"),
+     ("_maximum_scalar", "_MaximumScalar"), ()),
+    (_arith("Min"), ("_minimum", "_Minimum", "broadcast_minimum"),
+     ("_minimum_scalar", "_MinimumScalar"), ()),
+    (_python_mod, ("_mod", "_Mod", "broadcast_mod"), ("_mod_scalar", "_ModScalar"),
+     ("_rmod_scalar", "_RModScalar")),
+    (_hypot, ("_hypot", "_Hypot", "broadcast_hypot"), ("_hypot_scalar", "_HypotScalar"), ()),
+    (_compare("Equal"), ("_equal", "_Equal", "broadcast_equal"), ("_equal_scalar", "_EqualScalar"), ()),
+    (_compare("NotEqual"), ("_not_equal", "_Not_Equal", "broadcast_not_equal"),
+     ("_not_equal_scalar", "_NotEqualScalar"), ()),
+    (_compare("Greater"), ("_greater", "_Greater", "broadcast_greater"),
+     ("_greater_scalar", "_GreaterScalar"), ()),
+    (_compare("GreaterOrEqual"), ("_greater_equal", "_Greater_Equal", "broadcast_greater_equal"),
+     ("_greater_equal_scalar", "_GreaterEqualScalar"), ()),
+    (_compare("Less"), ("_lesser", "_Lesser", "broadcast_lesser"), ("_lesser_scalar", "_LesserScalar"), ()),
+    (_compare("LessOrEqual"), ("_lesser_equal", "_Lesser_Equal", "broadcast_lesser_equal"),
+     ("_lesser_equal_scalar", "_LesserEqualScalar"), ()),
+    (_logical("And"), ("_logical_and", "_Logical_And", "broadcast_logical_and"),
+     ("_logical_and_scalar", "_LogicalAndScalar"), ()),
+    (_logical("Or"), ("_logical_or", "_Logical_Or", "broadcast_logical_or"),
+     ("_logical_or_scalar", "_LogicalOrScalar"), ()),
+    (_logical("Xor"), ("_logical_xor", "_Logical_Xor", "broadcast_logical_xor"),
+     ("_logical_xor_scalar", "_LogicalXorScalar"), ()),
+]
 
 
-@converter("_hypot_scalar", "_HypotScalar")
-def hypot_scalar(node):
+def _operands(build, kind):
+    """A converter applying ``build`` to (x, y), (x, scalar) or (scalar, x)."""
+    def convert(node):
+        e = Emitter(node)
+        x = node.inputs[0]
+        if kind == "tensor":
+            a, b = x, node.inputs[1]
+        else:
+            scalar = e.const(attr_float(node.attrs, "scalar", 0.0), hint="scalar")
+            a, b = (x, scalar) if kind == "scalar" else (scalar, x)
+        build(e, node, a, b)
+        return e.nodes
+    return convert
+
+
+for _build, *_groups in _FAMILIES:
+    for _kind, _names in zip(("tensor", "scalar", "rscalar"), _groups):
+        if _names:
+            converter(*_names)(_operands(_build, _kind))
+
+
+# unary ops with a direct ONNX equivalent
+_UNARY = {
+    "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "negative": "Neg",
+    "reciprocal": "Reciprocal", "sin": "Sin", "cos": "Cos", "tan": "Tan", "arcsin": "Asin",
+    "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "tanh": "Tanh",
+    "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh", "sigmoid": "Sigmoid",
+    "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "erf": "Erf",
+    "softsign": "Softsign",
+}
+
+
+def _unary(onnx_op):
+    def convert(node):
+        e = Emitter(node)
+        e(onnx_op, node.inputs[:1], out=node.outputs[0])
+        return e.nodes
+    return convert
+
+
+for _name, _op in _UNARY.items():
+    converter(_name)(_unary(_op))
+
+
+@converter("add_n", "ElementWiseSum", "_sparse_add_n")
+def add_n(node):
     e = Emitter(node)
-    _hypot(e, node, node.inputs[0], _scalar(node, e))
+    e("Sum", node.inputs, out=node.outputs[0])
     return e.nodes
 
 
@@ -265,4 +202,43 @@ def hard_sigmoid(node):
     e = Emitter(node)
     e("HardSigmoid", node.inputs[:1], out=node.outputs[0],
       alpha=attr_float(node.attrs, "alpha", 0.2), beta=attr_float(node.attrs, "beta", 0.5))
+    return e.nodes
+
+
+@converter("Cast", "cast", "amp_cast")
+def cast(node):
+    e = Emitter(node)
+    e.cast(node.inputs[0], node.out_dtypes[0], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("clip", "_sparse_clip")
+def clip(node):
+    e = Emitter(node)
+    lo = e.const(attr_float(node.attrs, "a_min"), hint="min")
+    hi = e.const(attr_float(node.attrs, "a_max"), hint="max")
+    e("Clip", [node.inputs[0], lo, hi], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("smooth_l1")
+def smooth_l1(node):
+    """0.5 (sigma x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2."""
+    sigma2 = attr_float(node.attrs, "scalar", 1.0) ** 2
+    e = Emitter(node)
+    x = node.inputs[0]
+    ax = e("Abs", [x])
+    quadratic = e("Mul", [e("Mul", [x, x]), e.const(0.5 * sigma2, hint="half_sigma2")])
+    linear = e("Sub", [ax, e.const(0.5 / sigma2, hint="offset")])
+    inside = e("Less", [ax, e.const(1.0 / sigma2, hint="threshold")])
+    e("Where", [inside, quadratic, linear], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("_contrib_div_sqrt_dim")
+def div_sqrt_dim(node):
+    """x / sqrt(size of the last axis) (scaled dot-product attention)."""
+    e = Emitter(node)
+    scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
+    e("Mul", [node.inputs[0], scale], out=node.outputs[0])
     return e.nodes

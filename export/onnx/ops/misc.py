@@ -1,10 +1,10 @@
-"""Converters: Deconvolution, UpSampling, AdaptiveAvgPooling2D, Embedding/take/one_hot, Cast,
-clip, where, dot/batch_dot."""
+"""Converters: the remaining layers: Deconvolution, UpSampling, AdaptiveAvgPooling2D,
+BilinearResize2D."""
 import numpy as np
 
-from ..attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
+from ..attrs import attr_bool, attr_int, attr_str, attr_tuple
 from ..registry import converter
-from ._emit import Emitter, normalize_axis, unsupported
+from ._emit import Emitter, unsupported
 
 
 def _spatial(node, key, ndim, default):
@@ -100,113 +100,15 @@ def adaptive_avg_pooling(node):
     return e.nodes
 
 
-def _clipped_indices(e, indices, size, mode="clip"):
-    """int64 indices into an axis of ``size``: clipped (MXNet's default) or wrapped."""
-    idx = e.cast(indices, np.int64)
-    if mode == "wrap":
-        return e("Mod", [idx, e.int64(size, "size")], fmod=0)
-    upper = e("Min", [idx, e.int64(size - 1, "last")])
-    return e("Max", [upper, e.int64(0, "first")])
-
-
-@converter("Embedding", "_sparse_Embedding")
-def embedding(node):
+@converter("_contrib_BilinearResize2D")
+def bilinear_resize(node):
+    """Linear Resize to the static output size (any ``mode``: the size is known at export);
+    ``align_corners`` picks the coordinate mapping."""
     e = Emitter(node)
-    idx = _clipped_indices(e, node.inputs[0], node.in_shapes[1][0])
-    e("Gather", [node.inputs[1], idx], out=node.outputs[0], axis=0)
-    return e.nodes
-
-
-@converter("take")
-def take(node):
-    axis = normalize_axis(attr_int(node.attrs, "axis", 0), len(node.in_shapes[0]))
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "take along the batch axis", "take along another axis")
-    e = Emitter(node)
-    idx = _clipped_indices(e, node.inputs[1], node.in_shapes[0][axis],
-                           attr_str(node.attrs, "mode", "clip"))
-    e("Gather", [node.inputs[0], idx], out=node.outputs[0], axis=axis)
-    return e.nodes
-
-
-@converter("one_hot")
-def one_hot(node):
-    dtype = node.out_dtypes[0]
-    e = Emitter(node)
-    values = e.const([attr_float(node.attrs, "off_value", 0.0), attr_float(node.attrs, "on_value", 1.0)],
-                     dtype, "values")
-    e("OneHot", [e.cast(node.inputs[0], np.int64), e.int64(attr_int(node.attrs, "depth"), "depth"),
-                 values], out=node.outputs[0], axis=-1)
-    return e.nodes
-
-
-@converter("Cast", "cast", "amp_cast")
-def cast(node):
-    e = Emitter(node)
-    e.cast(node.inputs[0], node.out_dtypes[0], out=node.outputs[0])
-    return e.nodes
-
-
-@converter("clip", "_sparse_clip")
-def clip(node):
-    e = Emitter(node)
-    lo = e.const(attr_float(node.attrs, "a_min"), hint="min")
-    hi = e.const(attr_float(node.attrs, "a_max"), hint="max")
-    e("Clip", [node.inputs[0], lo, hi], out=node.outputs[0])
-    return e.nodes
-
-
-@converter("where", "_sparse_where")
-def where(node):
-    """A 1-D condition selects whole rows (along axis 0) in MXNet."""
-    e = Emitter(node)
-    cond = e.cast(node.inputs[0], np.bool_)
-    rank = len(node.in_shapes[1])
-    if len(node.in_shapes[0]) == 1 and rank > 1:
-        cond = e.unsqueeze(cond, range(1, rank))
-    e("Where", [cond, node.inputs[1], node.inputs[2]], out=node.outputs[0])
-    return e.nodes
-
-
-def _swap_last(e, x, ndim):
-    perm = list(range(ndim))
-    perm[-1], perm[-2] = perm[-2], perm[-1]
-    return e("Transpose", [x], perm=perm)
-
-
-@converter("dot", "_sparse_dot")
-def dot(node):
-    """MXNet's dot contracts the last axis of lhs with the first of rhs (tensordot, not matmul)."""
-    (a_shape, b_shape), (a, b) = node.in_shapes[:2], node.inputs[:2]
-    trans_a, trans_b = attr_bool(node.attrs, "transpose_a"), attr_bool(node.attrs, "transpose_b")
-    e = Emitter(node)
-    if len(a_shape) <= 2 and len(b_shape) <= 2:
-        if trans_a and len(a_shape) == 2:
-            a = _swap_last(e, a, 2)
-        if trans_b and len(b_shape) == 2:
-            b = _swap_last(e, b, 2)
-        if len(a_shape) == len(b_shape) == 1:  # MXNet: shape (1,), ONNX: a scalar
-            e("Reshape", [e("MatMul", [a, b]), e.int64([1])], out=node.outputs[0])
-        else:
-            e("MatMul", [a, b], out=node.outputs[0])
-        return e.nodes
-    if trans_a or trans_b:
-        raise unsupported(node, "transpose_a/transpose_b with inputs of more than 2 dimensions",
-                          "transpose the inputs explicitly")
-    k = a_shape[-1]
-    a2 = e("Reshape", [a, e.int64([-1, k], "lhs_shape")])
-    b2 = e("Reshape", [b, e.int64([k, -1], "rhs_shape")])
-    e.reshape(e("MatMul", [a2, b2]), out=node.outputs[0])
-    return e.nodes
-
-
-@converter("batch_dot")
-def batch_dot(node):
-    (a, b), ndim = node.inputs[:2], len(node.in_shapes[0])
-    e = Emitter(node)
-    if attr_bool(node.attrs, "transpose_a"):
-        a = _swap_last(e, a, ndim)
-    if attr_bool(node.attrs, "transpose_b"):
-        b = _swap_last(e, b, ndim)
-    e("MatMul", [a, b], out=node.outputs[0])
+    x = node.inputs[0]
+    batch_channels = e("Slice", [e("Shape", [x]), e.int64([0], "start"), e.int64([2], "end")])
+    sizes = e("Concat", [batch_channels, e.int64(list(node.out_shapes[0][2:]), "hw")], axis=0)
+    mapping = "align_corners" if attr_bool(node.attrs, "align_corners", True) else "half_pixel"
+    e("Resize", [x, "", "", sizes], out=node.outputs[0], mode="linear",
+      coordinate_transformation_mode=mapping)
     return e.nodes

@@ -5,11 +5,10 @@ MXNet's Reshape codes (0/-1/-2/-3/-4, reverse), with the batch-following axis le
 dynamic-batch files work at any batch size.
 """
 import numpy as np
-from onnx import helper
 
 from ..attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
 from ..registry import converter
-from ._emit import Emitter, normalize_axis, onnx_dtype, unsupported
+from ._emit import Emitter, normalize_axis, unsupported
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -248,16 +247,3 @@ def size_array(node):
     size = e.cast(e("Size", node.inputs[:1]), node.out_dtypes[0])
     e("Reshape", [size, e.int64([1])], out=node.outputs[0])
     return e.nodes
-
-
-def _filled_like(value):
-    def convert(node):
-        e = Emitter(node)
-        fill = helper.make_tensor("value", onnx_dtype(node.out_dtypes[0]), [1], [value])
-        e("ConstantOfShape", [e("Shape", node.inputs[:1])], out=node.outputs[0], value=fill)
-        return e.nodes
-    return convert
-
-
-converter("zeros_like", "_sparse_zeros_like")(_filled_like(0))
-converter("ones_like")(_filled_like(1))

@@ -1,0 +1,83 @@
+"""Converters: ops that create arrays (F.zeros/ones/full/arange, zeros_like/ones_like,
+contrib.arange_like).
+
+Ops without inputs have a fully static result, so it is computed here and stored as a
+``Constant``; the ``*_like`` ops read the run-time shape so they follow the batch.
+"""
+import numpy as np
+from onnx import helper, numpy_helper
+
+from ..attrs import attr_float, attr_int
+from ..registry import converter
+from ._emit import Emitter, normalize_axis, onnx_dtype, unsupported
+
+
+def _constant(node, value):
+    e = Emitter(node)
+    value = np.asarray(value, dtype=node.out_dtypes[0]).reshape(node.out_shapes[0])
+    e("Constant", [], out=node.outputs[0], value=numpy_helper.from_array(value, node.outputs[0]))
+    return e.nodes
+
+
+@converter("_zeros", "_zeros_without_dtype")
+def zeros(node):
+    return _constant(node, np.zeros(node.out_shapes[0]))
+
+
+@converter("_ones")
+def ones(node):
+    return _constant(node, np.ones(node.out_shapes[0]))
+
+
+@converter("_full")
+def full(node):
+    return _constant(node, np.full(node.out_shapes[0], attr_float(node.attrs, "value", 0.0)))
+
+
+@converter("_arange")
+def arange(node):
+    """np.arange(start, stop, step), each value ``repeat`` times (stop=None: from 0 to start)."""
+    start, stop = attr_float(node.attrs, "start", 0.0), attr_float(node.attrs, "stop")
+    if stop is None:
+        start, stop = 0.0, start
+    values = np.arange(start, stop, attr_float(node.attrs, "step", 1.0), dtype=np.float64)
+    return _constant(node, np.repeat(values, attr_int(node.attrs, "repeat", 1)))
+
+
+def _filled_like(value):
+    def convert(node):
+        e = Emitter(node)
+        fill = helper.make_tensor("value", onnx_dtype(node.out_dtypes[0]), [1], [value])
+        e("ConstantOfShape", [e("Shape", node.inputs[:1])], out=node.outputs[0], value=fill)
+        return e.nodes
+    return convert
+
+
+converter("zeros_like", "_sparse_zeros_like")(_filled_like(0))
+converter("ones_like")(_filled_like(1))
+
+
+@converter("_contrib_arange_like")
+def arange_like(node):
+    """start + step * i over the run-time size of ``axis`` (or of the whole input, reshaped)."""
+    if attr_int(node.attrs, "repeat", 1) != 1:
+        raise unsupported(node, "repeat != 1", "use repeat=1")
+    e = Emitter(node)
+    x = node.inputs[0]
+    axis = attr_int(node.attrs, "axis")
+    shape = e("Shape", [x])
+    if axis is None:
+        count = e("Size", [x])
+    else:
+        axis = normalize_axis(axis, len(node.in_shapes[0]))
+        count = e("Gather", [shape, e.int64(axis, "axis")], axis=0)
+    # an integer Range: a float one can get an extra element from rounding in its length
+    index = e.cast(e("Range", [e.int64(0, "zero"), e("Reshape", [count, e.int64([], "scalar")]),
+                               e.int64(1, "one")]), np.float64)
+    step = e.const(attr_float(node.attrs, "step", 1.0), np.float64, "step")
+    start = e.const(attr_float(node.attrs, "start", 0.0), np.float64, "start")
+    values = e("Add", [e("Mul", [index, step]), start])
+    if axis is None:
+        values = e("Reshape", [values, shape])
+    e.cast(values, node.out_dtypes[0], out=node.outputs[0])
+    return e.nodes
