@@ -1,4 +1,5 @@
 """``export_symbol``: a HybridBlock -> ``prefix-symbol.json`` + ``prefix-NNNN.params`` + manifest."""
+import json
 import os
 import tempfile
 
@@ -31,6 +32,7 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     names = [f"{base}-symbol.json", f"{base}-{int(epoch):04d}.params"]
     with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp:
         net.export(os.path.join(tmp, base), epoch=epoch)
+        _normalize_versions(os.path.join(tmp, names[0]))
         for name in names:
             os.replace(os.path.join(tmp, name), os.path.join(directory, name))
     paths = {"symbol": os.path.join(directory, names[0]), "params": os.path.join(directory, names[1])}
@@ -39,6 +41,18 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
         manifests.write(paths["manifest"], symbol_manifest(net, shapes, directory, names, initialized, seed),
                         merge_existing=True)
     return paths
+
+
+def _normalize_versions(path):
+    """Zero the per-input version counters MXNet bumps on every re-hybridization (mutable aux
+    states), so exporting the same net twice gives byte-identical files; loading ignores them."""
+    with open(path, encoding="utf-8") as f:
+        graph = json.load(f)
+    for node in graph["nodes"]:
+        node["inputs"] = [[i[0], i[1], 0] for i in node["inputs"]]
+    graph["heads"] = [[h[0], h[1], 0] for h in graph["heads"]]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(graph, f, indent=2)
 
 
 def symbol_manifest(net, shapes, directory, names, initialized, seed):

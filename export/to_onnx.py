@@ -3,7 +3,7 @@ import numpy as np
 from mxnet.gluon import HybridBlock
 
 from . import source as sources
-from .onnx.api import build_model, data_inputs, name_shapes, save_model
+from .onnx.api import build_model, check_param_names, data_inputs, name_shapes, save_model
 from .onnx.convert import check_opset
 from .versions import package_version
 
@@ -57,6 +57,7 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     src = sources.resolve(source, _shape_list(input_shape), epoch=epoch, seed=seed)
     if input_shape is None:
         raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
+    check_param_names(src.symbol, src.params)
     shape_map = name_shapes(data_inputs(src.symbol, src.params), input_shape)
     meta = model_metadata(src, shape_map, opset)
     meta.update(metadata or {})

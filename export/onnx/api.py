@@ -52,13 +52,16 @@ def name_shapes(names, shapes, what="input_shape"):
     return {n: tuple(int(d) for d in s) for n, s in zip(names, shapes)}
 
 
-def check_params(sym, params, shapes):
-    """Params must belong to the symbol and have the shapes the symbol infers for them."""
-    inputs = set(sym.list_inputs())
-    stray = sorted(set(params) - inputs)
+def check_param_names(sym, params):
+    """Every param must be an input of the symbol (else they were saved for another one)."""
+    stray = sorted(set(params) - set(sym.list_inputs()))
     if stray:
         raise ValueError(f"params do not match the symbol: {stray[:5]}{'...' if len(stray) > 5 else ''}"
                          " are not inputs of the symbol; pass the params saved with this symbol")
+
+
+def check_param_shapes(sym, params, shapes):
+    """Params must have the shapes the symbol infers for them from the input shapes."""
     try:
         arg_shapes, _, aux_shapes = sym.infer_shape_partial(**shapes)
     except Exception as err:  # noqa: BLE001 (MXNetError: report MXNet's reason)
@@ -89,6 +92,7 @@ def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
                 dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
     """Convert to an in-memory, checked ``onnx.ModelProto``."""
     opset = check_opset(opset)
+    check_param_names(sym, params)
     names = data_inputs(sym, params)
     shapes = name_shapes(names, input_shapes)
     if not isinstance(input_dtypes, dict):
@@ -96,7 +100,7 @@ def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
         if len(dtypes) != len(names):
             raise ValueError(f"in_types gives {len(dtypes)} dtype(s) for {len(names)} inputs {names}")
         input_dtypes = dict(zip(names, dtypes))
-    check_params(sym, params, shapes)
+    check_param_shapes(sym, params, shapes)
     axes = batch_axes_of(sym, names, dynamic_batch)
     graph = mxgraph.build(sym, params, shapes, input_dtypes, axes)
     if optimize:

@@ -64,17 +64,20 @@ def _full_extra_pad(in_size, kernel, stride, pad):
     return out, max(0, (out - 1) * stride + kernel - (in_size + 2 * pad))
 
 
-def _mxnet_avg_divisor(in_sizes, out_sizes, kernel, stride, pad):
-    """MXNet's count_include_pad divisor per output position: the window clipped to the
-    symmetrically padded input (``min(start + k, size + pad) - start``), never the extra area."""
+def _window_counts(in_sizes, out_sizes, kernel, stride, pad, include_pad):
+    """Per output position, the number of elements MXNet averages over: the window clipped to
+    the symmetrically padded input (``include_pad``) or to the input itself."""
     grids = []
     for size, out, k, s, p in zip(in_sizes, out_sizes, kernel, stride, pad):
         start = np.arange(out) * s - p
-        grids.append(np.minimum(start + k, size + p) - start)
-    divisor = grids[0]
+        if include_pad:
+            grids.append(np.minimum(start + k, size + p) - start)
+        else:
+            grids.append(np.minimum(start + k, size) - np.maximum(start, 0))
+    counts = grids[0]
     for g in grids[1:]:
-        divisor = np.multiply.outer(divisor, g)
-    return divisor
+        counts = np.multiply.outer(counts, g)
+    return np.maximum(counts, 1)
 
 
 def _global_pool(node, e, pool_type):
@@ -111,26 +114,48 @@ def pooling(node):
     out_sizes, extra = list(node.out_shapes[0][2:]), [0] * len(kernel)
     if convention == "full":
         out_sizes, extra = zip(*(_full_extra_pad(*a) for a in zip(in_sizes, kernel, stride, pad)))
-    pads = list(pad) + [p + x for p, x in zip(pad, extra)]
-    common = dict(kernel_shape=list(kernel), strides=list(stride), pads=pads)
     x, out = node.inputs[0], node.outputs[0]
+    if any(extra):
+        _overhanging_pool(node, e, pool_type, kernel, stride, pad, extra, out_sizes)
+        return e.nodes
+    common = dict(kernel_shape=list(kernel), strides=list(stride), pads=list(pad) * 2)
     if pool_type == "max":
         e("MaxPool", [x], out=out, **common)
     elif pool_type == "lp":
         e("LpPool", [x], out=out, p=attr_int(node.attrs, "p_value", 2), **common)
-    elif pool_type == "avg" and not attr_bool(node.attrs, "count_include_pad", True):
-        e("AveragePool", [x], out=out, count_include_pad=0, **common)
-    elif pool_type == "avg" and not any(extra):
-        e("AveragePool", [x], out=out, count_include_pad=1, **common)
-    else:  # sum, or avg over extra end padding: zero-padded window mean, rescaled
-        window = int(np.prod(kernel))
+    elif pool_type == "avg":
+        include = 1 if attr_bool(node.attrs, "count_include_pad", True) else 0
+        e("AveragePool", [x], out=out, count_include_pad=include, **common)
+    else:  # sum: the zero-padded window mean times the window size
         mean = e("AveragePool", [x], count_include_pad=1, **common)
-        if pool_type == "sum":
-            scale = window
-        else:
-            scale = window / _mxnet_avg_divisor(in_sizes, out_sizes, kernel, stride, pad)
-        e("Mul", [mean, e.const(scale, hint="window_scale")], out=out)
+        e("Mul", [mean, e.const(np.prod(kernel), hint="window")], out=out)
     return e.nodes
+
+
+def _overhanging_pool(node, e, pool_type, kernel, stride, pad, extra, out_sizes):
+    """'full' pooling whose last windows run past the padding: pad explicitly (ONNX pooling
+    rejects pads >= kernel and its ceil_mode drops such windows), pool unpadded, then rescale
+    averages to MXNet's divisor."""
+    x, out = node.inputs[0], node.outputs[0]
+    dtype = node.in_dtypes[0]
+    fill = np.finfo(dtype).min if pool_type == "max" else 0  # MXNet's max of an empty window
+    pads = [0, 0] + list(pad) + [0, 0] + [p + x_ for p, x_ in zip(pad, extra)]
+    padded = e("Pad", [x, e.int64(pads, "pads"), e.const(fill, hint="pad_value")], mode="constant")
+    common = dict(kernel_shape=list(kernel), strides=list(stride))
+    if pool_type == "max":
+        e("MaxPool", [padded], out=out, **common)
+        return
+    if pool_type == "lp":
+        e("LpPool", [padded], out=out, p=attr_int(node.attrs, "p_value", 2), **common)
+        return
+    mean = e("AveragePool", [padded], **common)
+    window = int(np.prod(kernel))
+    if pool_type == "sum":
+        scale = window
+    else:
+        include = attr_bool(node.attrs, "count_include_pad", True)
+        scale = window / _window_counts(node.in_shapes[0][2:], out_sizes, kernel, stride, pad, include)
+    e("Mul", [mean, e.const(scale, hint="window_scale")], out=out)
 
 
 @converter("BatchNorm")
