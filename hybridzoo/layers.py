@@ -3,7 +3,8 @@
 ``Linear`` is a Dense layer that declares its own parameters with ``self.params.get``: the
 regression family uses it as its output layer, so ``net.output.weight`` / ``net.output.bias``
 are what D2L's linear-regression chapter compares against the true ``w`` and ``b``.
-The other helpers build the stems, heads and conv units that several families repeat.
+The functions build the stems, classifier bodies and conv units that several families repeat;
+they return ``HybridSequential(prefix="")`` so their layers are named in the caller's scope.
 """
 from mxnet.gluon import HybridBlock, nn
 
@@ -35,11 +36,18 @@ def conv(channels, kernel, in_channels, stride=1, padding=0, act="relu", use_bia
                      use_bias=use_bias, in_channels=in_channels)
 
 
-def conv_bn_relu(channels, kernel, in_channels, stride=1, padding=0):
-    """Conv (no bias: BatchNorm's beta replaces it) -> BatchNorm -> ReLU, as one Sequential."""
+def conv_bn(channels, kernel, in_channels, stride=1, padding=0):
+    """Conv (no bias: BatchNorm's beta replaces it) -> BatchNorm, as one Sequential."""
     block = nn.HybridSequential(prefix="")
     block.add(conv(channels, kernel, in_channels, stride, padding, act=None, use_bias=False),
-              nn.BatchNorm(in_channels=channels), nn.Activation("relu"))
+              nn.BatchNorm(in_channels=channels))
+    return block
+
+
+def conv_bn_relu(channels, kernel, in_channels, stride=1, padding=0):
+    """Conv (no bias) -> BatchNorm -> ReLU, as one Sequential."""
+    block = conv_bn(channels, kernel, in_channels, stride, padding)
+    block.add(nn.Activation("relu"))
     return block
 
 
@@ -58,14 +66,13 @@ def resnet_stem(in_channels, channels=64):
     return stem
 
 
-def mlp_head(hidden, dropout, classes, in_units):
-    """AlexNet/VGG classifier: [Dense(hidden, relu), Dropout] x2, Dense(classes)."""
-    head = nn.HybridSequential(prefix="")
-    for units in (hidden, hidden):
-        head.add(nn.Dense(units, activation="relu", in_units=in_units), nn.Dropout(dropout))
+def hidden_dense(units, dropout, in_units, count=2):
+    """AlexNet/VGG classifier body: [Dense(units, relu), Dropout(dropout)] x count."""
+    block = nn.HybridSequential(prefix="")
+    for _ in range(count):
+        block.add(nn.Dense(units, activation="relu", in_units=in_units), nn.Dropout(dropout))
         in_units = units
-    head.add(nn.Dense(classes, in_units=in_units))
-    return head
+    return block
 
 
 def pooled_size(size, kernel, stride, padding=0):

@@ -1,2 +1,2 @@
 """Model families; importing this package registers every model."""
-from . import regression, lenet  # noqa: F401
+from . import regression, lenet, alexnet, vgg, nin, googlenet, resnet, densenet  # noqa: F401
