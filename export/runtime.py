@@ -14,6 +14,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from . import manifest as manifests
 from .preprocess import InputError, Preprocess, collect_files, load_samples
 
 PROVIDER_ALIASES = {
@@ -21,7 +22,6 @@ PROVIDER_ALIASES = {
     "tensorrt": "TensorrtExecutionProvider", "dml": "DmlExecutionProvider",
     "coreml": "CoreMLExecutionProvider", "openvino": "OpenVINOExecutionProvider",
 }
-MANIFEST_NAME = "manifest.json"
 
 
 def default_providers():
@@ -58,15 +58,9 @@ def session_options(threads=None):
 
 
 def read_model_manifest(model_path):
-    """The manifest beside ``model_path``, else one rebuilt from the ONNX metadata, else ``{}``."""
-    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), MANIFEST_NAME)
-    if os.path.isfile(path):
-        try:
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
-        except (OSError, ValueError) as err:
-            raise InputError(f"{path}: unreadable manifest ({err}); re-export the model or delete the file") from None
-    return {}
+    """The manifest beside ``model_path``, or ``{}`` when there is none."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), manifests.MANIFEST_NAME)
+    return manifests.read(path) if os.path.isfile(path) else {}
 
 
 def manifest_from_metadata(metadata):

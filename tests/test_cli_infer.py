@@ -157,3 +157,17 @@ def test_fixed_batch_model_is_fed_padded_batches(artifact, tmp_path):
     assert fixed_model.fixed_batch == 2
     np.testing.assert_allclose(fixed_model.predict(samples, batch_size=32),
                                OnnxModel(str(artifact)).predict(samples), rtol=1e-5, atol=1e-6)
+
+
+def test_plain_onnxruntime_example_agrees_with_infer(artifact, images, infer_cli, capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "onnxruntime_minimal.py"
+    result = subprocess.run([sys.executable, str(example), str(artifact), str(images / "digit2.png")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert infer_cli.main([str(artifact), str(images / "digit2.png"), "--json"]) == 0
+    top = json.loads(capsys.readouterr().out)["predictions"][0]["top"][0]
+    assert result.stdout.split() == [str(top["class"]), top["label"]]

@@ -16,7 +16,6 @@ This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx
 which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
 """
 import argparse
-import fnmatch
 import os
 import platform
 import sys
@@ -27,7 +26,6 @@ import types
 # This folder holds export.py, which would shadow the `export` package: keep it off the path.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 
-D2L_EXCLUDE = ("linreg*",)  # the D2L regression model is not an image classifier
 EXTRA_MODELS = ("resnet50", "densenet121")
 
 
@@ -80,8 +78,7 @@ def select_models(hybridzoo, patterns):
                 hybridzoo.get_config(pattern.strip())  # raises with close-match suggestions
             names.extend(n for n in found if n not in names)
         return names
-    d2l = [n for n in hybridzoo.list_models() if hybridzoo.get_config(n).dataset == "fashion_mnist"
-           and not any(fnmatch.fnmatch(n, p) for p in D2L_EXCLUDE)]
+    d2l = [n for n in hybridzoo.list_models() if hybridzoo.get_config(n).dataset == "fashion_mnist"]
     return d2l + [n for n in EXTRA_MODELS if n in hybridzoo.list_models()]
 
 
@@ -184,7 +181,9 @@ def machine_line(threads):
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} logical cores, {threads} threads for MXNet and ORT; "
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"{cpu}, {os.cpu_count()} logical cores (load average {load} at the end of the run), "
+            f"{threads} threads for MXNet and ORT; "
             f"Python {platform.python_version()}, mxnet {mx.__version__}, onnxruntime {ort.__version__}, "
             f"onnx {onnx.__version__}")
 

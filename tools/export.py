@@ -125,6 +125,7 @@ def main(argv=None):
     from export.triton import write_triton_model
     from export.runtime import resolve_providers
 
+    current = None  # the model being exported, named in any error
     try:
         names = select_models(hybridzoo, args)
         if args.params and len(names) != 1:
@@ -137,6 +138,7 @@ def main(argv=None):
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
         bar = tqdm(names, desc="export", unit="model", disable=len(names) < 2, file=sys.stderr)
         for name in bar:
+            current = name
             bar.set_postfix_str(name)
             net, weights = build(hybridzoo, name, args, ctx)
             artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
@@ -159,7 +161,8 @@ def main(argv=None):
         return 1
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
-        print(f"error: {message}", file=sys.stderr)
+        where = f"{current}: " if current and not message.startswith(current) else ""
+        print(f"error: {where}{message}", file=sys.stderr)
         return 1
     return 0
 
