@@ -59,10 +59,12 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if result.manifest:
-        m = result.manifest
+    m = result.manifest
+    if m:
         print(f"best test accuracy {m['test_accuracy']:.4f} at epoch {m['epoch']}/{m['epochs']} "
               f"({result.seconds:.1f} s); parameters: {result.best_params}")
+    else:  # a cluster worker other than the first
+        print(f"training done ({result.seconds:.1f} s); the first worker writes the files")
     return 0
 
 
