@@ -10,6 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from mxnet.gluon import nn
+from mxnet.gluon import rnn as gluon_rnn
 
 from op_harness import OPSETS, Lambda, check_block, check_symbol
 
@@ -682,3 +683,64 @@ def test_operator_support_table_lists_the_changes_at_18():
     assert table["sum"] == [13, 18] and table["mean"] == [13, 18]
     assert table["LayerNorm"] == [13, 17]
     assert {"Deconvolution", "LeakyReLU", "Reshape", "Pad", "Embedding", "softmax"} <= set(table)
+
+
+# -- recurrent layers --------------------------------------------------------------------------
+RNN_LAYERS = [("lstm", dict(num_layers=2, bidirectional=True)), ("lstm", dict(layout="NTC")),
+              ("gru", dict(num_layers=2)), ("gru", dict(bidirectional=True, layout="NTC")),
+              ("rnn_tanh", dict(num_layers=2)), ("rnn_relu", dict(bidirectional=True))]
+
+
+class _BatchMajor(mx.gluon.HybridBlock):
+    """Runs a time-major (TNC) layer on batch-major input."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def hybrid_forward(self, F, x):
+        return F.swapaxes(self.layer(F.swapaxes(x, 0, 1)), 0, 1)
+
+
+def _rnn_layer(mode, attrs):
+    layer = {"lstm": gluon_rnn.LSTM, "gru": gluon_rnn.GRU, "rnn_tanh": gluon_rnn.RNN,
+             "rnn_relu": gluon_rnn.RNN}[mode]
+    extra = {"activation": mode[4:]} if mode.startswith("rnn") else {}
+    return layer(4, input_size=3, **extra, **attrs)
+
+
+# MXNet's CPU RNN takes ~0.5 s a call whatever the size, and the converter has no
+# opset-dependent part: every variant at the lowest opset, LSTM and GRU at the highest too.
+RNN_CASES = [(m, a, OPSETS[0]) for m, a in RNN_LAYERS] + [(m, a, OPSETS[-1]) for m, a in RNN_LAYERS[:3:2]]
+
+
+@pytest.mark.parametrize("mode,attrs,opset", RNN_CASES, ids=[f"{m}-{a}-{o}" for m, a, o in RNN_CASES])
+def test_rnn_layer(mode, attrs, opset, tmp_path):
+    """Gluon's layers (params concatenated in the graph, zero begin state) over a dynamic batch."""
+    layer = _rnn_layer(mode, attrs)
+    layer.initialize(mx.init.Uniform(0.5))
+    layout_ntc = attrs.get("layout") == "NTC"
+    x = randn(2, 5, 3) if layout_ntc else randn(5, 2, 3)
+    if layout_ntc:
+        check_block(layer, [x], opset, tmp_path, f"rnn_{mode}")
+    else:  # TNC (Gluon's default): fed batch-major so that axis 0 is the batch
+        check_block(_BatchMajor(layer), [np.swapaxes(x, 0, 1).copy()], opset, tmp_path, f"rnn_{mode}")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_rnn_op_with_states(mode, opset, tmp_path):
+    """The RNN op with params and begin states as graph inputs, every output compared."""
+    hidden, layers, dirs, width = 4, 2, 2, 3
+    gates = 4 if mode == "lstm" else 3
+    size = sum(dirs * (gates * hidden * (in_size + hidden) + 2 * gates * hidden)
+               for in_size in [width] + [dirs * hidden] * (layers - 1))
+    inputs = [mx.sym.var("data"), mx.sym.var("params"), mx.sym.var("state")]
+    feeds = {"data": randn(5, 2, width), "params": uniform(-0.5, 0.5, size),
+             "state": randn(layers * dirs, 2, hidden)}
+    if mode == "lstm":
+        inputs.append(mx.sym.var("cell"))
+        feeds["cell"] = randn(layers * dirs, 2, hidden)
+    sym = mx.sym.RNN(*inputs, state_size=hidden, num_layers=layers, bidirectional=True, mode=mode,
+                     state_outputs=True, name="rnn")
+    check_symbol(sym, feeds, opset=opset, tmp_path=tmp_path, batched=())
