@@ -21,6 +21,7 @@ class Source:
     name: Optional[str] = None
     config: Any = None                       # a zoo ModelConfig (duck-typed) or None
     files: Dict[str, str] = field(default_factory=dict)  # role -> path it was read from
+    manifest: Optional[dict] = None          # the manifest beside a prefix, when it describes it
 
 
 # -- params ----------------------------------------------------------------------------------
@@ -138,6 +139,17 @@ def zoo_input_shape(net):
     return (1,) + tuple(shape) if shape else None
 
 
+def _manifest_for(symbol_file):
+    """The manifest.json beside ``symbol_file`` if it lists that file, else None."""
+    from . import manifest
+    path = os.path.join(os.path.dirname(os.path.abspath(symbol_file)), manifest.MANIFEST_NAME)
+    try:
+        found = manifest.read(path)
+    except (OSError, ValueError):
+        return None
+    return found if os.path.basename(symbol_file) in found.get("files", {}) else None
+
+
 # -- entry -----------------------------------------------------------------------------------
 def resolve(source, input_shapes=None, epoch=None, seed=0):
     """``source`` -> :class:`Source`. ``input_shapes`` (list, batch included) is needed for
@@ -154,7 +166,8 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         prefix = re.sub(r"-symbol\.json$", "", os.fspath(source))
         sym_file, par_file = f"{prefix}-symbol.json", params_path(prefix, epoch)
         return Source(load_symbol(sym_file), load_params(par_file),
-                      files={"symbol": sym_file, "params": par_file})
+                      files={"symbol": sym_file, "params": par_file},
+                      manifest=_manifest_for(sym_file))
     if isinstance(source, (tuple, list)) and len(source) == 2:
         sym, params = source
         files = {}

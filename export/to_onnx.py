@@ -1,4 +1,6 @@
 """``export_onnx``: any source (HybridBlock, symbol prefix, ``(Symbol, params)``) -> ONNX file."""
+from types import SimpleNamespace
+
 import numpy as np
 from mxnet.gluon import HybridBlock
 
@@ -11,6 +13,11 @@ from .versions import package_version
 def model_metadata(src, input_shapes, opset):
     """The ONNX ``metadata_props``: model name, input layout, normalisation, classes, labels."""
     config = src.config
+    if config is None and src.manifest:  # a prefix exported by export_symbol: its manifest
+        pre = src.manifest.get("preprocess") or {}
+        config = SimpleNamespace(mean=pre.get("mean"), std=pre.get("std"), labels=src.manifest.get("labels"),
+                                 classes=src.manifest.get("classes"), dataset=src.manifest.get("dataset"))
+        src.name = src.name or src.manifest.get("model")
     first = next(iter(input_shapes.values()), ())
     meta = {"model": src.name, "input_layout": "NCHW" if len(first) == 4 else None,
             "mean": _list(getattr(config, "mean", None)), "std": _list(getattr(config, "std", None)),
@@ -55,6 +62,8 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     if is_block and isinstance(input_shape, dict):
         input_shape = _shape_list(input_shape)  # a block's inputs are named data/data0... by Gluon
     src = sources.resolve(source, _shape_list(input_shape), epoch=epoch, seed=seed)
+    if input_shape is None and src.manifest:
+        input_shape = [tuple(d or 1 for d in i["shape"]) for i in src.manifest.get("inputs", [])]
     if input_shape is None:
         raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
     check_param_names(src.symbol, src.params)

@@ -122,12 +122,13 @@ def check_model(model):
 def save_model(model, path):
     """Check, then write atomically; external data (``<file>.data``) above protobuf's limit."""
     path = os.fspath(path)
-    large = model.ByteSize() > EXTERNAL_DATA_THRESHOLD
-    if not large:
-        check_model(model)
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    if weights < EXTERNAL_DATA_THRESHOLD:
+        data = model.SerializeToString(deterministic=True)  # once: checked and written
+        onnx.checker.check_model(data, full_check=True)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                f.write(model.SerializeToString(deterministic=True))
+                f.write(data)
         return path
     # Large model: write model + data into a temporary folder beside ``path``, check the pair,
     # then move the data file and the model file into place.

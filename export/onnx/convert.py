@@ -95,18 +95,19 @@ def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet
                                    lambda a, n=name: dim_name(n, a)))
 
     used = {i for n in graph.nodes for i in n.input}
-    initializers = [t for name, t in graph.initializers.items() if name in used]
-    onnx_graph = helper.make_graph(graph.nodes, graph_name, inputs, outputs, initializer=initializers)
-    opset_id = helper.make_opsetid("", opset)
-    model = helper.make_model(onnx_graph, opset_imports=[opset_id],
-                              producer_name="hybridzoo-export", producer_version=_version())
+    model = onnx.ModelProto()
+    model.graph.name = graph_name
+    model.graph.node.extend(graph.nodes)
+    model.graph.input.extend(inputs)
+    model.graph.output.extend(outputs)
+    graph.fill_initializers(model.graph, used)
+    opset_id = model.opset_import.add()
+    opset_id.domain, opset_id.version = "", opset
     model.ir_version = helper.find_min_ir_version_for([opset_id])
+    model.producer_name, model.producer_version = "hybridzoo-export", _version() or "0"
     return model
 
 
 def _version():
-    from importlib import metadata
-    try:
-        return metadata.version("hybridzoo")
-    except metadata.PackageNotFoundError:
-        return "0"
+    from ..versions import package_version
+    return package_version()

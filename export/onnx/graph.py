@@ -7,7 +7,7 @@ Nodes are returned by converters; the compiler appends them in topological order
 import re
 
 import numpy as np
-from onnx import helper, numpy_helper
+from onnx import helper
 
 
 def _clean(hint):
@@ -22,8 +22,7 @@ class GraphBuilder:
     def __init__(self, opset):
         self.opset = opset
         self.nodes = []
-        self.initializers = {}  # name -> TensorProto (insertion order = file order)
-        self._values = {}       # initializer name -> np.ndarray
+        self._values = {}  # initializer name -> np.ndarray (insertion order = file order)
         self._used = set()
 
     # -- names -------------------------------------------------------------------------------
@@ -46,12 +45,22 @@ class GraphBuilder:
 
     # -- constants ---------------------------------------------------------------------------
     def add_initializer(self, array, hint, exact_name=False):
-        """Store ``array`` as an initializer (raw bytes) and return its name."""
-        array = np.ascontiguousarray(array)
+        """Store ``array`` as an initializer and return its name; it is written as raw bytes
+        straight into the model (:meth:`fill_initializers`), never as a Python list."""
         name = self.reserve(hint) if exact_name else self.unique(hint)
-        self.initializers[name] = numpy_helper.from_array(array, name)
-        self._values[name] = array
+        self._values[name] = np.asarray(array)
         return name
+
+    def fill_initializers(self, graph_proto, keep):
+        """Append the initializers named in ``keep`` to ``graph_proto`` without extra copies
+        (``numpy_helper.from_array`` + ``make_graph`` would copy every weight twice more)."""
+        for name, array in self._values.items():
+            if name in keep:
+                tensor = graph_proto.initializer.add()
+                tensor.name = name
+                tensor.dims.extend(array.shape)
+                tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
+                tensor.raw_data = np.ascontiguousarray(array, array.dtype.newbyteorder("<")).tobytes()
 
     def const(self, value, dtype=np.int64, hint="const"):
         """A small constant (shape, axes, scalar) as an initializer; returns its name."""
@@ -67,7 +76,6 @@ class GraphBuilder:
 
     def remove_initializer(self, name):
         """Drop an initializer (when an optimisation replaced its only use)."""
-        self.initializers.pop(name, None)
         self._values.pop(name, None)
 
     # -- nodes -------------------------------------------------------------------------------
