@@ -443,6 +443,7 @@ def test_upsampling_bilinear(scale, opset, tmp_path):
     k = 2 * scale - scale % 2
     weight = randn(3, 1, k, k)
     check_symbol(sym, {"data": randn()}, params={"weight": weight}, opset=opset, tmp_path=tmp_path)
+    check_symbol(sym, {"data": randn(), "weight": weight}, opset=opset, tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize("opset", OPSETS)
@@ -456,7 +457,7 @@ def test_adaptive_avg_pooling(size, opset, tmp_path):
 def test_embedding(opset, tmp_path):
     block = nn.Embedding(10, 4)
     block.initialize(mx.init.Normal(1.0))
-    check_block(block, [ints(10, 2, 7)], opset, tmp_path, "embedding")
+    check_block(block, [ints(13, 2, 7, low=-3)], opset, tmp_path, "embedding")  # MXNet clips
     sym = mx.sym.Embedding(mx.sym.var("data"), mx.sym.var("weight"), input_dim=10, output_dim=4,
                            name="embedding")
     check_symbol(sym, {"data": ints(10, 2, 7), "weight": randn(10, 4)}, opset=opset, tmp_path=tmp_path)
@@ -647,6 +648,22 @@ def test_training_heads(op, opset, tmp_path):
     label = ints(4, 2) if op == "SoftmaxOutput" else randn(2, 4)
     check_symbol(sym, {"data": randn(2, 4), "label": label}, opset=opset, tmp_path=tmp_path,
                  batched=("data", "label"))
+
+
+SOFTMAX_OUTPUT = [dict(), dict(multi_output=True), dict(preserve_shape=True)]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", SOFTMAX_OUTPUT, ids=[str(a) for a in SOFTMAX_OUTPUT])
+def test_softmax_output_4d(attrs, opset, tmp_path):
+    """By default SoftmaxOutput flattens all but the batch axis (MXNet's reference and GPU
+    kernels); MXNet's float32 MKLDNN kernel softmaxes the last axis instead, so the reference
+    is computed in float64, which does not take the MKLDNN path."""
+    sym = mx.sym.SoftmaxOutput(mx.sym.var("data"), mx.sym.var("label"), name="softmax_output", **attrs)
+    label_shape = (2, 4, 5) if attrs.get("multi_output") else (2, 3, 4)
+    check_symbol(sym, {"data": randn() * 2, "label": ints(3, *label_shape)}, opset=opset,
+                 tmp_path=tmp_path, batched=("data", "label"),
+                 compute_dtype=None if attrs else np.float64)
 
 
 # -- errors ------------------------------------------------------------------------------------
