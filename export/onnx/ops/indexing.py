@@ -73,6 +73,8 @@ def pick(node):
     if node.attrs.get("axis") == "None":
         raise unsupported(node, "axis=None", "pick along one axis")
     axis = normalize_axis(attr_int(node.attrs, "axis", -1), len(data_shape))
+    if node.in_batch_axes and axis in node.in_batch_axes[0]:
+        raise unsupported(node, "pick along the batch axis", "pick along another axis")
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[1], data_shape[axis], attr_str(node.attrs, "mode", "clip"))
     if len(index_shape) < len(data_shape):
@@ -161,12 +163,14 @@ def sequence_mask(node):
         e("Identity", [x], out=node.outputs[0])
         return e.nodes
     axis = attr_int(node.attrs, "axis", 0)
-    shape = node.in_shapes[0]
-    steps = np.arange(shape[axis], dtype=np.float32).reshape((-1, 1) if axis == 0 else (1, -1))
-    lengths = e.cast(node.inputs[1], np.float32)
-    lengths = e.unsqueeze(lengths, [0 if axis == 0 else 1])
-    keep = e("Less", [e.const(steps, np.float32, "steps"), lengths])
-    if len(shape) > 2:
-        keep = e.unsqueeze(keep, range(2, len(shape)))
+    rank = len(node.in_shapes[0])
+    # time steps 0..T-1 from the run-time shape: T may be the (dynamic) axis 0
+    count = e("Reshape", [_axis_length(e, x, axis), e.int64([], "scalar")])
+    steps = e.cast(e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")]), np.float32)
+    steps = e.unsqueeze(steps, [1 if axis == 0 else 0])
+    lengths = e.unsqueeze(e.cast(node.inputs[1], np.float32), [0 if axis == 0 else 1])
+    keep = e("Less", [steps, lengths])
+    if rank > 2:
+        keep = e.unsqueeze(keep, range(2, rank))
     e("Where", [keep, x, e.const(attr_float(node.attrs, "value", 0.0), hint="value")], out=node.outputs[0])
     return e.nodes
