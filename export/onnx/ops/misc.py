@@ -82,7 +82,7 @@ def _adaptive_matrix(size_in, size_out):
     return matrix
 
 
-@converter("_contrib_AdaptiveAvgPooling2D", "contrib_AdaptiveAvgPooling2D")
+@converter("_contrib_AdaptiveAvgPooling2D")
 def adaptive_avg_pooling(node):
     """Global pooling for 1x1, AveragePool when the sizes divide, else two averaging MatMuls."""
     (h, w), (oh, ow) = node.in_shapes[0][2:], node.out_shapes[0][2:]

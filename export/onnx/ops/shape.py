@@ -14,7 +14,7 @@ INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
 
 
-@converter("Reshape", "reshape", "reshape_like", "_sparse_reshape")
+@converter("Reshape", "reshape", "reshape_like")
 def reshape(node):
     e = Emitter(node)
     e.reshape(node.inputs[0], out=node.outputs[0])
@@ -52,12 +52,16 @@ def expand_dims(node):
 
 @converter("squeeze")
 def squeeze(node):
-    """axis=None squeezes the size-1 axes of the static shape, never the batch axis."""
+    """axis=None squeezes the size-1 axes of the static shape; a batch axis of size 1 is an
+    error (squeezing it would make the graph's rank depend on the batch size)."""
     shape = node.in_shapes[0]
     axes = attr_tuple(node.attrs, "axis")
     if axes is None:
         batch = set(node.in_batch_axes[0]) if node.in_batch_axes else set()
-        axes = [i for i, d in enumerate(shape) if d == 1 and i not in batch]
+        if any(shape[i] == 1 for i in batch):
+            raise unsupported(node, "squeeze without axis on a batch of 1 (it would drop the "
+                              "batch axis)", "pass squeeze(axis=...) or export with a batch > 1")
+        axes = [i for i, d in enumerate(shape) if d == 1]
     else:
         axes = sorted(normalize_axis(a, len(shape)) for a in axes)
     e = Emitter(node)
