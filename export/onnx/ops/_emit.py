@@ -13,6 +13,7 @@ class Emitter:
     def __init__(self, node):
         self.node = node
         self.nodes = []
+        self._consts = {}  # (dtype, shape, bytes) -> name: one initializer per distinct value
 
     def __call__(self, op_type, inputs, out=None, **attrs):
         graph = self.node.graph
@@ -30,7 +31,11 @@ class Emitter:
     def const(self, value, dtype=None, hint="const"):
         """A constant initializer; ``dtype`` defaults to the first input's dtype."""
         dtype = np.dtype(dtype if dtype is not None else self.node.in_dtypes[0])
-        return self.node.graph.const(np.asarray(value, dtype=dtype), dtype, f"{self.node.name}_{hint}")
+        array = np.asarray(value, dtype=dtype)
+        key = (dtype.str, array.shape, array.tobytes())
+        if key not in self._consts:
+            self._consts[key] = self.node.graph.const(array, dtype, f"{self.node.name}_{hint}")
+        return self._consts[key]
 
     def int64(self, values, hint="shape"):
         return self.const(np.asarray(values, dtype=np.int64), np.int64, hint)
