@@ -122,7 +122,8 @@ def check_model(model):
 def save_model(model, path):
     """Check, then write atomically; external data (``<file>.data``) above protobuf's limit."""
     path = os.fspath(path)
-    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    weights = sum(int(np.prod(t.dims)) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+                  for t in model.graph.initializer)  # len(t.raw_data) would copy every weight
     if weights < EXTERNAL_DATA_THRESHOLD:
         data = model.SerializeToString(deterministic=True)  # once: checked and written
         onnx.checker.check_model(data, full_check=True)
