@@ -88,10 +88,19 @@ def _uninitialized(net):
     return missing
 
 
-def prepare_block(net, input_shapes, seed=0, ctx=None):
-    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward.
+def _deferred(net):
+    for param in net.collect_params().values():
+        try:
+            param.data()
+        except mx.gluon.parameter.DeferredInitializationError:
+            return True
+    return False
 
-    Returns ``True`` when we initialized parameters (the weights are then random).
+
+def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
+    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward
+    (``hybridize=False``: only run the forward when shapes are still deferred, enough to build
+    the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
     """
     ctx = ctx or mx.cpu()
     missing = _uninitialized(net)
@@ -101,8 +110,10 @@ def prepare_block(net, input_shapes, seed=0, ctx=None):
         init = getattr(net, "default_init", None) or mx.init.Xavier()
         for param in missing:
             param.initialize(default_init=init, ctx=ctx)
-    net.hybridize()
-    net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
+    if hybridize:
+        net.hybridize()
+    if hybridize or _deferred(net):
+        net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
     return bool(missing)
 
 
@@ -158,7 +169,7 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         if not input_shapes:
             raise ValueError("input_shape is required for a HybridBlock without a zoo_config, "
                              "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
-        prepare_block(source, input_shapes, seed=seed)
+        prepare_block(source, input_shapes, seed=seed, hybridize=False)
         sym = block_symbol(source, len(input_shapes))
         return Source(sym, block_params(source, sym), getattr(source, "zoo_name", None),
                       getattr(source, "zoo_config", None))

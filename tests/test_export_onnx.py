@@ -8,8 +8,8 @@ import pytest
 from mxnet.gluon import nn
 
 import export
-from export import manifest, verify
-from export.onnx import MAX_OPSET, export_model, get_operator_support
+from export import verify
+from export.onnx import MAX_OPSET, api, export_model, get_operator_support
 
 
 def bn_net():
@@ -106,32 +106,6 @@ def test_metadata_from_duck_typed_zoo_config(tmp_path):
     assert json.loads(props["labels"]) == list("abcde")
 
 
-# -- symbol export ---------------------------------------------------------------------------
-def test_export_symbol_roundtrip_and_manifest(tmp_path):
-    net = nn.HybridSequential(prefix="fresh_")  # not initialized: export_symbol does it
-    with net.name_scope():
-        net.add(nn.Conv2D(3, 3), nn.BatchNorm(), nn.Dense(4))
-    paths = export.export_symbol(net, str(tmp_path / "sub" / "m"), input_shape=(1, 2, 6, 6))
-    x = mx.nd.random.uniform(shape=(2, 2, 6, 6))
-    reloaded = verify.reload_symbol(str(tmp_path / "sub" / "m"), ctx=mx.cpu())
-    np.testing.assert_allclose(reloaded(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
-    info = manifest.read(paths["manifest"])
-    assert info["inputs"][0] == {"name": "data", "shape": [1, 2, 6, 6], "dtype": "float32",
-                                 "layout": "NCHW"}
-    assert info["outputs"][0]["shape"] == [1, 4]
-    assert info["weights"] == {"trained": False, "source": None, "seed": 0}
-    assert set(info["files"]) == {"m-symbol.json", "m-0000.params"}
-    assert info["files"]["m-0000.params"]["sha256"] == export._io.sha256_file(paths["params"])
-
-
-def test_export_symbol_is_deterministic(tmp_path):
-    net = bn_net()
-    paths = [export.export_symbol(net, str(tmp_path / d / "m"), input_shape=(1, 2, 8, 8))
-             for d in ("a", "b")]
-    for key in ("symbol", "params"):
-        assert open(paths[0][key], "rb").read() == open(paths[1][key], "rb").read()
-
-
 # -- the mx.onnx drop-in ---------------------------------------------------------------------
 def test_export_model_drop_in(tmp_path):
     net = bn_net()
@@ -148,6 +122,15 @@ def test_export_model_drop_in(tmp_path):
     export_model(sym, params, input_shape=[(1, 2, 8, 8)], onnx_file_path=out, dynamic=True,
                  dynamic_input_shapes=[(None, 2, 8, 8)])
     assert verify.max_error([want], run(out, x)) <= verify.tolerance([want])
+
+
+def test_external_data_above_threshold(tmp_path, monkeypatch):
+    """Models over protobuf's 2 GB limit go to <file>.data; a low threshold exercises the path."""
+    monkeypatch.setattr(api, "EXTERNAL_DATA_THRESHOLD", 1024)
+    path = tmp_path / "m.onnx"
+    check(bn_net(), path, [(1, 2, 8, 8)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]
+    assert path.stat().st_size < 4096
 
 
 def test_operator_support_table():

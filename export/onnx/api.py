@@ -138,7 +138,7 @@ def save_model(model, path):
     with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp_dir:
         tmp = os.path.join(tmp_dir, base)
         onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=base + ".data", size_threshold=1024)
+                        location=base + ".data", size_threshold=0)
         onnx.checker.check_model(tmp, full_check=True)
         os.replace(os.path.join(tmp_dir, base + ".data"), os.path.join(directory, base + ".data"))
         os.replace(tmp, path)
