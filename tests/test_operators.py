@@ -582,13 +582,69 @@ def test_sequence_mask(axis, opset, tmp_path):
                  tmp_path=tmp_path, batched=("data", "length") if axis == 1 else ("data",))
 
 
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op,axis,lengths", [("SequenceLast", 0, False), ("SequenceLast", 0, True),
+                                             ("SequenceLast", 1, True), ("SequenceReverse", 0, False),
+                                             ("SequenceReverse", 0, True)])
+def test_sequence_last_reverse(op, axis, lengths, opset, tmp_path):
+    shape = (5, 2, 3) if axis == 0 else (2, 5, 3)
+    inputs = [mx.sym.var("data")] + ([mx.sym.var("length")] if lengths else [])
+    sym = getattr(mx.sym, op)(*inputs, use_sequence_length=lengths, axis=axis, name=op.lower())
+    feeds = {"data": randn(*shape)}
+    if lengths:
+        feeds["length"] = np.array([2, 5], np.float32)
+    check_symbol(sym, feeds, opset=opset, tmp_path=tmp_path,
+                 batched=("data", "length") if axis == 1 else ())
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(axis=1), dict(axis=3, dtype="float64"), dict()])
+def test_cumsum(attrs, opset, tmp_path):
+    check_block(Lambda(lambda F, x: F.cumsum(x, **attrs)), [randn()], opset, tmp_path, "cumsum")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", [dict(h_w=(3, 2), center_crop=True), dict(h_w=(2, 3), offset=(1, 2))])
+def test_crop(attrs, opset, tmp_path):
+    sym = mx.sym.Crop(mx.sym.var("data"), num_args=1, name="crop", **attrs)
+    check_symbol(sym, {"data": randn(2, 3, 6, 7)}, opset=opset, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("op", ["MakeLoss", "make_loss", "SVMOutput", "IdentityAttachKLSparseReg"])
+def test_identity_heads(op, opset, tmp_path):
+    """Identity at inference; a label stays an (unused) input, an aux state an initializer."""
+    sym = getattr(mx.sym, op)(mx.sym.var("data"), name=op.lower())
+    feeds = {"data": randn(2, 6)}
+    if op == "SVMOutput":
+        feeds["label"] = ints(6, 2)
+        sym = mx.sym.SVMOutput(mx.sym.var("data"), mx.sym.var("label"), name="svm")
+    params = {n: np.zeros(s, np.float32) for n, s in zip(sym.list_auxiliary_states(),
+                                                       sym.infer_shape(data=(2, 6))[2])}
+    check_symbol(sym, feeds, params=params, opset=opset, tmp_path=tmp_path, batched=("data", "label"))
+
+
+CONTRIB_MATH = [("gradientmultiplier", lambda F, x: F.contrib.gradientmultiplier(x, scalar=3.0), randn),
+                ("round_ste", lambda F, x: F.contrib.round_ste(x), rounding_input),
+                ("sign_ste", lambda F, x: F.contrib.sign_ste(x), randn),
+                ("quadratic", lambda F, x: F.contrib.quadratic(x, a=0.5, b=-2.0, c=1.5), randn)]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,make", CONTRIB_MATH, ids=[c[0] for c in CONTRIB_MATH])
+def test_contrib_math(name, fn, make, opset, tmp_path):
+    check_block(Lambda(fn), [make()], opset, tmp_path, name)
+
+
 CREATE = [("zeros", lambda F, x: F.broadcast_add(x, F.zeros((4, 5)))),
           ("ones", lambda F, x: F.broadcast_mul(x, F.ones((1, 5), dtype="float32") * 2)),
           ("full", lambda F, x: F.broadcast_sub(x, F.full((4, 1), 0.5))),
           ("arange", lambda F, x: F.broadcast_add(x, F.arange(0.5, 3.0, step=0.5, repeat=2).reshape((2, 5)))),
           ("arange_like_axis", lambda F, x: F.broadcast_add(x, F.contrib.arange_like(x, start=0.1, step=0.3, axis=-1))),
           ("arange_like", lambda F, x: F.contrib.arange_like(x, start=-1.0, step=0.25) * x),
-          ("zeros_ones_like", lambda F, x: F.zeros_like(x) + F.ones_like(x) * x)]
+          ("zeros_ones_like", lambda F, x: F.zeros_like(x) + F.ones_like(x) * x),
+          ("eye", lambda F, x: F.broadcast_add(x, F.eye(4, 5, k=1))),
+          ("linspace", lambda F, x: F.broadcast_mul(x, F.linspace(-1, 2, 5, endpoint=False)))]
 
 
 @pytest.mark.parametrize("opset", OPSETS)

@@ -1,4 +1,5 @@
-"""Converters: LeakyReLU (leaky, prelu, rrelu, elu, selu, gelu) and the softmax family.
+"""Converters: LeakyReLU (leaky, prelu, rrelu, elu, selu, gelu), the softmax family and the
+training heads (identity, sigmoid or softmax at inference).
 
 MXNet's gelu is the exact, erf-based one: 0.5 x (1 + erf(x / sqrt 2)); ONNX has no Gelu
 before opset 20, so it is composed. PReLU's slope is (C,) along axis 1, which ONNX's
@@ -118,9 +119,10 @@ def softmax_output(node):
     return e.nodes
 
 
-@converter("LinearRegressionOutput", "MAERegressionOutput")
-def regression_output(node):
-    """Training heads that are the identity at inference (the label input is unused)."""
+@converter("LinearRegressionOutput", "MAERegressionOutput", "SVMOutput", "MakeLoss", "make_loss",
+           "_contrib_gradientmultiplier", "IdentityAttachKLSparseReg")
+def identity_head(node):
+    """Training heads and gradient-only ops: the identity at inference (labels are unused)."""
     e = Emitter(node)
     e("Identity", node.inputs[:1], out=node.outputs[0])
     return e.nodes

@@ -1,5 +1,5 @@
-"""Converters: ops that create arrays (F.zeros/ones/full/arange, zeros_like/ones_like,
-contrib.arange_like).
+"""Converters: ops that create arrays (F.zeros/ones/full/arange/eye/linspace,
+zeros_like/ones_like, contrib.arange_like).
 
 Ops without inputs have a fully static result, so it is computed here and stored as a
 ``Constant``; the ``*_like`` ops read the run-time shape so they follow the batch.
@@ -7,7 +7,7 @@ Ops without inputs have a fully static result, so it is computed here and stored
 import numpy as np
 from onnx import helper, numpy_helper
 
-from ..attrs import attr_float, attr_int
+from ..attrs import attr_bool, attr_float, attr_int
 from ..registry import converter
 from ._emit import Emitter, normalize_axis, onnx_dtype, unsupported
 
@@ -42,6 +42,19 @@ def arange(node):
         start, stop = 0.0, start
     values = np.arange(start, stop, attr_float(node.attrs, "step", 1.0), dtype=np.float64)
     return _constant(node, np.repeat(values, attr_int(node.attrs, "repeat", 1)))
+
+
+@converter("_eye")
+def eye(node):
+    rows, cols = node.out_shapes[0]
+    return _constant(node, np.eye(rows, cols, k=attr_int(node.attrs, "k", 0)))
+
+
+@converter("_linspace")
+def linspace(node):
+    return _constant(node, np.linspace(attr_float(node.attrs, "start"), attr_float(node.attrs, "stop"),
+                                       attr_int(node.attrs, "num"),
+                                       endpoint=attr_bool(node.attrs, "endpoint", True)))
 
 
 def _filled_like(value):

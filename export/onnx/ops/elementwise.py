@@ -114,7 +114,8 @@ _UNARY = {
     "reciprocal": "Reciprocal", "sin": "Sin", "cos": "Cos", "tan": "Tan", "arcsin": "Asin",
     "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "tanh": "Tanh",
     "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh", "sigmoid": "Sigmoid",
-    "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "erf": "Erf",
+    "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "_contrib_sign_ste": "Sign",
+    "erf": "Erf",
     "softsign": "Softsign",
 }
 
@@ -185,6 +186,7 @@ _COMPOSED = {
     "degrees": _scaled(180.0 / math.pi),
     "radians": _scaled(math.pi / 180.0),
     "round": _signed(_round_half_up),
+    "_contrib_round_ste": _signed(_round_half_up),  # straight-through: round in the forward
     "rint": _rint,
     "fix": _signed(lambda e, ax: e("Floor", [ax])),
     "trunc": _signed(lambda e, ax: e("Floor", [ax])),
@@ -241,4 +243,14 @@ def div_sqrt_dim(node):
     e = Emitter(node)
     scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
     e("Mul", [node.inputs[0], scale], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("_contrib_quadratic")
+def quadratic(node):
+    """a x^2 + b x + c, as (a x + b) x + c."""
+    e = Emitter(node)
+    x = node.inputs[0]
+    a, b, c = (e.const(attr_float(node.attrs, k, 0.0), hint=k) for k in "abc")
+    e("Add", [e("Mul", [e("Add", [e("Mul", [x, a]), b]), x]), c], out=node.outputs[0])
     return e.nodes

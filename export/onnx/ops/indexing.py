@@ -174,3 +174,47 @@ def sequence_mask(node):
         keep = e.unsqueeze(keep, range(2, rank))
     e("Where", [keep, x, e.const(attr_float(node.attrs, "value", 0.0), hint="value")], out=node.outputs[0])
     return e.nodes
+
+
+def _lengths(e, node):
+    """The per-sequence lengths as int64, or None without ``use_sequence_length``."""
+    if not attr_bool(node.attrs, "use_sequence_length"):
+        return None
+    return e.cast(node.inputs[1], np.int64)
+
+
+@converter("SequenceLast")
+def sequence_last(node):
+    """The last valid step of each sequence (time on ``axis`` 0 or 1, batch on the other)."""
+    e = Emitter(node)
+    x, axis = node.inputs[0], attr_int(node.attrs, "axis", 0)
+    lengths = _lengths(e, node)
+    if lengths is None:
+        e("Gather", [x, e.int64(-1, "last")], axis=axis, out=node.outputs[0])
+        return e.nodes
+    rank = len(node.in_shapes[0])
+    batch_axis = 1 - axis
+    index = e("Sub", [lengths, e.int64(1, "one")])
+    index = e.unsqueeze(index, [a for a in range(rank) if a != batch_axis])
+    # GatherElements needs the index at the data's shape with 1 on the time axis
+    shape = e("Shape", [x])
+    target = e("ScatterElements", [shape, e.int64([axis], "time_axis"), e.int64([1], "one_step")], axis=0)
+    picked = e("GatherElements", [x, e("Expand", [index, target])], axis=axis)
+    e.squeeze(picked, [axis], out=node.outputs[0])
+    return e.nodes
+
+
+@converter("SequenceReverse")
+def sequence_reverse(node):
+    """Reverse the time axis 0, only the first ``length`` steps of each sequence when given."""
+    if attr_int(node.attrs, "axis", 0) != 0:
+        raise unsupported(node, "axis other than 0", "put time on axis 0")
+    e = Emitter(node)
+    x = node.inputs[0]
+    lengths = _lengths(e, node)
+    if lengths is None:
+        e("Slice", [x, e.int64([-1], "start"), e.int64([np.iinfo(np.int64).min], "end"),
+                    e.int64([0], "axes"), e.int64([-1], "steps")], out=node.outputs[0])
+    else:
+        e("ReverseSequence", [x, lengths], out=node.outputs[0], batch_axis=1, time_axis=0)
+    return e.nodes

@@ -1,4 +1,5 @@
-"""Converters: reductions (sum/mean/max/min/prod/nansum/nanprod/norm), arg-reductions, moments.
+"""Converters: reductions (sum/mean/max/min/prod/nansum/nanprod/norm), arg-reductions, moments,
+cumsum.
 
 ONNX moved the ``axes`` of every Reduce* op from an attribute to an input at opset 18
 (ReduceSum already at 13): ``Emitter.reduce`` picks the form from the node's opset, and each
@@ -126,3 +127,18 @@ def _moments(node):
 
 for _opset in (13, 18):
     converter("moments", opset=_opset)(_moments)
+
+
+@converter("_np_cumsum", "cumsum")
+def cumsum(node):
+    """Running sum along ``axis`` (of the flattened array when None), in the output dtype."""
+    e = Emitter(node)
+    x = node.inputs[0]
+    if node.attrs.get("axis", "None") == "None":
+        x, axis = e("Reshape", [x, e.int64([-1])]), 0
+    else:
+        axis = normalize_axis(attr_int(node.attrs, "axis"), len(node.in_shapes[0]))
+    if np.dtype(node.out_dtypes[0]) != np.dtype(node.in_dtypes[0]):
+        x = e.cast(x, node.out_dtypes[0])
+    e("CumSum", [x, e.int64(axis, "axis")], out=node.outputs[0])
+    return e.nodes

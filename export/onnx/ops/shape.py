@@ -88,6 +88,19 @@ def slice_(node):
     return e.nodes
 
 
+@converter("Crop")
+def crop(node):
+    """Legacy Crop: the spatial axes cut to the output's size at ``offset`` (or centred)."""
+    (h, w), (out_h, out_w) = node.in_shapes[0][2:4], node.out_shapes[0][2:4]
+    if attr_bool(node.attrs, "center_crop"):
+        top, left = (h - out_h) // 2, (w - out_w) // 2
+    else:
+        top, left = attr_tuple(node.attrs, "offset", (0, 0))
+    e = Emitter(node)
+    _slice(e, node.inputs[0], [top, left], [top + out_h, left + out_w], [2, 3], [1, 1], node.outputs[0])
+    return e.nodes
+
+
 @converter("slice_axis")
 def slice_axis(node):
     axis = normalize_axis(attr_int(node.attrs, "axis"), len(node.in_shapes[0]))
