@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 from mxnet.gluon import HybridBlock
 
+from . import manifest as manifests
 from . import source as sources
 from .onnx.api import build_model, check_param_names, data_inputs, name_shapes, save_model
 from .onnx.convert import check_opset
@@ -19,11 +20,14 @@ def model_metadata(src, input_shapes, opset):
                                  classes=src.manifest.get("classes"), dataset=src.manifest.get("dataset"))
         src.name = src.name or src.manifest.get("model")
     first = next(iter(input_shapes.values()), ())
+    pre = manifests.preprocess(config) if config is not None and src.config is not None else None
+    if pre is None and src.manifest:
+        pre = src.manifest.get("preprocess")
     meta = {"model": src.name, "input_layout": "NCHW" if len(first) == 4 else None,
             "mean": _list(getattr(config, "mean", None)), "std": _list(getattr(config, "std", None)),
             "classes": getattr(config, "classes", None), "labels": _list(getattr(config, "labels", None)),
-            "dataset": getattr(config, "dataset", None), "opset": opset,
-            "exporter_version": package_version()}
+            "dataset": getattr(config, "dataset", None), "preprocess": pre, "opset": opset,
+            "version": package_version()}
     return {k: v for k, v in meta.items() if v is not None}
 
 
