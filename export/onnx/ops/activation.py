@@ -2,7 +2,7 @@
 training heads (identity, sigmoid or softmax at inference).
 
 MXNet's gelu is the exact, erf-based one: 0.5 x (1 + erf(x / sqrt 2)); ONNX has no Gelu
-before opset 20, so it is composed. PReLU's slope is (C,) along axis 1, which ONNX's
+before opset 20, so it is composed there. PReLU's slope is (C,) along axis 1, which ONNX's
 unidirectional broadcasting only accepts shaped (C, 1, ..., 1).
 """
 import math
@@ -26,6 +26,7 @@ def _gelu(e, x, out):
 
 
 @converter("LeakyReLU")
+@converter("LeakyReLU", opset=20)  # gelu: ONNX's own (exact, erf-based) Gelu from opset 20
 def leaky_relu(node):
     e = Emitter(node)
     act = attr_str(node.attrs, "act_type", "leaky")
@@ -50,6 +51,8 @@ def leaky_relu(node):
         e("Elu", [x], out=out, alpha=slope)
     elif act == "selu":
         e("Selu", [x], out=out, alpha=_SELU_ALPHA, gamma=_SELU_LAMBDA)
+    elif act == "gelu" and node.opset >= 20:
+        e("Gelu", [x], out=out, approximate="none")
     elif act == "gelu":
         _gelu(e, x, out)
     else:
