@@ -165,12 +165,16 @@ CONV_CASES = {
 }
 
 
+OPSETS = (13, MAX_OPSET)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_convolution(case, tmp_path):
+def test_convolution(case, opset, tmp_path):
     shape, attrs, wshape = CONV_CASES[case]
     bias = () if attrs.get("no_bias") else ((attrs["num_filter"],),)
     block = one_op(lambda F, x, w, *b: F.Convolution(x, w, *b, **attrs), wshape, *bias)
-    check(block, tmp_path / "m.onnx", [shape])
+    check(block, tmp_path / "m.onnx", [shape], opset=opset)
 
 
 @pytest.mark.parametrize("flatten,no_bias,shape", [(True, False, (1, 3, 4)), (False, False, (1, 3, 4)),
@@ -211,19 +215,21 @@ POOL_CASES = {
 }
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_pooling(case, tmp_path):
+def test_pooling(case, opset, tmp_path):
     attrs = POOL_CASES[case]
     shape = {1: (1, 3, 7), 2: (1, 3, 5, 5), 3: (1, 2, 5, 5, 5)}[len(attrs["kernel"])]
     block = one_op(lambda F, x: F.Pooling(x, **attrs))
-    model = check(block, tmp_path / "m.onnx", [shape])
+    model = check(block, tmp_path / "m.onnx", [shape], opset=opset)
     if case == "max_full_pad":
         out = model.graph.output[0].type.tensor_type.shape.dim
         assert [d.dim_value for d in out][2:] == [4, 4]
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("fix_gamma,axis", [(True, 1), (False, 1), (False, -1), (False, 2)])
-def test_batchnorm(fix_gamma, axis, tmp_path):
+def test_batchnorm(fix_gamma, axis, opset, tmp_path):
     shape = (1, 3, 4, 5)
     c = shape[axis]
     rng = np.random.RandomState(0)
@@ -234,7 +240,8 @@ def test_batchnorm(fix_gamma, axis, tmp_path):
                            eps=1e-3, use_global_stats=True, name="bn")
     params = {n: mx.nd.array(v) for n, v in zip(names, stats)}
     for optimize in (True, False):
-        export.export_onnx((sym, params), tmp_path / "m.onnx", input_shape=shape, optimize=optimize)
+        export.export_onnx((sym, params), tmp_path / "m.onnx", input_shape=shape, optimize=optimize,
+                           opset=opset)
         x = rng.uniform(-1, 1, (2,) + shape[1:]).astype(np.float32)
         gamma = np.ones(c) if fix_gamma else stats[0]
         bshape = [1] * 4
