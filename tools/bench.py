@@ -237,28 +237,45 @@ def _e(value):
     return "–" if value is None else f"{value:.1e}"
 
 
+def ratios(row, batch_sizes):
+    """The headline ratios of one model (> 1: ours is faster); missing backends give None."""
+    lat, *thr = batch_sizes
+    t = row["times"]
+
+    def ratio(slow, fast):
+        return None if slow is None or fast is None else slow / fast
+    found = {"export: mx2onnx time / ours": ratio(row["export_peer"], row["export_ours"]),
+             f"b{lat} latency: mx2onnx / ours": ratio(t[lat].get("ORT mx2onnx"), t[lat].get("ORT ours")),
+             f"b{lat} latency: MXNet hybridized / ORT ours": ratio(t[lat].get("MXNet hybridized"),
+                                                                   t[lat].get("ORT ours"))}
+    for b in thr:
+        found[f"b{b} throughput: ours / mx2onnx"] = ratio(t[b].get("ORT mx2onnx"), t[b].get("ORT ours"))
+    return found
+
+
 def chart(rows, batch_sizes, path):
-    """Bars of each backend's speed relative to hybridized MXNet, per model and batch size."""
+    """Grouped bars of the headline ratios per model, log scale, 1 = parity."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    backends = ["MXNet imperative", "MXNet hybridized", "ORT ours", "ORT mx2onnx"]
-    fig, axes = plt.subplots(len(batch_sizes), 1, figsize=(max(6, 1.3 * len(rows) + 2), 3.2 * len(batch_sizes)),
-                             squeeze=False)
+    table = [ratios(r, batch_sizes) for r in rows]
+    series = list(table[0])
+    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(rows) + 2), 5))
     x = np.arange(len(rows))
-    width = 0.8 / len(backends)
-    for ax, batch in zip(axes[:, 0], batch_sizes):
-        for i, backend in enumerate(backends):
-            speed = [r["times"][batch]["MXNet hybridized"] / r["times"][batch][backend]
-                     if backend in r["times"][batch] else 0.0 for r in rows]
-            ax.bar(x + (i - 1.5) * width, speed, width, label=backend)
-        ax.axhline(1.0, color="grey", linewidth=0.8)
-        ax.set_xticks(x, [r["model"] for r in rows])
-        ax.set_ylabel(f"speed vs hybridized\n(batch {batch})")
-    axes[0, 0].legend(ncol=4, fontsize="small", loc="upper left")
-    axes[0, 0].set_title("Inference speed relative to hybridized MXNet (higher is faster)")
+    width = 0.8 / len(series)
+    for i, name in enumerate(series):
+        values = [t[name] or 0.0 for t in table]
+        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=name)
+        ax.bar_label(bars, [f"{v:.1f}" if v else "" for v in values], fontsize=7, padding=1)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [r["model"] for r in rows])
+    ax.set_ylabel("ratio (> 1: ours faster)")
+    ax.set_title("hybridzoo export + ONNX Runtime vs mx2onnx and MXNet")
+    ax.set_ylim(top=max(v or 1.0 for t in table for v in t.values()) * 4)  # room for the labels
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
