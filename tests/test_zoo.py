@@ -29,57 +29,97 @@ SMALL_INPUT = 32
 BATCH = 2
 
 
-def build(name, **kwargs):
-    """The model at its test size, plus a matching random input."""
+def input_for(name):
+    """The input shape (without batch) a model is tested at, and the kwargs that build it so."""
     config = hybridzoo.get_config(name)
-    if config.is_image:
-        size = min(config.input_shape[1], TEST_INPUT_SIZE.get(name, SMALL_INPUT))
-        kwargs.setdefault("input_size", size)
-        shape = (config.input_shape[0], size, size)
-    else:
-        shape = config.input_shape
-    net = init_model(hybridzoo.get_model(name, **kwargs))
-    x = mx.nd.array(np.random.RandomState(1).uniform(-1, 1, (BATCH,) + shape))
-    return net, x
+    if not config.is_image:
+        return config.input_shape, {}
+    size = min(config.input_shape[1], TEST_INPUT_SIZE.get(name, SMALL_INPUT))
+    return (config.input_shape[0], size, size), {"input_size": size}
+
+
+class Case:
+    """One initialized model (BatchNorm randomized), its input and its imperative output."""
+
+    def __init__(self, name):
+        shape, self.kwargs = input_for(name)
+        self.name = name
+        self.net = init_model(hybridzoo.get_model(name, **self.kwargs))
+        self.x = mx.nd.array(np.random.RandomState(1).uniform(-1, 1, (BATCH,) + shape))
+        self.expected = self.net(self.x).asnumpy()  # inference mode: running statistics
+
+    def fresh(self):
+        """Another, uninitialized instance built after other nets (global counters moved on)."""
+        hybridzoo.get_model("mlp")
+        return hybridzoo.get_model(self.name, **self.kwargs)
+
+
+# Built once per model (building and initializing ResNet-152 dominates its checks); pytest
+# groups the tests by model and releases each before building the next.
+@pytest.fixture(scope="module", params=hybridzoo.list_models())
+def case(request):
+    return Case(request.param)
 
 
 def test_every_issue_model_is_registered():
     assert set(D2L_MODELS + IMAGENET_MODELS) <= set(hybridzoo.list_models())
 
 
-@pytest.mark.parametrize("name", hybridzoo.list_models())
-def test_forward_shape_and_finite(name):
-    net, x = build(name)
-    y = net(x).asnumpy()
-    assert y.shape == (BATCH, hybridzoo.get_config(name).classes)
-    assert np.isfinite(y).all()
+def test_forward_shape_and_finite(case):
+    assert case.expected.shape == (BATCH, hybridzoo.get_config(case.name).classes)
+    assert np.isfinite(case.expected).all()
 
 
-@pytest.mark.parametrize("name", hybridzoo.list_models())
-def test_backward_reaches_every_parameter(name):
-    net, x = build(name)
-    with mx.autograd.record():
-        y = net(x)
+def test_backward_reaches_every_parameter(case):
+    params = case.net.collect_params().values()
+    running = {p.name: p.data().copy() for p in params if p.grad_req == "null"}
+    with mx.autograd.record():  # training mode: batch statistics, dropout active
+        y = case.net(case.x)
         loss = (y * mx.nd.array(np.random.RandomState(2).normal(size=y.shape))).sum()
     loss.backward()
-    dead = [p.name for p in net.collect_params().values()
-            if p.grad_req != "null" and not p.grad().abs().sum().asscalar() > 0]
+    dead = [p.name for p in params if p.grad_req != "null" and not p.grad().abs().sum().asscalar() > 0]
+    for p in params:  # training updated the BatchNorm running statistics; put them back
+        if p.name in running:
+            p.set_data(running[p.name])
     assert not dead, f"no gradient reaches {dead}"
+
+
+def test_hybridized_matches_imperative(case):
+    case.net.hybridize()
+    np.testing.assert_allclose(case.net(case.x).asnumpy(), case.expected, rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_roundtrip(case, tmp_path):
+    case.net.save_parameters(str(tmp_path / "model.params"))
+    fresh = case.fresh()
+    fresh.load_parameters(str(tmp_path / "model.params"), ctx=case.x.context)
+    np.testing.assert_array_equal(fresh(case.x).asnumpy(), case.expected)
+
+
+def test_export_is_legacy_symbol_and_reloads_by_name(case, tmp_path):
+    case.net.hybridize()
+    case.net(case.x)
+    case.net.export(str(tmp_path / "model"))
+    graph = json.loads((tmp_path / "model-symbol.json").read_text())
+    numpy_ops = sorted({n["op"] for n in graph["nodes"] if n["op"].startswith("_np")})
+    assert not numpy_ops, f"numpy-interface ops in the symbol: {numpy_ops}"
+    # Exported params are keyed by full parameter names ("arg:lenet_features_conv0_weight");
+    # another instance, built after other nets, must accept them: names may not use counters.
+    fresh = case.fresh()
+    fresh.collect_params().load(str(tmp_path / "model-0000.params"), ctx=case.x.context)
+    np.testing.assert_array_equal(fresh(case.x).asnumpy(), case.expected)
+    imported = mx.gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"), ["data"],
+                                            str(tmp_path / "model-0000.params"), ctx=case.x.context)
+    np.testing.assert_allclose(imported(case.x).asnumpy(), case.expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
 def test_classes_changes_head(name):
-    net, x = build(name, classes=7)
-    assert net(x).shape == (BATCH, 7)
+    shape, kwargs = input_for(name)
+    net = hybridzoo.get_model(name, classes=7, **kwargs)
+    _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(BATCH,) + shape)
+    assert out_shape == (BATCH, 7)
     assert net.zoo_config.classes == 7
-
-
-@pytest.mark.parametrize("name", hybridzoo.list_models())
-def test_hybridized_matches_imperative(name):
-    net, x = build(name)  # BatchNorm statistics randomized: inference uses them
-    imperative = net(x).asnumpy()
-    net.hybridize()
-    np.testing.assert_allclose(net(x).asnumpy(), imperative, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
@@ -91,32 +131,127 @@ def test_parameter_names_are_stable(name):
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
-def test_save_load_roundtrip(name, tmp_path):
-    net, x = build(name)
-    expected = net(x).asnumpy()
-    net.save_parameters(str(tmp_path / "model.params"))
-    fresh = hybridzoo.get_model(name, input_size=net.zoo_config.input_shape[-1]) \
-        if net.zoo_config.is_image else hybridzoo.get_model(name)
-    fresh.load_parameters(str(tmp_path / "model.params"), ctx=x.context)
-    np.testing.assert_array_equal(fresh(x).asnumpy(), expected)
+def test_default_build_matches_config(name):
+    """The entry point with no arguments builds the net its config describes (shapes only)."""
+    config = hybridzoo.get_config(name)
+    net = hybridzoo.get_model(name)
+    _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(1,) + config.input_shape)
+    assert out_shape == (1, config.classes)
+    assert net.zoo_config == config and net.zoo_name == name
 
 
-@pytest.mark.parametrize("name", hybridzoo.list_models())
-def test_export_is_legacy_symbol_and_reloads_by_name(name, tmp_path):
-    net, x = build(name)
-    net.hybridize()
-    expected = net(x).asnumpy()
-    net.export(str(tmp_path / "model"))
-    graph = json.loads((tmp_path / "model-symbol.json").read_text())
-    numpy_ops = sorted({n["op"] for n in graph["nodes"] if n["op"].startswith("_np")})
-    assert not numpy_ops, f"numpy-interface ops in the symbol: {numpy_ops}"
-    # Exported params are keyed by full parameter names ("arg:lenet_features_conv0_weight");
-    # another instance, built after other nets, must accept them: names may not use counters.
-    hybridzoo.get_model("mlp")
-    kwargs = {"input_size": x.shape[-1]} if x.ndim == 4 else {}
-    fresh = hybridzoo.get_model(name, **kwargs)
-    fresh.collect_params().load(str(tmp_path / "model-0000.params"), ctx=x.context)
-    np.testing.assert_array_equal(fresh(x).asnumpy(), expected)
-    imported = mx.gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"), ["data"],
-                                            str(tmp_path / "model-0000.params"), ctx=x.context)
-    np.testing.assert_array_equal(imported(x).asnumpy(), expected)
+def test_get_config_fields():
+    lenet = hybridzoo.get_config("lenet")
+    assert (lenet.input_shape, lenet.classes, lenet.dataset) == ((1, 28, 28), 10, "fashion_mnist")
+    assert (lenet.lr, lenet.batch_size, lenet.epochs) == (0.9, 256, 10)
+    assert len(lenet.mean) == len(lenet.std) == 1
+    resnet50 = hybridzoo.get_config("resnet50")
+    assert (resnet50.input_shape, resnet50.classes) == ((3, 224, 224), 1000)
+    assert resnet50.mean == (0.485, 0.456, 0.406) and resnet50.std == (0.229, 0.224, 0.225)
+    linear = hybridzoo.get_config("linear_regression")
+    assert (linear.input_shape, linear.classes, linear.task) == ((2,), 1, "regression")
+    assert (linear.lr, linear.batch_size, linear.epochs) == (0.03, 10, 3)
+    assert hybridzoo.get_config("googlenet").input_shape == (1, 96, 96)
+    with pytest.raises(ValueError, match="lenet"):
+        hybridzoo.get_config("lenett")
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(ValueError, match="resnet18"):
+        hybridzoo.get_model("resnt18")
+
+
+def test_list_models_pattern():
+    assert hybridzoo.list_models("resnet*") == ["resnet101", "resnet152", "resnet18", "resnet34", "resnet50"]
+    assert hybridzoo.list_models("vgg1?_bn") == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
+    assert hybridzoo.list_models("nothing*") == []
+
+
+def test_register_model_warns_on_duplicate(monkeypatch):
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    monkeypatch.setattr(registry, "_CONFIGS", dict(registry._CONFIGS))
+
+    def my_lenet(**kwargs):
+        return hybridzoo.get_model("lenet_bn", **kwargs)
+
+    with pytest.warns(UserWarning, match="already registered"):
+        hybridzoo.register_model(name="lenet")(my_lenet)
+    assert hybridzoo.get_model("lenet").prefix == "lenet_bn_"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hybridzoo.register_model(my_lenet)  # a new name: no warning
+    assert "my_lenet" in hybridzoo.list_models()
+
+
+def test_vgg_width_divides_conv_channels():
+    net = hybridzoo.get_model("vgg11", width=4)
+    assert net.features[0][0].weight.shape == (16, 1, 3, 3)
+    assert net.features[5][0].weight.shape == (4096, 128 * 7 * 7)  # the head keeps 4096 units
+
+
+def test_too_small_input_is_rejected_clearly():
+    with pytest.raises(ValueError, match="input_size must be >= 32"):
+        hybridzoo.get_model("vgg16", input_size=16)
+    with pytest.raises(ValueError, match="AlexNet needs input_size >= 67"):
+        hybridzoo.get_model("alexnet", input_size=64)
+
+
+def test_linear_layer_parameters_by_name():
+    """D2L's check: set the regression's weight and bias by name, get x w^T + b."""
+    net = init_model(hybridzoo.get_model("linear_regression"))
+    params = net.collect_params()
+    assert params["linear_regression_output_weight"] is net.output.weight
+    assert net.output.params.get("bias") is net.output.bias
+    params["linear_regression_output_weight"].set_data(mx.nd.array([[2.0, -3.4]]))
+    params["linear_regression_output_bias"].set_data(mx.nd.array([4.2]))
+    x = np.random.RandomState(0).normal(size=(5, 2)).astype(np.float32)
+    np.testing.assert_allclose(net(mx.nd.array(x)).asnumpy()[:, 0], x @ [2.0, -3.4] + 4.2, rtol=1e-5)
+
+
+def test_linear_layer_defers_input_units():
+    layer = Linear(3, prefix="probe_")
+    layer.initialize()
+    assert layer(mx.nd.ones((4, 2, 5))).shape == (4, 3)  # flattens (2, 5) -> 10 inputs
+    assert layer.weight.shape == (3, 10) and layer.bias.shape == (3,)
+
+
+def test_he_fan_out_statistics():
+    init = HeFanOut()
+    conv = mx.nd.zeros((256, 64, 3, 3))
+    init(mx.init.InitDesc("conv_weight"), conv)
+    conv = conv.asnumpy()
+    expected_std = np.sqrt(2.0 / (256 * 3 * 3))  # fan-out, not fan-in (64 * 3 * 3)
+    assert abs(conv.std() / expected_std - 1) < 0.02
+    assert abs(conv.mean()) < 4 * expected_std / np.sqrt(conv.size)
+    dense = mx.nd.zeros((1000, 512))
+    init(mx.init.InitDesc("dense_weight"), dense)
+    dense, bound = dense.asnumpy(), 1 / np.sqrt(512)
+    assert np.abs(dense).max() <= bound and np.abs(dense).max() > 0.99 * bound
+    assert abs(dense.std() / (bound / np.sqrt(3)) - 1) < 0.02
+    with pytest.raises(ValueError, match="2-D or 4-D"):
+        init(mx.init.InitDesc("odd_weight"), mx.nd.zeros((8,)))
+
+
+def test_resnet_uses_he_fan_out():
+    net = init_model(hybridzoo.get_model("resnet18"))
+    weight = net.features[1][0].body[0].weight  # stage 1, block 0, first 3x3 conv (64 -> 64)
+    assert weight.shape == (64, 64, 3, 3)
+    assert abs(weight.data().asnumpy().std() / np.sqrt(2.0 / (64 * 9)) - 1) < 0.03
+
+
+def _thread_count_in_subprocess(**env_changes):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "HYBRIDZOO_NO_THREADS")}
+    env.update(env_changes)
+    code = "import hybridzoo, os; print(os.environ.get('OMP_NUM_THREADS'))"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            check=True)
+    return result.stdout.strip()
+
+
+def test_import_gives_mxnet_every_core():
+    assert _thread_count_in_subprocess() == str(len(os.sched_getaffinity(0)))
+
+
+def test_import_keeps_the_users_thread_count():
+    assert _thread_count_in_subprocess(OMP_NUM_THREADS="1") == "1"
