@@ -262,3 +262,19 @@ def test_concat_flatten_identity_ops(tmp_path):
         return F.Flatten(F.Dropout(F.identity(y), p=0.5))
     for optimize in (True, False):
         check(one_op(fn), tmp_path / "m.onnx", [(1, 2, 3)], optimize=optimize)
+
+
+def test_export_model_drops_training_label(tmp_path):
+    """A Module-style symbol with SoftmaxOutput takes one in_shape, as with mx.onnx."""
+    data = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    sym = mx.sym.SoftmaxOutput(fc, name="softmax")
+    rng = np.random.RandomState(0)
+    params = {"arg:fc_weight": mx.nd.array(rng.normal(size=(4, 3))), "arg:fc_bias": mx.nd.zeros(4)}
+    out = str(tmp_path / "m.onnx")
+    export_model(sym, params, [(2, 3)], np.float32, out)
+    assert [i.name for i in onnx.load(out).graph.input] == ["data"]
+    x = rng.uniform(size=(2, 3)).astype(np.float32)
+    logits = x @ params["arg:fc_weight"].asnumpy().T
+    want = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(run(out, x)[0], want, rtol=1e-5)

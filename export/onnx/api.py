@@ -26,9 +26,27 @@ def get_operator_support(opset=None):
     return sorted(op for op, versions in table.items() if min(versions) <= opset)
 
 
+# Training heads whose inputs after the first are labels, unused at inference.
+LABEL_HEADS = ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
+               "MAERegressionOutput", "SVMOutput")
+
+
+def label_inputs(sym):
+    """Variables fed only into the label slot of training heads (mx2onnx drops them too)."""
+    nodes = json.loads(sym.tojson())["nodes"]
+    label_uses, other_uses = set(), set()
+    for node in nodes:
+        for slot, (src, _, _) in enumerate(node["inputs"]):
+            if nodes[src]["op"] == "null":
+                is_label = node["op"] in LABEL_HEADS and slot > 0
+                (label_uses if is_label else other_uses).add(nodes[src]["name"])
+    return label_uses - other_uses
+
+
 def data_inputs(sym, params):
-    """Symbol inputs the user feeds at run time (everything that is not a param)."""
-    return [n for n in sym.list_inputs() if n not in params]
+    """Symbol inputs the user feeds at run time: not params, not training labels."""
+    labels = label_inputs(sym)
+    return [n for n in sym.list_inputs() if n not in params and n not in labels]
 
 
 def name_shapes(names, shapes, what="input_shape"):
@@ -102,7 +120,7 @@ def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
         input_dtypes = dict(zip(names, dtypes))
     check_param_shapes(sym, params, shapes)
     axes = batch_axes_of(sym, names, dynamic_batch)
-    graph = mxgraph.build(sym, params, shapes, input_dtypes, axes)
+    graph = mxgraph.build(sym, params, names, shapes, input_dtypes, axes)
     if optimize:
         optimize_graph(graph)
     model = to_model(graph, opset, dynamic_axes=bool(axes), dim_name=dim_name)

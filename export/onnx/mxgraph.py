@@ -66,16 +66,16 @@ def shapes_summary(shapes, names):
     return {n: shapes[n] for n in names if n in shapes}
 
 
-def build(sym, params, input_shapes, input_dtypes, batch_axes):
+def build(sym, params, data_inputs, input_shapes, input_dtypes, batch_axes):
     """Parse ``sym`` into an :class:`MXGraph`.
 
-    ``input_shapes``/``input_dtypes``: run-time input name -> shape/dtype. ``batch_axes``: input
+    ``data_inputs``: the run-time inputs in order (labels of training heads left out: MXNet
+    infers their shapes and the converters ignore them). ``input_shapes``/``input_dtypes``: run-time input name -> shape/dtype. ``batch_axes``: input
     name -> axes that carry the batch (varied in a second inference to find them everywhere).
     """
     graph_json = json.loads(sym.tojson())
     internals = sym.get_internals()
     out_names = internals.list_outputs()
-    data_inputs = [n for n in sym.list_inputs() if n not in params]
 
     shapes = {n: tuple(v.shape) for n, v in params.items()}
     shapes.update({n: tuple(input_shapes[n]) for n in data_inputs})
@@ -87,6 +87,8 @@ def build(sym, params, input_shapes, input_dtypes, batch_axes):
     dtypes = {n: v.dtype for n, v in params.items()}
     dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
     _, out_types, _ = internals.infer_type(**dtypes)
+    if out_types is None or any(t is None for t in out_types):
+        raise ValueError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 
     nodes, k = [], 0
     for raw in graph_json["nodes"]:
