@@ -22,14 +22,20 @@ GOOGLENET_SPEC = (
 
 def inception(c1, c2, c3, c4, in_channels, prefix):
     """Four parallel paths concatenated along channels (c1 + c2[1] + c3[1] + c4 outputs)."""
+    # Each path as (channels, kernel) convs with ReLU and "same" padding; None = MaxPool(3, 1, 1).
+    paths = (((c1, 1),), ((c2[0], 1), (c2[1], 3)), ((c3[0], 1), (c3[1], 5)), (None, (c4, 1)))
     block = HybridConcurrent(axis=1, prefix=prefix)
     with block.name_scope():
-        paths = [nn.HybridSequential(prefix=f"path{i}_") for i in range(1, 5)]
-        paths[0].add(conv(c1, 1, in_channels))
-        paths[1].add(conv(c2[0], 1, in_channels), conv(c2[1], 3, c2[0], padding=1))
-        paths[2].add(conv(c3[0], 1, in_channels), conv(c3[1], 5, c3[0], padding=2))
-        paths[3].add(nn.MaxPool2D(3, 1, 1), conv(c4, 1, in_channels))
-        block.add(*paths)
+        for i, layers in enumerate(paths, 1):
+            path, channels = nn.HybridSequential(prefix=f"path{i}_"), in_channels
+            with path.name_scope():
+                for layer in layers:
+                    if layer is None:
+                        path.add(nn.MaxPool2D(3, 1, 1))
+                    else:
+                        path.add(conv(layer[0], layer[1], channels, padding=layer[1] // 2))
+                        channels = layer[0]
+            block.add(path)
     return block
 
 

@@ -5,6 +5,7 @@ from mxnet.gluon import HybridBlock, nn
 from ..config import fashion_mnist
 from ..layers import pooled_size
 from ..registry import register_model
+from ._common import config_defaults
 
 CONVS = ((6, 5), (16, 5))  # (channels, kernel), each followed by sigmoid and AvgPool(2, 2)
 HIDDEN = (120, 84)  # Dense layers with sigmoid before the output
@@ -54,9 +55,7 @@ class LeNet(HybridBlock):
 
 
 def _lenet(name, **kwargs):
-    first_padding, batch_norm = LENET_SPEC[name]
-    kwargs.setdefault("prefix", f"{name}_")
-    return LeNet(first_padding, batch_norm, **kwargs)
+    return LeNet(*LENET_SPEC[name], **config_defaults(name, kwargs))
 
 
 @register_model(config=fashion_mnist(28, lr=0.9, batch_size=256, epochs=10))

@@ -5,6 +5,7 @@ from mxnet.gluon import HybridBlock, nn
 from ..config import ModelConfig, fashion_mnist
 from ..layers import Linear
 from ..registry import register_model
+from ._common import config_defaults
 
 
 class MLP(HybridBlock):
@@ -45,10 +46,11 @@ LINEAR_REGRESSION_CONFIG = ModelConfig(
     lr=0.03, batch_size=10, epochs=3)
 
 
-def _image_mlp(name, classes=10, in_channels=1, input_size=28, **kwargs):
-    hidden, dropout = MLP_SPEC[name]
-    kwargs.setdefault("prefix", f"{name}_")
-    return MLP(hidden, dropout, classes, in_units=in_channels * input_size * input_size, **kwargs)
+def _image_mlp(name, **kwargs):
+    """The flattened image's size, in_channels * input_size^2, is the first layer's in_units."""
+    kwargs = config_defaults(name, kwargs)
+    in_units = kwargs.pop("in_channels") * kwargs.pop("input_size") ** 2
+    return MLP(*MLP_SPEC[name], in_units=in_units, **kwargs)
 
 
 @register_model(config=LINEAR_REGRESSION_CONFIG)
