@@ -165,6 +165,8 @@ class OnnxModel:
 
         A fixed-batch model gets its own batch size, the last batch padded with zeros.
         """
+        if not len(samples):
+            raise InputError("no inputs to run: the files hold no samples")
         size = self.fixed_batch or batch_size
         outputs = []
         for start in range(0, len(samples), size):

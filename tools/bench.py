@@ -31,15 +31,15 @@ EXTRA_MODELS = ("resnet50", "densenet121")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
-    parser.add_argument("--batch-sizes", default="1,32", help="batch sizes (default 1,32): latency at the first, throughput at the others")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds per batch size (default 7)")
-    parser.add_argument("--min-time", type=float, default=0.2, help="seconds of calls per backend per round (default 0.2)")
-    parser.add_argument("--threads", type=int, help="threads for MXNet and ONNX Runtime alike (default: all cores)")
-    parser.add_argument("--opset", type=int, help="opset for our export (default: the exporter's)")
+    parser.add_argument("--models", metavar="LIST", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
+    parser.add_argument("--batch-sizes", metavar="LIST", default="1,32", help="batch sizes (default 1,32): latency at the first, throughput at the others")
+    parser.add_argument("--repeats", metavar="N", type=int, default=7, help="interleaved rounds per batch size (default 7)")
+    parser.add_argument("--min-time", metavar="S", type=float, default=0.2, help="seconds of calls per backend per round (default 0.2)")
+    parser.add_argument("--threads", metavar="N", type=int, help="threads for MXNet and ONNX Runtime alike (default: all cores)")
+    parser.add_argument("--opset", metavar="N", type=int, help="opset for our export (default: the exporter's)")
     parser.add_argument("--no-peer", action="store_true", help="skip mx2onnx")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="bench", help="folder for bench.md and bench.png (default bench/)")
+    parser.add_argument("--seed", metavar="N", type=int, default=0, help="weights seed (default 0)")
+    parser.add_argument("--out", metavar="DIR", default="bench", help="folder for bench.md and bench.png (default bench/)")
     args = parser.parse_args(argv)
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.repeats < 1 or min(args.batch_sizes) < 1:

@@ -23,13 +23,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
     parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays")
-    parser.add_argument("--top-k", type=int, default=5, help="classes to print per input (default 5)")
-    parser.add_argument("--batch-size", type=int, default=32, help="inputs per run (default 32)")
-    parser.add_argument("--providers", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
-    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all cores)")
+    parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes to print per input (default 5)")
+    parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
+    parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
+    parser.add_argument("--threads", metavar="N", type=int, help="onnxruntime intra-op threads (default: all cores)")
     parser.add_argument("--bench", type=_batch_sizes, metavar="B1,B2",
                         help="time random batches of these sizes: latency p50/p90/p99 and throughput")
-    parser.add_argument("--repeats", type=int, default=50, help="timed runs per batch size (default 50)")
+    parser.add_argument("--repeats", metavar="N", type=int, default=50, help="timed runs per batch size (default 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     args = parser.parse_intermixed_args(argv)
     if not args.inputs and not args.bench:
