@@ -63,15 +63,18 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
         input_shape = sources.zoo_input_shape(source)
-    if is_block and isinstance(input_shape, dict):
-        input_shape = _shape_list(input_shape)  # a block's inputs are named data/data0... by Gluon
+    if is_block and input_shape is not None:
+        # A block's inputs are its forward() arguments, named data / data0, data1... by Gluon
+        # (the symbol may list them in another order).
+        shapes = _shape_list(input_shape)
+        input_shape = dict(zip(sources.input_names(len(shapes)), shapes))
     src = sources.resolve(source, _shape_list(input_shape), epoch=epoch, seed=seed)
     if input_shape is None and src.manifest:
         input_shape = [tuple(d or 1 for d in i["shape"]) for i in src.manifest.get("inputs", [])]
     if input_shape is None:
         raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
     check_param_names(src.symbol, src.params)
-    shape_map = name_shapes(data_inputs(src.symbol, src.params), input_shape)
+    shape_map = name_shapes(data_inputs(src.symbol, src.params, input_shape), input_shape)
     meta = model_metadata(src, shape_map, opset)
     meta.update(metadata or {})
     model = build_model(src.symbol, src.params, shape_map, input_dtype, opset=opset,

@@ -43,9 +43,10 @@ def label_inputs(sym):
     return label_uses - other_uses
 
 
-def data_inputs(sym, params):
-    """Symbol inputs the user feeds at run time: not params, not training labels."""
-    labels = label_inputs(sym)
+def data_inputs(sym, params, shapes=None):
+    """Symbol inputs the user feeds at run time: not params, and not training labels unless
+    ``shapes`` (a dict of input shapes) names them."""
+    labels = label_inputs(sym) - set(shapes if isinstance(shapes, dict) else ())
     return [n for n in sym.list_inputs() if n not in params and n not in labels]
 
 
@@ -111,7 +112,7 @@ def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
     """Convert to an in-memory, checked ``onnx.ModelProto``."""
     opset = check_opset(opset)
     check_param_names(sym, params)
-    names = data_inputs(sym, params)
+    names = data_inputs(sym, params, input_shapes)
     shapes = name_shapes(names, input_shapes)
     if not isinstance(input_dtypes, dict):
         dtypes = input_dtypes if isinstance(input_dtypes, (list, tuple)) else [input_dtypes] * len(names)
