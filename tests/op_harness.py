@@ -13,6 +13,7 @@ from mxnet.gluon import HybridBlock
 
 from export import export_onnx
 from export.onnx import MAX_OPSET, MIN_OPSET
+from export.onnx.api import data_inputs
 
 OPSETS = (MIN_OPSET, MAX_OPSET)
 SECOND_BATCH = 3
@@ -57,6 +58,10 @@ def _ort(path, feeds):
     return session.run(None, feeds)
 
 
+def _runtime(feeds, names):
+    return {n: v for n, v in feeds.items() if n in names}
+
+
 def _symbol_outputs(sym, arrays, compute_dtype=None):
     """MXNet's outputs; ``compute_dtype`` runs the op in another dtype (cast back after)."""
     if compute_dtype is not None:
@@ -79,16 +84,17 @@ def check_symbol(sym, inputs, params=None, opset=MIN_OPSET, tmp_path=None, batch
     params = params or {}
     path = tmp_path / f"{sym.name}_{opset}.onnx"
     batched = [n for n in batched if n in inputs]
-    export_onnx((sym, params), path, input_shape={n: v.shape for n, v in inputs.items()},
-                opset=opset, input_dtype={n: v.dtype for n, v in inputs.items()},
-                dynamic_batch={n: (0,) for n in batched})
+    names = data_inputs(sym, params)  # training-head labels are not ONNX inputs
+    export_onnx((sym, params), path, input_shape={n: inputs[n].shape for n in names},
+                opset=opset, input_dtype={n: inputs[n].dtype for n in names},
+                dynamic_batch={n: (0,) for n in batched if n in names})
     rng = np.random.RandomState(1)
     runs = [inputs]
     if batched:
         runs.append({n: _rebatch(v, SECOND_BATCH, rng) if n in batched else v for n, v in inputs.items()})
     for feeds in runs:
         refs = _symbol_outputs(sym, {**feeds, **params}, compute_dtype)
-        gots = _ort(path, feeds)
+        gots = _ort(path, _runtime(feeds, names))
         assert len(gots) == len(refs)
         for i, (got, ref) in enumerate(zip(gots, refs)):
             assert_close(got, ref, f"{sym.name} output {i} (opset {opset}, batch "

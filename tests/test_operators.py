@@ -822,3 +822,40 @@ def test_rnn_op_with_states(mode, opset, tmp_path):
     sym = mx.sym.RNN(*inputs, state_size=hidden, num_layers=layers, bidirectional=True, mode=mode,
                      state_outputs=True, name="rnn")
     check_symbol(sym, feeds, opset=opset, tmp_path=tmp_path, batched=())
+
+
+# -- fused attention (GluonNLP) ----------------------------------------------------------------
+def _selfatt(F, qkv):
+    scores = F.contrib.interleaved_matmul_selfatt_qk(qkv, heads=3)
+    return F.contrib.interleaved_matmul_selfatt_valatt(qkv, F.softmax(scores), heads=3)
+
+
+def _encdec(F, q, kv):
+    scores = F.contrib.interleaved_matmul_encdec_qk(q, kv, heads=3)
+    return F.contrib.interleaved_matmul_encdec_valatt(kv, F.softmax(scores), heads=3)
+
+
+# the scores (N * heads, Tq, Tk) cannot be a batch-dynamic input, so valatt is tested after qk
+ATTENTION = {"selfatt_qk": lambda F, qkv: F.contrib.interleaved_matmul_selfatt_qk(qkv, heads=3),
+             "encdec_qk": lambda F, q, kv: F.contrib.interleaved_matmul_encdec_qk(q, kv, heads=3),
+             "selfatt_qk_valatt": _selfatt, "encdec_qk_valatt": _encdec}
+
+
+class _TimeMajor(mx.gluon.HybridBlock):
+    """Feeds batch-major inputs to time-major ops (axis 0 of every input stays the batch)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self._fn = fn
+
+    def hybrid_forward(self, F, *xs):
+        return self._fn(F, *[F.swapaxes(x, 0, 1) for x in xs])
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", list(ATTENTION))
+def test_interleaved_attention(name, opset, tmp_path):
+    n, tq, tk, heads, d = 2, 4, 6, 3, 5
+    inputs = [randn(n, tq, heads * 3 * d)] if name.startswith("selfatt") else \
+        [randn(n, tq, heads * d), randn(n, tk, heads * 2 * d)]
+    check_block(_TimeMajor(ATTENTION[name]), inputs, opset, tmp_path, name)

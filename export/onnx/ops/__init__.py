@@ -5,4 +5,4 @@ Dropout, Flatten, Concat, identity-like ops). The other modules cover the rest o
 ``nn`` layers and common ``F.`` functions emit.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
-from . import indexing, linalg, creation, rnn  # noqa: F401
+from . import indexing, linalg, creation, rnn, attention  # noqa: F401
