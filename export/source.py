@@ -88,6 +88,14 @@ def _uninitialized(net):
     return missing
 
 
+def _net_context(net, missing):
+    """The context the net's parameters live on (warm-up data must go there too), or None."""
+    for param in net.collect_params().values():
+        if param not in missing:
+            return param.list_ctx()[0]
+    return None
+
+
 def _deferred(net):
     for param in net.collect_params().values():
         try:
@@ -102,8 +110,8 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
     (``hybridize=False``: only run the forward when shapes are still deferred, enough to build
     the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
     """
-    ctx = ctx or mx.cpu()
     missing = _uninitialized(net)
+    ctx = ctx or _net_context(net, missing) or mx.cpu()
     if missing:
         mx.random.seed(seed)
         np.random.seed(seed)
