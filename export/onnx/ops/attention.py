@@ -42,21 +42,12 @@ def _weighted_values(node, values, parts, index):
     return e.nodes
 
 
-@converter("_contrib_interleaved_matmul_selfatt_qk")
-def selfatt_qk(node):
-    return _scores(node, node.inputs[0], 3, node.inputs[0], 3, 1)
-
-
-@converter("_contrib_interleaved_matmul_selfatt_valatt")
-def selfatt_valatt(node):
-    return _weighted_values(node, node.inputs[0], 3, 2)
-
-
-@converter("_contrib_interleaved_matmul_encdec_qk")
-def encdec_qk(node):
-    return _scores(node, node.inputs[0], 1, node.inputs[1], 2, 0)
-
-
-@converter("_contrib_interleaved_matmul_encdec_valatt")
-def encdec_valatt(node):
-    return _weighted_values(node, node.inputs[0], 2, 1)
+# op -> converter: (input, parts) of the queries and keys (index of k), or of the values
+_OPS = {
+    "selfatt_qk": lambda node: _scores(node, node.inputs[0], 3, node.inputs[0], 3, 1),
+    "selfatt_valatt": lambda node: _weighted_values(node, node.inputs[0], 3, 2),
+    "encdec_qk": lambda node: _scores(node, node.inputs[0], 1, node.inputs[1], 2, 0),
+    "encdec_valatt": lambda node: _weighted_values(node, node.inputs[0], 2, 1),
+}
+for _name, _convert in _OPS.items():
+    converter(f"_contrib_interleaved_matmul_{_name}")(_convert)
