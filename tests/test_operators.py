@@ -307,6 +307,14 @@ def test_reshape(attrs, opset, tmp_path):
                  batched=() if batch_free else ("data",))
 
 
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("attrs", RESHAPE[:8], ids=[str(a) for a in RESHAPE[:8]])
+def test_reshape_exported_at_batch_one(attrs, opset, tmp_path):
+    """A batch-1 export (the zoo default) must still run at batch 3: no 1 baked in."""
+    sym = mx.sym.Reshape(mx.sym.var("data"), name="reshape", **attrs)
+    check_symbol(sym, {"data": randn(1, 3, 4, 5)}, opset=opset, tmp_path=tmp_path)
+
+
 SHAPE_OPS = [
     ("transpose", dict(axes=(0, 2, 3, 1))), ("transpose", dict()), ("swapaxes", dict(dim1=1, dim2=3)),
     ("expand_dims", dict(axis=1)), ("expand_dims", dict(axis=-1)),
