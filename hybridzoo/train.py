@@ -222,8 +222,10 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         if state["model"] != name or state["dataset"] != dataset:
             raise ValueError(f"--resume {resume} is a {state['model']} run on {state['dataset']}, "
                              f"not {name} on {dataset}")
+        if out and os.path.abspath(out) != state["run_dir"]:
+            raise ValueError(f"--resume continues in {state['run_dir']}; drop --out {out} or copy the run there")
         recipe = Recipe(**state["recipe"]).replace(**overrides)
-        out = out or state["run_dir"]
+        out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
     out = out or os.path.join("runs", f"{name}-{dataset}")
@@ -245,11 +247,11 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
                           state["recipe"]["optimizer"], recipe)
         history, best = state["history"], state.get("best")
 
+    preprocess = data.preprocessing_spec(config)
     identity = {"model": name, "dataset": dataset, "labels": _labels(dataset, config.classes),
                 "classes": config.classes, "input_shape": list(config.input_shape),
-                "mean": _list_or_none(config.mean), "std": _list_or_none(config.std),
-                "preprocess": data.preprocessing_spec(config), "recipe": dataclasses.asdict(recipe),
-                "seed": recipe.seed, "context": str(context)}
+                "mean": preprocess["mean"], "std": preprocess["std"], "preprocess": preprocess,
+                "recipe": dataclasses.asdict(recipe), "seed": recipe.seed, "context": str(context)}
 
     def on_epoch(record):
         nonlocal best
@@ -275,10 +277,6 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
 def _labels(dataset, classes):
     names = DATASET_LABELS.get(dataset)
     return list(names) if names is not None and len(names) == classes else None
-
-
-def _list_or_none(values):
-    return list(values) if values is not None else None
 
 
 def _manifest(identity, best, history):
