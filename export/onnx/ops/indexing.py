@@ -43,12 +43,15 @@ def take(node):
 
 @converter("one_hot")
 def one_hot(node):
-    dtype = node.out_dtypes[0]
+    """Indices outside [0, depth) give an all-off row in MXNet; ONNX would wrap negative ones."""
+    dtype, depth = node.out_dtypes[0], attr_int(node.attrs, "depth")
     e = Emitter(node)
     values = e.const([attr_float(node.attrs, "off_value", 0.0), attr_float(node.attrs, "on_value", 1.0)],
                      dtype, "values")
-    e("OneHot", [e.cast(node.inputs[0], np.int64), e.int64(attr_int(node.attrs, "depth"), "depth"),
-                 values], out=node.outputs[0], axis=-1)
+    idx = e.cast(node.inputs[0], np.int64)
+    depth_t = e.int64(depth, "depth")
+    idx = e("Where", [e("Less", [idx, e.int64(0, "zero")]), depth_t, idx])
+    e("OneHot", [idx, depth_t, values], out=node.outputs[0], axis=-1)
     return e.nodes
 
 
