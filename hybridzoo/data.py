@@ -154,6 +154,9 @@ def write_digits_png(out_dir, count=10, size=28):
 # --------------------------------------------------------------------------- loaders
 def image_datasets(dataset, config, data_dir=None):
     """Train and test Gluon datasets yielding ``(normalised CHW float32, int label)``."""
+    if dataset in DATASETS and config.in_channels != 1:
+        raise ValueError(f"{dataset} images have 1 channel but the model expects {config.in_channels}; "
+                         "build it with in_channels=1")
     transform = ImageTransform(config)
     if dataset == "digits":
         (train_x, train_y), (test_x, test_y) = digits_split()
@@ -163,9 +166,6 @@ def image_datasets(dataset, config, data_dir=None):
         train, test = LocalFashionMNIST(root, train=True), LocalFashionMNIST(root, train=False)
     else:
         raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
-    if config.in_channels != 1:
-        raise ValueError(f"{dataset} images have 1 channel but the model expects {config.in_channels}; "
-                         "build it with in_channels=1")
     return train.transform_first(transform), test.transform_first(transform)
 
 

@@ -114,9 +114,11 @@ def test_corrupt_idx_file_is_named(tmp_path):
         data.LocalFashionMNIST(str(tmp_path), train=False)
 
 
-def test_unknown_dataset(config):
+def test_unknown_dataset_and_channel_mismatch(config):
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         data.image_datasets("mnist", config)
+    with pytest.raises(ValueError, match="1 channel but the model expects 3"):
+        data.image_datasets("digits", config.with_(in_channels=3))
 
 
 def test_loaders_shard_disjointly_and_batch_with_workers(config):
