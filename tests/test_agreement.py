@@ -12,6 +12,7 @@ import fnmatch
 import hybridzoo
 import mxnet as mx
 import numpy as np
+import onnx
 import pytest
 from hybridzoo.testing import init_model
 
@@ -62,3 +63,18 @@ def test_backends_agree(name, tmp_path):
     for backend, error in report["errors"].items():
         assert error <= report["tolerance"], (
             f"{name} {backend}: max error {error:.3g} > tolerance {report['tolerance']:.3g}")
+    check_graphs(net, tmp_path / f"{name}-onnx.onnx", tmp_path / f"{name}-onnx-plain.onnx")
+
+
+def check_graphs(net, optimized, plain):
+    """Weights are initializers only; only the batch axis is symbolic; optimizing never adds
+    nodes and leaves no BatchNorm that directly follows a convolution."""
+    models = [onnx.load(str(p)) for p in (optimized, plain)]
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+    for model in models:
+        assert [dims(i) for i in model.graph.input] == [["batch", *net.zoo_config.input_shape]]
+        assert [dims(o) for o in model.graph.output] == [["batch", net.zoo_config.classes]]
+    opt, one_to_one = (m.graph.node for m in models)
+    assert len(opt) <= len(one_to_one)
+    producers = {out: n.op_type for n in opt for out in n.output}
+    assert not [n.name for n in opt if n.op_type == "BatchNormalization" and producers.get(n.input[0]) == "Conv"]
