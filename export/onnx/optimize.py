@@ -7,7 +7,7 @@
 """
 import numpy as np
 
-from ..onnx.attrs import attr_bool, attr_float, attr_int, attr_str
+from .attrs import attr_bool, attr_float, attr_int, attr_str
 from .mxgraph import MXNode
 
 IDENTITY_OPS = ("identity", "_copy", "BlockGrad", "stop_gradient")
