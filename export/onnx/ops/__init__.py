@@ -2,7 +2,12 @@
 
 nn: the layers the zoo emits (Convolution, FullyConnected, Pooling, BatchNorm, Activation,
 Dropout, Flatten, Concat, identity-like ops). The other modules cover the rest of what Gluon
-``nn`` layers and common ``F.`` functions emit.
+``nn``/``rnn`` layers and common ``F.`` functions emit: elementwise (arithmetic, comparisons,
+unary math, Cast, clip), shape (reshape, slice, pad, tile, split, broadcast), norm, activation
+(LeakyReLU, softmax family, training heads), reduce, misc (Deconvolution, UpSampling, adaptive
+pooling, resize), indexing (Embedding, take, pick, topk/sort, sequence ops), linalg, creation,
+rnn (the fused RNN/LSTM/GRU op) and attention (GluonNLP's fused attention). ``_emit`` holds the
+small node emitter they share.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
 from . import indexing, linalg, creation, rnn, attention  # noqa: F401
