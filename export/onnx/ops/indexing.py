@@ -23,6 +23,7 @@ def _clipped_indices(e, indices, size, mode="clip"):
 
 @converter("Embedding", "_sparse_Embedding")
 def embedding(node):
+    """Rows of the weight; MXNet truncates float indices and clips them to [0, input_dim)."""
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[0], node.in_shapes[1][0])
     e("Gather", [node.inputs[1], idx], out=node.outputs[0], axis=0)
