@@ -204,10 +204,12 @@ def test_cli_trains_and_reports(tmp_path, capsys):
     cli = load_cli()
     out = tmp_path / "cli"
     code = cli.main(["--model", "softmax_regression", "--epochs", "1", "--batch-size", "64",
-                     "--out", str(out), "--quiet", "--workers", "0"])
+                     "--optimizer", "adam", "--lr", "0.01", "--kvstore", "local", "--out", str(out), "--quiet"])
     assert code == 0
     assert "best test accuracy" in capsys.readouterr().out
-    assert (out / "best.params").exists()
+    manifest = json.loads((out / "best.json").read_text())
+    assert manifest["recipe"]["optimizer"] == "adam" and manifest["recipe"]["kvstore"] == "local"
+    assert manifest["test_accuracy"] > 0.5
 
 
 def test_cli_reports_missing_fashion_mnist(tmp_path, capsys):
