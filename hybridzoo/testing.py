@@ -40,13 +40,13 @@ def randomize_batchnorm(net, seed=0):
         for attr, draw in draws.items():
             param = getattr(layer, attr)
             try:
-                ctxs = param.list_ctx()
-            except RuntimeError as err:  # deferred initialization or not initialized
+                ctx = param.data().context
+            except RuntimeError as err:  # not initialized, or its shape is still deferred
                 raise RuntimeError(
                     f"cannot randomize {param.name}: it has no data yet; initialize the net "
                     f"with in_channels declared, or run one forward pass first") from err
             (channels,) = param.shape
-            param.set_data(mx.nd.array(draw(channels).astype(np.float32), ctx=ctxs[0]))
+            param.set_data(mx.nd.array(draw(channels).astype(np.float32), ctx=ctx))
     return net
 
 

@@ -12,7 +12,7 @@ import pytest
 from hybridzoo import registry
 from hybridzoo.init import HeFanOut
 from hybridzoo.layers import Linear
-from hybridzoo.testing import init_model
+from hybridzoo.testing import init_model, randomize_batchnorm
 
 D2L_MODELS = ("linear_regression", "softmax_regression", "mlp", "mlp_dropout", "lenet", "lenet_bn",
               "alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet")
@@ -138,6 +138,32 @@ def test_default_build_matches_config(name):
     _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(1,) + config.input_shape)
     assert out_shape == (1, config.classes)
     assert net.zoo_config == config and net.zoo_name == name
+
+
+@pytest.mark.parametrize("name", hybridzoo.list_models())
+def test_shapes_are_declared(name):
+    """Every parameter's shape is known before the first forward pass (no deferred init)."""
+    deferred = [p.name for p in hybridzoo.get_model(name).collect_params().values() if 0 in p.shape]
+    assert not deferred, f"shapes left to the first forward pass: {deferred}"
+
+
+def test_init_model_is_deterministic_with_nontrivial_batchnorm():
+    first, second = (init_model(hybridzoo.get_model("lenet_bn"), seed=3) for _ in range(2))
+    for (key, a), b in zip(first.collect_params().items(), second.collect_params().values()):
+        np.testing.assert_array_equal(a.data().asnumpy(), b.data().asnumpy(), err_msg=key)
+    bn = first.features[1]
+    assert (bn.running_var.data().asnumpy() > 0).all()
+    for param, default in ((bn.running_mean, 0), (bn.running_var, 1), (bn.gamma, 1), (bn.beta, 0)):
+        assert np.abs(param.data().asnumpy() - default).min() > 0, param.name
+    other_seed = init_model(hybridzoo.get_model("lenet_bn"), seed=4).features[1].gamma.data()
+    assert not np.array_equal(other_seed.asnumpy(), bn.gamma.data().asnumpy())
+
+
+def test_randomize_batchnorm_needs_known_shapes():
+    net = mx.gluon.nn.BatchNorm()  # in_channels not declared: shape deferred
+    net.initialize()
+    with pytest.raises(RuntimeError, match="run one forward pass first"):
+        randomize_batchnorm(net)
 
 
 def test_get_config_fields():
