@@ -140,6 +140,14 @@ def test_default_build_matches_config(name):
     assert net.zoo_config == config and net.zoo_name == name
 
 
+def test_classes_built_directly_have_stable_names_too():
+    from hybridzoo.models.resnet import ResNet
+    first = ResNet("basic", (1, 1, 1, 1))
+    second = ResNet("basic", (1, 1, 1, 1))
+    assert first.prefix == "resnet_"
+    assert list(first.collect_params().keys()) == list(second.collect_params().keys())
+
+
 @pytest.mark.parametrize("name", hybridzoo.list_models())
 def test_shapes_are_declared(name):
     """Every parameter's shape is known before the first forward pass (no deferred init)."""

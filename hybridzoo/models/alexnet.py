@@ -1,24 +1,21 @@
 """AlexNet (D2L ch. 8.1): five convolutions, three max-pools, two 4096-unit Dense layers."""
-import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from ..config import fashion_mnist
 from ..layers import conv, hidden_dense, pooled_size
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 # (channels, kernel, stride, padding, MaxPool(3, 2) after), all with ReLU
 ALEXNET_SPEC = ((96, 11, 4, 0, True), (256, 5, 1, 2, True), (384, 3, 1, 1, False),
                 (384, 3, 1, 1, False), (256, 3, 1, 1, True))
 
 
-class AlexNet(HybridBlock):
+class AlexNet(ZooNet):
     """``features``: the convolutions and the hidden Dense layers; ``output``: Dense(classes).
 
     ``input_size`` (at least 67) sizes the first Dense layer: 6400 inputs at 224.
     """
-
-    default_init = mx.init.Xavier()
 
     def __init__(self, classes=10, in_channels=1, input_size=224, hidden=4096, dropout=0.5,
                  **kwargs):
@@ -37,9 +34,6 @@ class AlexNet(HybridBlock):
                     raise ValueError(f"AlexNet needs input_size >= 67, got {input_size}")
                 self.features.add(hidden_dense(hidden, dropout, channels * size * size))
             self.output = nn.Dense(classes, in_units=hidden, prefix="output_")
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 @register_model(config=fashion_mnist(224, lr=0.01, batch_size=128, epochs=10))

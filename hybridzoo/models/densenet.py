@@ -1,11 +1,10 @@
 """DenseNet (D2L ch. 8.7) and DenseNet-121/161/169/201 (Huang et al. 2017)."""
-import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
 from ..config import fashion_mnist, imagenet
 from ..layers import bn_relu_conv, resnet_stem
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 # name -> (stem channels, growth rate, conv layers per dense block, bottleneck width).
 # Bottleneck width b > 0 puts BN-ReLU-Conv1x1(b * growth) before each 3x3 conv (DenseNet-B);
@@ -35,14 +34,12 @@ class DenseLayer(HybridBlock):
         return F.concat(x, self.body(x), dim=1)
 
 
-class DenseNet(HybridBlock):
+class DenseNet(ZooNet):
     """``features``: stem, dense blocks with transitions (BN, ReLU, 1x1 conv halving the
     channels, AvgPool(2, 2)) between them, BN, ReLU, global average pooling; ``output``: Dense.
 
     Fully convolutional: ``input_size`` is only recorded (D2L uses 96, ImageNet 224).
     """
-
-    default_init = mx.init.Xavier()
 
     def __init__(self, stem_channels, growth, layers_per_block, bottleneck=0, classes=10,
                  in_channels=1, input_size=96, **kwargs):
@@ -65,9 +62,6 @@ class DenseNet(HybridBlock):
                 self.features.add(nn.BatchNorm(in_channels=channels), nn.Activation("relu"),
                                   nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels, prefix="output_")
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 def _densenet(name, **kwargs):

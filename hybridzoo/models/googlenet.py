@@ -1,12 +1,11 @@
 """GoogLeNet / Inception v1 (D2L ch. 8.4): a stem and nine Inception blocks in three stages."""
-import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 from mxnet.gluon.contrib.nn import HybridConcurrent
 
 from ..config import fashion_mnist
 from ..layers import conv
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 # Inception blocks per stage as (c1, (c2 reduce, c2), (c3 reduce, c3), c4): the 1x1 path,
 # the 1x1->3x3 path, the 1x1->5x5 path and the maxpool->1x1 path, concatenated on channels.
@@ -39,13 +38,11 @@ def inception(c1, c2, c3, c4, in_channels, prefix):
     return block
 
 
-class GoogLeNet(HybridBlock):
+class GoogLeNet(ZooNet):
     """``features``: stem, Inception stages, global average pooling; ``output``: Dense(classes).
 
     Fully convolutional: ``input_size`` is only recorded (D2L uses 96, ImageNet 224).
     """
-
-    default_init = mx.init.Xavier()
 
     def __init__(self, classes=10, in_channels=1, input_size=96, **kwargs):
         super().__init__(**kwargs)
@@ -65,9 +62,6 @@ class GoogLeNet(HybridBlock):
                     stage.add(nn.GlobalAvgPool2D() if number == 5 else nn.MaxPool2D(3, 2, 1))
                     self.features.add(stage)
             self.output = nn.Dense(classes, in_units=channels, prefix="output_")
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 @register_model(config=fashion_mnist(96, lr=0.1, batch_size=128, epochs=10))

@@ -1,11 +1,10 @@
 """LeNet-5 and LeNet with batch normalization (D2L ch. 6.6 and 8.5)."""
-import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from ..config import fashion_mnist
 from ..layers import pooled_size
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 CONVS = ((6, 5), (16, 5))  # (channels, kernel), each followed by sigmoid and AvgPool(2, 2)
 HIDDEN = (120, 84)  # Dense layers with sigmoid before the output
@@ -14,14 +13,12 @@ HIDDEN = (120, 84)  # Dense layers with sigmoid before the output
 LENET_SPEC = {"lenet": (2, False), "lenet_bn": (0, True)}
 
 
-class LeNet(HybridBlock):
+class LeNet(ZooNet):
     """``features``: conv/pool pairs then the hidden Dense layers; ``output``: Dense(classes).
 
     With ``batch_norm`` every conv/Dense is followed by BatchNorm and has no bias of its own
     (D2L keeps one; BatchNorm's beta makes it redundant and its gradient is zero in training).
     """
-
-    default_init = mx.init.Xavier()
 
     def __init__(self, first_padding=2, batch_norm=False, classes=10, in_channels=1,
                  input_size=28, **kwargs):
@@ -49,9 +46,6 @@ class LeNet(HybridBlock):
         if batch_norm:
             self.features.add(nn.BatchNorm(in_channels=channels))
         self.features.add(nn.Activation("sigmoid"))
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 def _lenet(name, **kwargs):

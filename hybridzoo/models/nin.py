@@ -1,11 +1,10 @@
 """Network in Network (D2L ch. 8.3): conv + two 1x1 convs per block, global average head."""
-import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from ..config import fashion_mnist
 from ..layers import conv, pooled_size
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 # (channels, kernel, stride, padding) of the NiN blocks before the head; each is followed by
 # MaxPool(3, 2). The head is Dropout(0.5) and a NiN block with `classes` channels (3x3, pad 1).
@@ -21,11 +20,10 @@ def nin_block(channels, kernel, in_channels, stride=1, padding=0, prefix=""):
     return block
 
 
-class NiN(HybridBlock):
+class NiN(ZooNet):
     """``features``: three NiN blocks with max-pools, then Dropout; ``output``: NiN block
     with ``classes`` channels, global average pooling, Flatten. Needs ``input_size`` >= 67."""
 
-    default_init = mx.init.Xavier()
 
     def __init__(self, classes=10, in_channels=1, input_size=224, dropout=0.5, **kwargs):
         super().__init__(**kwargs)
@@ -44,9 +42,6 @@ class NiN(HybridBlock):
             self.output = nin_block(classes, 3, channels, padding=1, prefix="output_")
             with self.output.name_scope():
                 self.output.add(nn.GlobalAvgPool2D(), nn.Flatten())
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 @register_model(config=fashion_mnist(224, lr=0.1, batch_size=128, epochs=10))

@@ -1,14 +1,14 @@
 """Linear regression, softmax regression and the multilayer perceptrons (D2L ch. 3-4)."""
 import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from ..config import ModelConfig, fashion_mnist
 from ..layers import Linear
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 
-class MLP(HybridBlock):
+class MLP(ZooNet):
     """``features``: Dense(relu) [+ Dropout] per hidden layer; ``output``: :class:`Linear`.
 
     With no hidden layers it is linear (regression) or softmax regression (the loss applies
@@ -29,9 +29,6 @@ class MLP(HybridBlock):
                         self.features.add(nn.Dropout(rate))
                     in_units = units
             self.output = Linear(classes, in_units=in_units, prefix="output_")
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 # name -> (hidden units per layer, dropout rate after each; 0 = none)

@@ -6,7 +6,7 @@ from ..config import fashion_mnist, imagenet
 from ..init import HeFanOut
 from ..layers import conv_bn, conv_bn_relu, resnet_stem
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 STAGE_CHANNELS = (64, 128, 256, 512)
 # depth -> (residual kind, residual blocks per stage)
@@ -48,7 +48,7 @@ class Residual(HybridBlock):
         return F.Activation(self.body(x) + self.shortcut(x), act_type="relu")
 
 
-class ResNet(HybridBlock):
+class ResNet(ZooNet):
     """``features``: stem, four residual stages, global average pooling; ``output``: Dense.
 
     Fully convolutional: ``input_size`` is only recorded (D2L uses 96, ImageNet 224).
@@ -75,9 +75,6 @@ class ResNet(HybridBlock):
                     self.features.add(stage)
                 self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels, prefix="output_")
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 def _resnet(name, **kwargs):

@@ -1,26 +1,23 @@
 """VGG-11/13/16/19, with and without BatchNorm (D2L ch. 8.2; Simonyan & Zisserman 2014)."""
-import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from ..config import fashion_mnist, imagenet
 from ..layers import conv, hidden_dense
 from ..registry import register_model
-from ._common import config_defaults
+from ._common import ZooNet, config_defaults
 
 STAGE_CHANNELS = (64, 128, 256, 512, 512)
 # depth -> 3x3 convolutions per stage; every stage ends with MaxPool(2, 2)
 VGG_SPEC = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 
 
-class VGG(HybridBlock):
+class VGG(ZooNet):
     """``features``: five conv stages and the hidden Dense layers; ``output``: Dense(classes).
 
     ``width`` divides every conv's channels (D2L trains VGG-11 at ``width=4``); the Dense
     layers keep 4096 units as in D2L. ``batch_norm`` puts BatchNorm between each conv (then
     without bias) and its ReLU. ``input_size`` (at least 32) sizes the first Dense layer.
     """
-
-    default_init = mx.init.Xavier()
 
     def __init__(self, convs_per_stage, batch_norm=False, width=1, classes=10, in_channels=1,
                  input_size=224, hidden=4096, dropout=0.5, **kwargs):
@@ -49,9 +46,6 @@ class VGG(HybridBlock):
         else:
             stage.add(conv(out, 3, channels, padding=1))
         return out
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
 
 
 def _vgg(name, **kwargs):
