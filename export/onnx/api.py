@@ -134,18 +134,13 @@ def _meta_value(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def check_model(model):
-    onnx.checker.check_model(model, full_check=True)
-
-
 def save_model(model, path):
-    """Check, then write atomically; external data (``<file>.data``) above protobuf's limit."""
+    """Write atomically; external data (``<file>.data``) above protobuf's limit."""
     path = os.fspath(path)
     weights = sum(int(np.prod(t.dims)) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
                   for t in model.graph.initializer)  # len(t.raw_data) would copy every weight
     if weights < EXTERNAL_DATA_THRESHOLD:
-        data = model.SerializeToString(deterministic=True)  # once: checked and written
-        onnx.checker.check_model(data, full_check=True)
+        data = model.SerializeToString(deterministic=True)  # checked when built (to_model)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 f.write(data)

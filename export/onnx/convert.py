@@ -11,6 +11,7 @@ DEFAULT_OPSET = 17
 # Highest opset we test and stamp; bounded by the installed onnx package as well.
 MAX_OPSET = min(onnx.defs.onnx_opset_version(), 23)
 BATCH_DIM = "batch"
+SMALL_CONSTANT = 64  # elements; constants up to this size stay in the checked skeleton
 
 
 class UnsupportedOperatorError(NotImplementedError):
@@ -43,8 +44,9 @@ def _value_info(name, dtype, shape, batch_axes, dynamic_names):
     return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
 
 
-def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph"):
-    """Convert; ``dynamic_axes`` marks each node's batch axes symbolic in inputs/outputs."""
+def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph", check=True):
+    """Convert; ``dynamic_axes`` marks each node's batch axes symbolic in inputs/outputs;
+    ``check`` runs the ONNX checker (full check) on the result."""
     check_supported(mxgraph, opset)
     dim_name = dim_name or (lambda value, axis: BATCH_DIM)
     graph = GraphBuilder(opset)
@@ -95,17 +97,38 @@ def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet
                                    lambda a, n=name: dim_name(n, a)))
 
     used = {i for n in graph.nodes for i in n.input}
+    weights = {n for n in used if graph.is_constant(n) and graph.constant_value(n).size > SMALL_CONSTANT}
     model = onnx.ModelProto()
     model.graph.name = graph_name
     model.graph.node.extend(graph.nodes)
     model.graph.input.extend(inputs)
     model.graph.output.extend(outputs)
-    graph.fill_initializers(model.graph, used)
+    graph.fill_initializers(model.graph, used - weights)
     opset_id = model.opset_import.add()
     opset_id.domain, opset_id.version = "", opset
     model.ir_version = helper.find_min_ir_version_for([opset_id])
     model.producer_name, model.producer_version = "hybridzoo-export", _version() or "0"
+    if check:
+        check_skeleton(model, graph, weights)
+    graph.fill_initializers(model.graph, weights)
     return model
+
+
+def check_skeleton(model, graph, weights):
+    """``onnx.checker.check_model(full_check=True)`` on the model before its weights go in.
+
+    Weights stand in as typed graph inputs of their exact shape and dtype, so the structural
+    checks and full shape inference see everything they use (small constants such as shapes
+    and axes stay initializers, as shape inference reads their values), without parsing and
+    copying hundreds of MB of weights once more. The tests check whole files as well.
+    """
+    skeleton = onnx.ModelProto()
+    skeleton.CopyFrom(model)
+    for name in sorted(weights):
+        value = graph.constant_value(name)
+        skeleton.graph.input.append(helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(value.dtype), list(value.shape)))
+    onnx.checker.check_model(skeleton, full_check=True)
 
 
 def _version():
