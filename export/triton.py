@@ -113,6 +113,8 @@ def model_config(model, name, max_batch_size=DEFAULT_MAX_BATCH_SIZE, layout=None
         if None in (dims[1:] if dynamic else dims):
             raise ValueError(f"tensor {tensor!r} has dynamic dims {dims} beyond the batch axis; "
                              "Triton needs them static: export with a fixed input size")
+    if dynamic and max_batch_size < 1:
+        raise ValueError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
     config = ModelConfig(name=name, platform=PLATFORM, max_batch_size=max_batch_size if dynamic else 0)
     strip = 1 if dynamic else 0
     for tensor, dtype, dims in inputs:
@@ -153,10 +155,9 @@ def _copy_model(onnx_path, model, version_dir):
     shutil.copyfile(onnx_path, os.path.join(version_dir, "model.onnx"))
     # Files over 2 GB keep weights in external data files beside the model: copy those too.
     source_dir = os.path.dirname(os.path.abspath(onnx_path))
-    for tensor in model.graph.initializer:
-        for entry in tensor.external_data:
-            if entry.key == "location":
-                shutil.copyfile(os.path.join(source_dir, entry.value), os.path.join(version_dir, entry.value))
+    locations = {e.value for t in model.graph.initializer for e in t.external_data if e.key == "location"}
+    for location in sorted(locations):
+        shutil.copyfile(os.path.join(source_dir, location), os.path.join(version_dir, location))
 
 
 def read_config(path):

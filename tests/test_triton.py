@@ -84,3 +84,9 @@ def test_dynamic_non_batch_dims_are_refused_and_nothing_written(tmp_path):
     with pytest.raises(ValueError, match="beyond the batch axis"):
         write_triton_model(str(tmp_path / "m.onnx"), str(tmp_path / "repo"), "m")
     assert not (tmp_path / "repo").exists() or not any((tmp_path / "repo").iterdir())
+
+
+def test_dynamic_model_needs_a_positive_max_batch_size(exported, tmp_path):
+    with pytest.raises(ValueError, match="max_batch_size"):
+        write_triton_model(str(exported / "lenet" / "model.onnx"), str(tmp_path / "repo"), "m", max_batch_size=0)
+    assert not (tmp_path / "repo" / "m").exists()
