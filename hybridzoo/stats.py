@@ -13,25 +13,32 @@ def count_parameters(net):
     return sum(int(p.data().size) for p in net.collect_params().values() if p.grad_req != "null")
 
 
-def time_forward(net, x, repeats=5):
-    """Median seconds of ``net(x)`` over ``repeats`` runs after one warm-up run."""
-    net(x).wait_to_read()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        net(x).wait_to_read()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def time_forward(nets, x, repeats=5):
+    """Median seconds of ``net(x)`` for each net in the dict ``nets``, after one warm-up run.
+
+    The nets take turns, so a busy machine slows all of them alike instead of whichever
+    happened to run during the busy spell.
+    """
+    times = {key: [] for key in nets}
+    for run in range(repeats + 1):
+        for key, net in nets.items():
+            start = time.perf_counter()
+            net(x).wait_to_read()
+            if run:
+                times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def model_stats(name, batch, repeats=5, ctx=None, **kwargs):
     """``{"params", "imperative", "hybridized"}`` for ``get_model(name, **kwargs)`` on a random batch."""
     ctx = ctx or default_context()
-    net = init_model(get_model(name, **kwargs), ctx=ctx)
-    x = mx.nd.random.uniform(shape=(batch,) + net.zoo_config.input_shape, ctx=ctx)
-    stats = {"params": count_parameters(net), "imperative": time_forward(net, x, repeats)}
-    net.hybridize()
-    stats["hybridized"] = time_forward(net, x, repeats)
+    imperative = init_model(get_model(name, **kwargs), ctx=ctx)
+    # A second instance sharing the same Parameters (found by their stable names), hybridized.
+    hybridized = get_model(name, params=imperative.collect_params(), **kwargs)
+    hybridized.hybridize()
+    x = mx.nd.random.uniform(shape=(batch,) + imperative.zoo_config.input_shape, ctx=ctx)
+    stats = time_forward({"imperative": imperative, "hybridized": hybridized}, x, repeats)
+    stats["params"] = count_parameters(imperative)
     return stats
 
 

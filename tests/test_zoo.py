@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import hybridzoo
 import mxnet as mx
@@ -12,6 +13,7 @@ import pytest
 from hybridzoo import registry
 from hybridzoo.init import HeFanOut
 from hybridzoo.layers import Linear
+from hybridzoo.stats import model_stats
 from hybridzoo.testing import init_model, randomize_batchnorm
 
 D2L_MODELS = ("linear_regression", "softmax_regression", "mlp", "mlp_dropout", "lenet", "lenet_bn",
@@ -289,3 +291,24 @@ def test_import_gives_mxnet_every_core():
 
 def test_import_keeps_the_users_thread_count():
     assert _thread_count_in_subprocess(OMP_NUM_THREADS="1") == "1"
+
+
+def test_stats_count_parameters_and_share_weights():
+    # LeNet: conv 1->6 (5x5), conv 6->16 (5x5), Dense 400->120->84->10, all with biases
+    expected = (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+    stats = model_stats("lenet", batch=4, repeats=1)
+    assert stats["params"] == expected
+    assert stats["imperative"] > 0 and stats["hybridized"] > 0
+
+
+def test_zoo_stats_tool_prints_a_markdown_row(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    try:
+        import zoo_stats
+    finally:
+        sys.path.pop(0)
+    zoo_stats.main(["--models", "linear_regression", "mlp_dropout", "--repeats", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "| model | params | batch | imperative (ms) | hybridized (ms) | speed-up |" in lines
+    assert any(line.startswith("| linear_regression | 3 | 256 |") for line in lines)
+    assert any(line.startswith("| mlp_dropout | 269,322 | 256 |") for line in lines)
