@@ -13,6 +13,8 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock
 
+from . import _params_file
+
 
 @dataclass
 class Source:
@@ -47,6 +49,9 @@ def load_params(path):
     """Read a ``.params`` file; a truncated or foreign file gives one clear error."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"params file {path!r} does not exist")
+    mapped = _params_file.read(path)  # no copy; None for layouts only MXNet reads
+    if mapped is not None:
+        return strip_prefixes(mapped)
     try:
         loaded = mx.nd.load(path)
     except mx.base.MXNetError as err:

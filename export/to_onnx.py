@@ -6,7 +6,7 @@ from mxnet.gluon import HybridBlock
 
 from . import manifest as manifests
 from . import source as sources
-from .onnx.api import build_model, check_param_names, data_inputs, name_shapes, save_model
+from .onnx.api import build_model_parts, check_param_names, data_inputs, name_shapes, save_model
 from .onnx.convert import check_opset
 from .versions import package_version
 
@@ -77,6 +77,6 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     shape_map = name_shapes(data_inputs(src.symbol, src.params, input_shape), input_shape)
     meta = model_metadata(src, shape_map, opset)
     meta.update(metadata or {})
-    model = build_model(src.symbol, src.params, shape_map, input_dtype, opset=opset,
-                        dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta)
-    return save_model(model, path)
+    model, weights = build_model_parts(src.symbol, src.params, shape_map, input_dtype, opset=opset,
+                                       dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta)
+    return save_model(model, path, weights)

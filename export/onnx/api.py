@@ -8,9 +8,10 @@ import onnx
 
 from .._io import atomic_path
 from . import mxgraph
-from .convert import BATCH_DIM, check_opset, to_model
+from .convert import BATCH_DIM, check_opset, to_model_parts
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
+from .writer import append_initializers, raw_size, write_model
 
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
@@ -110,6 +111,16 @@ def batch_axes_of(sym, names, dynamic):
 def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
                 dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
     """Convert to an in-memory, checked ``onnx.ModelProto``."""
+    model, weights = build_model_parts(sym, params, input_shapes, input_dtypes, opset,
+                                       dynamic_batch, optimize, metadata, dim_name)
+    append_initializers(model.graph, weights)
+    return model
+
+
+def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
+                      dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
+    """As :func:`build_model`, but returns ``(model, weights)``: the weights as ``(name,
+    array)`` pairs, not yet in the model, for :func:`save_model` to stream to the file."""
     opset = check_opset(opset)
     check_param_names(sym, params)
     names = data_inputs(sym, params, input_shapes)
@@ -124,27 +135,31 @@ def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
     graph = mxgraph.build(sym, params, names, shapes, input_dtypes, axes)
     if optimize:
         optimize_graph(graph)
-    model = to_model(graph, opset, dynamic_axes=bool(axes), dim_name=dim_name)
+    model, weights = to_model_parts(graph, opset, dynamic_axes=bool(axes), dim_name=dim_name)
     if metadata:
         onnx.helper.set_model_props(model, {k: _meta_value(v) for k, v in metadata.items()})
-    return model
+    return model, weights
 
 
 def _meta_value(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def save_model(model, path):
-    """Write atomically; external data (``<file>.data``) above protobuf's limit."""
+def save_model(model, path, weights=()):
+    """Write ``model`` (checked when built), plus ``weights`` (``(name, array)`` pairs appended
+    to its initializers), atomically; external data (``<file>.data``) above protobuf's limit."""
     path = os.fspath(path)
-    weights = sum(int(np.prod(t.dims)) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
-                  for t in model.graph.initializer)  # len(t.raw_data) would copy every weight
-    if weights < EXTERNAL_DATA_THRESHOLD:
-        data = model.SerializeToString(deterministic=True)  # checked when built (to_model)
+    weights = list(weights)
+    if raw_size(model, weights) < EXTERNAL_DATA_THRESHOLD:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                f.write(data)
+                write_model(f, model, weights)  # the weights go from their arrays to the file
         return path
+    if weights:
+        full = onnx.ModelProto()
+        full.CopyFrom(model)
+        append_initializers(full.graph, weights)
+        model = full
     # Large model: write model + data into a temporary folder beside ``path``, check the pair,
     # then move the data file and the model file into place.
     directory = os.path.dirname(os.path.abspath(path))
@@ -159,4 +174,4 @@ def save_model(model, path):
     return path
 
 
-__all__ = ["get_operator_support", "build_model", "save_model", "BATCH_DIM"]
+__all__ = ["get_operator_support", "build_model", "build_model_parts", "save_model", "BATCH_DIM"]

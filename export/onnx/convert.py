@@ -6,6 +6,7 @@ from onnx import helper
 from . import ops  # noqa: F401  (registers every converter)
 from .graph import GraphBuilder
 from .registry import MIN_OPSET, OpNode, lookup
+from .writer import append_initializers
 
 DEFAULT_OPSET = 17
 # Highest opset we test and stamp; bounded by the installed onnx package as well.
@@ -47,6 +48,16 @@ def _value_info(name, dtype, shape, batch_axes, dynamic_names):
 def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph", check=True):
     """Convert; ``dynamic_axes`` marks each node's batch axes symbolic in inputs/outputs;
     ``check`` runs the ONNX checker (full check) on the result."""
+    model, weights = to_model_parts(mxgraph, opset, dynamic_axes, dim_name, graph_name, check)
+    append_initializers(model.graph, weights)
+    return model
+
+
+def to_model_parts(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph",
+                   check=True):
+    """As :func:`to_model`, but the weights (initializers above ``SMALL_CONSTANT`` elements)
+    are returned as ``(name, array)`` pairs instead of copied into the model, so that
+    :func:`.writer.write_model` can stream them to the file."""
     check_supported(mxgraph, opset)
     dim_name = dim_name or (lambda value, axis: BATCH_DIM)
     graph = GraphBuilder(opset)
@@ -103,15 +114,14 @@ def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet
     model.graph.node.extend(graph.nodes)
     model.graph.input.extend(inputs)
     model.graph.output.extend(outputs)
-    graph.fill_initializers(model.graph, used - weights)
+    append_initializers(model.graph, graph.initializers(used - weights))
     opset_id = model.opset_import.add()
     opset_id.domain, opset_id.version = "", opset
     model.ir_version = helper.find_min_ir_version_for([opset_id])
     model.producer_name, model.producer_version = "hybridzoo-export", _version() or "0"
     if check:
         check_skeleton(model, graph, weights)
-    graph.fill_initializers(model.graph, weights)
-    return model
+    return model, graph.initializers(weights)
 
 
 def check_skeleton(model, graph, weights):

@@ -46,21 +46,14 @@ class GraphBuilder:
     # -- constants ---------------------------------------------------------------------------
     def add_initializer(self, array, hint, exact_name=False):
         """Store ``array`` as an initializer and return its name; it is written as raw bytes
-        straight into the model (:meth:`fill_initializers`), never as a Python list."""
+        into the model (see :mod:`.writer`), never as a Python list."""
         name = self.reserve(hint) if exact_name else self.unique(hint)
         self._values[name] = np.asarray(array)
         return name
 
-    def fill_initializers(self, graph_proto, keep):
-        """Append the initializers named in ``keep`` to ``graph_proto`` without extra copies
-        (``numpy_helper.from_array`` + ``make_graph`` would copy every weight twice more)."""
-        for name, array in self._values.items():
-            if name in keep:
-                tensor = graph_proto.initializer.add()
-                tensor.name = name
-                tensor.dims.extend(array.shape)
-                tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
-                tensor.raw_data = np.ascontiguousarray(array, array.dtype.newbyteorder("<")).tobytes()
+    def initializers(self, names):
+        """``(name, array)`` of the initializers in ``names``, in the order they were added."""
+        return [(name, array) for name, array in self._values.items() if name in names]
 
     def const(self, value, dtype=np.int64, hint="const"):
         """A small constant (shape, axes, scalar) as an initializer; returns its name."""

@@ -12,8 +12,9 @@ import numpy as np
 import onnx
 
 from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model, data_inputs, save_model
+from .api import build_model_parts, data_inputs, save_model
 from .convert import BATCH_DIM
+from .writer import append_initializers
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,14 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
     if len(types) != len(names):
         raise ValueError(f"in_types has {len(types)} entries for {len(names)} inputs {names}")
     dynamic_axes = _dynamic_axes(names, in_shapes, dynamic, dynamic_input_shapes)
-    model = build_model(sym, params, dict(zip(names, in_shapes)),
-                        {n: np.dtype(t) for n, t in zip(names, types)}, opset=opset_version,
-                        dynamic_batch=dynamic_axes, optimize=False, dim_name=_dim_name)
-    if run_shape_inference:
-        model = onnx.shape_inference.infer_shapes(model)
-    save_model(model, onnx_file_path)
+    model, weights = build_model_parts(sym, params, dict(zip(names, in_shapes)),
+                                       {n: np.dtype(t) for n, t in zip(names, types)},
+                                       opset=opset_version, dynamic_batch=dynamic_axes,
+                                       optimize=False, dim_name=_dim_name)
+    if run_shape_inference:  # on the whole model; the weights are then inside it
+        append_initializers(model.graph, weights)
+        model, weights = onnx.shape_inference.infer_shapes(model), ()
+    save_model(model, onnx_file_path, weights)
     if verbose:
         log.info("exported %s: inputs %s, opset %d", onnx_file_path, dict(zip(names, in_shapes)),
                  model.opset_import[0].version)

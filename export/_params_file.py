@@ -1,0 +1,90 @@
+"""Read MXNet's ``.params`` file (a named NDArray list) as numpy views of a memory map.
+
+``mx.nd.load`` + ``asnumpy`` copies every weight twice (into MXNet, then into numpy); a private
+(copy-on-write) memory map reads the bytes only when they are used, and its arrays are
+writable without touching the file. Only the layout MXNet writes for dense arrays on a
+little-endian host is parsed here; for anything else :func:`read` returns ``None`` and the
+caller falls back to ``mx.nd.load`` (which also reports damaged files in MXNet's words).
+
+Layout (MXNet ``src/ndarray/ndarray.cc``: ``NDArray::Save`` and the list writer of
+``MXNDArraySave``), all little-endian:
+  uint64 0x112, uint64 reserved, uint64 n, n arrays, uint64 n, n names (uint64 length, UTF-8)
+  array: uint32 magic (V2 0xF993FAC9 / V3 0xF993FACA), int32 storage type (0 = dense),
+         int32 ndim, ndim x int64 dims, int32 dev_type, int32 dev_id, int32 type flag, data
+"""
+import mmap
+import os
+import struct
+import sys
+
+import numpy as np
+
+LIST_MAGIC = 0x112
+ARRAY_MAGICS = (0xF993FAC9, 0xF993FACA)
+# mshadow type flags -> numpy (the dtypes asnumpy gives for them)
+DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32, 5: np.int8,
+          6: np.int64, 7: np.bool_}
+
+
+class _Unsupported(Exception):
+    """A layout this reader leaves to ``mx.nd.load``."""
+
+
+def read(path):
+    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``."""
+    if sys.byteorder != "little":
+        return None
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 24:
+            return None
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    try:
+        return _parse(buffer, size)
+    except (_Unsupported, struct.error, UnicodeDecodeError):
+        return None
+
+
+def _parse(buffer, size):
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        values = struct.unpack_from(fmt, buffer, pos)
+        pos += struct.calcsize(fmt)
+        return values
+
+    magic, _, count = take("<QQQ")
+    if magic != LIST_MAGIC:
+        raise _Unsupported
+    arrays = []
+    for _ in range(count):
+        array_magic, storage, ndim = take("<Iii")
+        if array_magic not in ARRAY_MAGICS or storage != 0 or ndim <= 0:
+            raise _Unsupported  # older format, sparse, or unknown/scalar shape
+        dims = take(f"<{ndim}q")
+        _, _, flag = take("<iii")
+        if flag not in DTYPES or min(dims) < 0:
+            raise _Unsupported
+        dtype = np.dtype(DTYPES[flag])
+        elements = int(np.prod(dims, dtype=np.int64))
+        if pos + elements * dtype.itemsize > size:
+            raise _Unsupported  # truncated
+        if elements:
+            arrays.append(np.frombuffer(buffer, dtype, elements, pos).reshape(dims))
+        else:
+            arrays.append(np.zeros(dims, dtype))
+        pos += elements * dtype.itemsize
+    (names,) = take("<Q")
+    if names != count:
+        raise _Unsupported  # an unnamed list: mx.nd.load returns a list
+    params = {}
+    for array in arrays:
+        (length,) = take("<Q")
+        if pos + length > size:
+            raise _Unsupported
+        params[bytes(buffer[pos:pos + length]).decode("utf-8")] = array
+        pos += length
+    if pos != size:
+        raise _Unsupported  # trailing bytes: not a file MXNet wrote
+    return params
