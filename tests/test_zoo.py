@@ -22,10 +22,11 @@ IMAGENET_MODELS = ("resnet34", "resnet50", "resnet101", "resnet152", "vgg13", "v
                    "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
                    "densenet121", "densenet161", "densenet169", "densenet201")
 
-# Smaller inputs keep the suite fast. Every image model takes input_size=, which also sizes the
-# Dense head where it depends on the input (AlexNet, VGG). AlexNet and NiN need about 67 pixels
-# (a stride-4 11x11 conv and three 3/2 max-pools); the /32 ResNets, DenseNets, GoogLeNet and
-# VGGs run at 32x32. ImageNet variants also run with 3 channels, as configured.
+# Smaller inputs keep the suite fast: the 28x28 models run at their own size; the 224- and
+# 96-pixel D2L models and every ImageNet variant run at 32x32 (the ResNets, DenseNets, GoogLeNet
+# and VGGs downsample by 32), except AlexNet and NiN at 96 (a stride-4 11x11 conv and three 3/2
+# max-pools need >= 67 pixels). Every image model takes input_size=, which also sizes the Dense
+# head where it depends on the input (AlexNet, VGG). ImageNet variants keep their 3 channels.
 TEST_INPUT_SIZE = {"alexnet": 96, "nin": 96}
 SMALL_INPUT = 32
 BATCH = 2
