@@ -52,10 +52,14 @@ def parse_args(argv=None):
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.hint = None
     if not argv:
         args.model = [DEFAULT_MODEL]
         if os.path.isdir(DEFAULT_RUN):
             args.params = DEFAULT_RUN
+        else:
+            args.hint = (f"note: no trained weights in {DEFAULT_RUN}/; for real ones run "
+                         f"python tools/train.py --model {DEFAULT_MODEL} --dataset digits, then this again")
     if args.all and args.model:
         parser.error("give --model or --all, not both")
     if not args.all and not args.model:
@@ -144,8 +148,9 @@ def main(argv=None):
             artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
                                        optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
                                        seed=args.seed, ctx=ctx, providers=providers)
-            lines = [f"{name}: {'trained' if weights['trained'] else 'untrained (seed %d)' % args.seed} weights "
-                     f"-> {artifact.path}"]
+            origin = f"trained weights ({weights['source']})" if weights["trained"] else \
+                f"untrained (seed {args.seed}) weights"
+            lines = [f"{name}: {origin} -> {artifact.path}"]
             if artifact.report:
                 lines += ["  " + line for line in format_report(artifact.report)]
             if args.triton:
@@ -156,6 +161,8 @@ def main(argv=None):
                                           labels=manifest.get("labels"))
                 lines.append(f"  triton: {path}")
             tqdm.write("\n".join(lines), file=sys.stdout)
+        if args.hint:
+            print(args.hint)
     except AgreementError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
