@@ -24,7 +24,9 @@ class ModelConfig:
     ``input_shape`` excludes the batch axis: ``(C, H, W)`` for images, ``(features,)`` otherwise.
     ``mean``/``std`` apply to inputs scaled to [0, 1]; ``None`` means no normalisation.
     ``lr``/``batch_size``/``epochs``/``resize`` are the D2L recipe; ``accuracy`` maps a
-    dataset name to the test accuracy we reproduced (empty until measured).
+    dataset name to the final-epoch test accuracy we reproduced with that dataset's recipe
+    (``python tools/accuracy_table.py``; digits recipes in ``hybridzoo.train.DATASET_RECIPES``).
+    Fashion-MNIST cannot be downloaded here, so only digits figures are recorded.
     """
 
     input_shape: Tuple[int, ...]
