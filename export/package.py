@@ -14,7 +14,6 @@ any) untouched and no half-written folder behind.
 import json
 import os
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,25 +90,10 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
         paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
         files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
     if "onnx" in formats:
-        with _params_on_cpu(net, ctx):
-            export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
-                        optimize=optimize, seed=seed)
+        export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
+                    optimize=optimize, seed=seed)
         files.append(ONNX_NAME)
     return files
-
-
-@contextmanager
-def _params_on_cpu(net, ctx):
-    """export_onnx warms the block up on CPU input, so a net on a GPU visits the CPU meanwhile."""
-    import mxnet as mx
-    on_gpu = ctx is not None and ctx.device_type != "cpu"
-    if on_gpu:
-        net.collect_params().reset_ctx(mx.cpu())
-    try:
-        yield
-    finally:
-        if on_gpu:
-            net.collect_params().reset_ctx(ctx)
 
 
 def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):

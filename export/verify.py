@@ -11,6 +11,8 @@ import mxnet as mx
 import numpy as np
 import onnxruntime as ort
 
+from .runtime import default_providers, session_options
+
 RTOL = 1e-4
 
 
@@ -18,18 +20,9 @@ def default_context():
     return mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
 
 
-def default_providers():
-    """CUDA first when this onnxruntime build has it, CPU always."""
-    wanted = ("CUDAExecutionProvider", "CPUExecutionProvider")
-    return [p for p in wanted if p in ort.get_available_providers()]
-
-
 def make_session(path, providers=None, threads=None):
     """An ONNX Runtime session on ``path`` (CUDA EP when available, else CPU)."""
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    return ort.InferenceSession(str(path), sess_options=options,
+    return ort.InferenceSession(str(path), sess_options=session_options(threads),
                                 providers=providers or default_providers())
 
 
