@@ -94,13 +94,26 @@ def select_models(hybridzoo, args):
 
 
 def check_writable(folder):
-    """Fail before any export when ``--out`` cannot hold files (not after minutes of work)."""
+    """Fail before any export when ``--out`` cannot hold files (not after minutes of work).
+
+    Returns whether the folder was created here, so a failed run can take it away again.
+    """
+    created = not os.path.isdir(folder)
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
         raise ValueError(f"cannot write to --out {folder}: {err.strerror or err}; choose a writable folder") from None
+    return created
+
+
+def remove_if_empty(folder):
+    """Undo ``check_writable``'s folder after a failed run that wrote nothing into it."""
+    try:
+        os.rmdir(folder)  # only ever removes an empty folder
+    except OSError:
+        pass
 
 
 def build(hybridzoo, name, args, ctx):
@@ -130,11 +143,12 @@ def main(argv=None):
     from export.runtime import resolve_providers
 
     current = None  # the model being exported, named in any error
+    created = False  # whether this run made --out (removed again if it fails with it empty)
     try:
         names = select_models(hybridzoo, args)
         if args.params and len(names) != 1:
             raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
-        check_writable(args.out)
+        created = check_writable(args.out)
         use_gpu = args.ctx == "gpu" or (args.ctx == "auto" and mx.context.num_gpus() > 0)
         if args.ctx == "gpu" and mx.context.num_gpus() == 0:
             raise ValueError("--ctx gpu: MXNet sees no GPU; use --ctx cpu or install mxnet-cu112")
@@ -165,13 +179,15 @@ def main(argv=None):
             print(args.hint)
     except AgreementError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
         where = f"{current}: " if current and not message.startswith(current) else ""
         print(f"error: {where}{message}", file=sys.stderr)
-        return 1
-    return 0
+    else:
+        return 0
+    if created:
+        remove_if_empty(args.out)
+    return 1
 
 
 if __name__ == "__main__":

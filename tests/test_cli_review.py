@@ -1,0 +1,27 @@
+"""Bad inputs a newcomer hits first: one error line, non-zero exit, nothing left behind."""
+import pytest
+
+from _tools import error_lines, load_tool
+
+
+@pytest.fixture(scope="module")
+def export_cli():
+    return load_tool("export")
+
+
+@pytest.mark.parametrize("args", [["--opset", "12"], ["--params", "missing.params"]], ids=["opset", "params"])
+def test_failed_export_leaves_no_empty_output_folder(tmp_path, capsys, export_cli, args):
+    out = tmp_path / "new" / "artifacts"
+    out.parent.mkdir()
+    status = export_cli.main(["--model", "lenet", "--out", str(out), *args])
+    assert status == 1
+    assert len(error_lines(capsys.readouterr().err)) == 1
+    assert not out.exists()
+
+
+def test_failed_export_keeps_an_existing_output_folder(tmp_path, capsys, export_cli):
+    (tmp_path / "keep.txt").write_text("user file")
+    status = export_cli.main(["--model", "lenet", "--out", str(tmp_path), "--opset", "99"])
+    assert status == 1
+    assert len(error_lines(capsys.readouterr().err)) == 1
+    assert (tmp_path / "keep.txt").exists()
