@@ -8,6 +8,7 @@ Same nets, inputs and checks as tests/test_agreement.py (imported from there, so
 and the test cannot drift apart): fixed seed, randomized BatchNorm, batch 1 and 3 through one
 dynamic-batch file, optimized and one-to-one ONNX graphs.
 """
+import argparse
 import importlib.util
 import os
 import sys
@@ -23,13 +24,22 @@ BACKENDS = ("hybridized", "symbol", "onnx", "onnx-plain")
 
 
 def load_test_module():
+    """tests/test_agreement.py as a module; it needs pytest (the ``test`` extra) and a git checkout."""
+    if not os.path.isfile(TESTS):
+        raise SystemExit(f"error: {TESTS} not found; run this from a git checkout of hybridzoo")
     spec = importlib.util.spec_from_file_location("test_agreement", TESTS)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as err:
+        raise SystemExit(f"error: this table reuses tests/test_agreement.py, which needs {err.name}; "
+                         "install the test extra: pip install -e '.[test]'") from None
     return module
 
 
 def main(pattern="*"):
+    if not hybridzoo.list_models(pattern):
+        hybridzoo.get_config(pattern)  # raises ValueError naming close matches
     cases = load_test_module()
     print(f"| model | input | {' | '.join(BACKENDS)} | tolerance | ok |")
     print("|---" * (len(BACKENDS) + 4) + "|")
@@ -46,5 +56,14 @@ def main(pattern="*"):
     return 1 if failed else 0
 
 
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern over model names (default: all)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:2]))
+    try:
+        sys.exit(main(parse_args().pattern))
+    except ValueError as err:
+        sys.exit(f"error: {err}")
