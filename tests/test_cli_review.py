@@ -25,3 +25,13 @@ def test_failed_export_keeps_an_existing_output_folder(tmp_path, capsys, export_
     assert status == 1
     assert len(error_lines(capsys.readouterr().err)) == 1
     assert (tmp_path / "keep.txt").exists()
+
+
+@pytest.mark.parametrize("flag", ["--classes", "--in-channels", "--input-size", "--triton-max-batch"])
+def test_non_positive_shape_flags_are_usage_errors(tmp_path, capsys, export_cli, flag):
+    with pytest.raises(SystemExit) as exit_info:
+        export_cli.main(["--model", "lenet", "--out", str(tmp_path / "out"), flag, "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{flag} takes a positive integer, got 0" in err
+    assert not (tmp_path / "out").exists()

@@ -74,6 +74,10 @@ def parse_args(argv=None):
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch!r}")
         if args.batch < 1:
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
+    for flag in ("classes", "in_channels", "input_size", "triton_max_batch"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f"--{flag.replace('_', '-')} takes a positive integer, got {value}")
     if args.triton and "onnx" not in args.format:
         parser.error("--triton needs the onnx format")
     return args
