@@ -35,3 +35,14 @@ def test_non_positive_shape_flags_are_usage_errors(tmp_path, capsys, export_cli,
     err = capsys.readouterr().err
     assert "Traceback" not in err and f"{flag} takes a positive integer, got 0" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_train_out_pointing_at_a_file_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a run folder")
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool("train").main(["--model", "lenet", "--epochs", "1", "--out", str(blocker)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"--out {blocker} is a file" in err
+    assert blocker.read_text() == "not a run folder"

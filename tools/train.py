@@ -12,6 +12,7 @@ unless overridden. Files go to --out (default runs/MODEL-DATASET): best.params +
 pass --kvstore dist_sync; each worker trains on its own shard and the first one writes files.
 """
 import argparse
+import os
 import sys
 
 import hybridzoo
@@ -45,6 +46,8 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and (value < 0 or (value == 0 and name != "workers")):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out} is a file; give a folder for the run")  # fail now, not after an epoch
     return args
 
 
@@ -58,6 +61,10 @@ def main(argv=None):
             resize=args.resize, seed=args.seed, kvstore=args.kvstore, workers=args.workers)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. a run folder we may not write to
+        print(f"error: cannot write {err.filename or 'the run'}: {err.strerror or err}; choose another --out",
+              file=sys.stderr)
         return 2
     m = result.manifest
     if m:
