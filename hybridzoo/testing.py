@@ -1,13 +1,21 @@
-"""Helpers for tests that compare numerics: deterministic, non-trivial weights.
+"""Helpers for tests that compare numerics: deterministic, non-trivial, realistic weights.
 
 Freshly initialized BatchNorm layers are the identity in inference (mean 0, var 1, gamma 1,
-beta 0), which hides wrong BatchNorm conversions; ``init_model`` randomizes them.
+beta 0), which hides wrong BatchNorm conversions; ``init_model`` randomizes them. Drawn
+independently of the data, though, running statistics let deep residual nets explode (ResNet-152
+outputs ~1e5), so ``init_model`` calibrates them: each BatchNorm's running mean/var come from the
+statistics of its actual input on a calibration batch, then get perturbed, like a trained net.
 """
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import nn
 
-__all__ = ["default_context", "init_model", "randomize_batchnorm", "batchnorm_layers"]
+from .models.resnet import Residual
+
+__all__ = ["default_context", "init_model", "randomize_batchnorm", "batchnorm_layers",
+           "residual_branch_ends", "calibration_batch"]
+
+CALIBRATION_BATCH = 8
 
 
 def default_context():
@@ -23,38 +31,109 @@ def batchnorm_layers(net):
     return found
 
 
-def randomize_batchnorm(net, seed=0):
+def residual_branch_ends(net):
+    """The last BatchNorm of every residual branch (``Residual.body``) inside ``net``."""
+    found = [batchnorm_layers(net.body)[-1]] if isinstance(net, Residual) else []
+    for child in net._children.values():
+        found.extend(residual_branch_ends(child))
+    return found
+
+
+def _param_context(param):
+    try:
+        return param.data().context
+    except RuntimeError as err:  # not initialized, or its shape is still deferred
+        raise RuntimeError(
+            f"cannot randomize {param.name}: it has no data yet; initialize the net "
+            f"with in_channels declared, or run one forward pass first") from err
+
+
+def _set(param, values):
+    param.set_data(mx.nd.array(np.asarray(values, np.float32), ctx=_param_context(param)))
+
+
+def _input_statistics(layer, x):
+    """Per-channel mean and variance of ``x`` over every axis but the BatchNorm's axis."""
+    x = x.asnumpy().astype(np.float64)
+    axes = tuple(a for a in range(x.ndim) if a != layer._kwargs["axis"] % x.ndim)
+    return x.mean(axis=axes), x.var(axis=axes)
+
+
+def randomize_batchnorm(net, seed=0, calibration=None):
     """Give every BatchNorm random running_mean, running_var (> 0), gamma and beta; return ``net``.
 
-    Values: mean ~ N(0, 0.5), var ~ U(0.5, 2), gamma ~ U(0.5, 1.5), beta ~ N(0, 0.5).
-    The net must be initialized with known shapes (declare ``in_channels`` or run one forward).
+    beta ~ N(0, 0.2); gamma ~ U(0.5, 1.5), except U(0.1, 0.3) for the BatchNorm that ends a
+    residual branch: trained ResNets keep those small (Goyal et al. start them at 0), while at
+    ~1 fifty stacked branches make ResNet-152 so ill-conditioned that MXNet's own float32
+    output is 1e-4 (relative) away from its float64 output. Without ``calibration``: mean ~ N(0, 0.5), var ~ U(0.5, 2),
+    independent of any data. With ``calibration`` (an input batch), one inference pass sets
+    each BatchNorm, just before it runs, from the statistics of its actual input: mean +
+    N(0, 0.2) * std and var * U(0.5, 2) (floored at 1e-3 of the layer's mean variance, so a
+    channel the batch leaves constant cannot blow up). The net must be initialized with known
+    shapes and not hybridized.
     """
     rng = np.random.RandomState(seed)
-    draws = {
-        "running_mean": lambda n: rng.normal(0, 0.5, n),
-        "running_var": lambda n: rng.uniform(0.5, 2.0, n),
-        "gamma": lambda n: rng.uniform(0.5, 1.5, n),
-        "beta": lambda n: rng.normal(0, 0.5, n),
-    }
-    for layer in batchnorm_layers(net):
-        for attr, draw in draws.items():
-            param = getattr(layer, attr)
-            try:
-                ctx = param.data().context
-            except RuntimeError as err:  # not initialized, or its shape is still deferred
-                raise RuntimeError(
-                    f"cannot randomize {param.name}: it has no data yet; initialize the net "
-                    f"with in_channels declared, or run one forward pass first") from err
-            (channels,) = param.shape
-            param.set_data(mx.nd.array(draw(channels).astype(np.float32), ctx=ctx))
+    layers = batchnorm_layers(net)
+    branch_ends = {id(layer) for layer in residual_branch_ends(net)}
+    for layer in layers:
+        (channels,) = layer.gamma.shape
+        low, high = (0.1, 0.3) if id(layer) in branch_ends else (0.5, 1.5)
+        _set(layer.gamma, rng.uniform(low, high, channels))
+        _set(layer.beta, rng.normal(0, 0.2, channels))
+        if calibration is None:
+            _set(layer.running_mean, rng.normal(0, 0.5, channels))
+            _set(layer.running_var, rng.uniform(0.5, 2.0, channels))
+    if calibration is not None and layers:
+        _calibrate(net, layers, calibration, rng)
     return net
 
 
-def init_model(net, seed=0, ctx=None):
-    """Initialize ``net`` reproducibly (its ``default_init``, else Xavier), randomize its
-    BatchNorms, and return it. ``ctx`` defaults to :func:`default_context`."""
+def _calibrate(net, layers, calibration, rng):
+    if getattr(net, "_active", False):
+        raise RuntimeError("cannot calibrate a hybridized net (its layers run as one graph); "
+                           "call init_model/randomize_batchnorm before net.hybridize()")
+
+    def set_running_statistics(layer, inputs):
+        mean, var = _input_statistics(layer, inputs[0])
+        var = np.maximum(var, 1e-3 * var.mean() + 1e-12)
+        _set(layer.running_mean, mean + rng.normal(0, 0.2, mean.shape) * np.sqrt(var))
+        _set(layer.running_var, var * rng.uniform(0.5, 2.0, var.shape))
+
+    handles = [layer.register_forward_pre_hook(set_running_statistics) for layer in layers]
+    try:
+        ctx = _param_context(layers[0].gamma)
+        with mx.autograd.predict_mode():
+            net(mx.nd.array(calibration, ctx=ctx))
+    finally:
+        for handle in handles:
+            handle.detach()
+
+
+def calibration_batch(net, seed=0, batch=CALIBRATION_BATCH):
+    """A seeded U(-1, 1) batch of the net's configured input shape, or None without a config."""
+    config = getattr(net, "zoo_config", None)
+    if config is None:
+        return None
+    shape = (batch,) + tuple(config.input_shape)
+    return np.random.RandomState(seed).uniform(-1, 1, shape).astype(np.float32)
+
+
+def init_model(net, seed=0, ctx=None, calibration=None):
+    """Initialize ``net`` reproducibly, randomize its BatchNorms, and return it.
+
+    Nets with BatchNorm start from their ``default_init`` (else Xavier); nets without get He
+    (MSRA, fan-in) weights, which keep the activation scale through deep ReLU stacks where
+    Xavier shrinks it ~2x per layer (VGG-19's outputs would barely depend on its input).
+    BatchNorms are calibrated on ``calibration`` (default: :func:`calibration_batch`).
+    ``ctx`` defaults to :func:`default_context`. Training keeps using ``default_init``.
+    """
     mx.random.seed(seed)
     np.random.seed(seed)
-    init = getattr(net, "default_init", None) or mx.init.Xavier()
+    if batchnorm_layers(net):
+        init = getattr(net, "default_init", None) or mx.init.Xavier()
+    else:
+        init = mx.init.MSRAPrelu(factor_type="in", slope=0.0)
     net.initialize(init, ctx=ctx or default_context(), force_reinit=True)
-    return randomize_batchnorm(net, seed)
+    if calibration is None:
+        calibration = calibration_batch(net, seed)
+    return randomize_batchnorm(net, seed, calibration)
