@@ -1,6 +1,6 @@
-"""Our own MXNet symbol -> ONNX converter (never mx.onnx / mx2onnx).
+"""Our own MXNet symbol -> ONNX converter (never MXNet's built-in mx2onnx).
 
-``export_model`` is a drop-in for ``mx.onnx.export_model``; ``get_operator_support`` lists the
+``export_model`` is a drop-in for MXNet 1.9.1's built-in ``export_model``; ``get_operator_support`` lists the
 ops the converter registry covers.
 """
 from .api import get_operator_support

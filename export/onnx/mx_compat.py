@@ -1,4 +1,4 @@
-"""``export_model``: a drop-in for ``mx.onnx.export_model`` (MXNet 1.9.1), on our converter.
+"""``export_model``: a drop-in for MXNet 1.9.1's built-in ``export_model`` (mx2onnx), on our converter.
 
 Same signature and argument meaning; switching is one import. Differences, all deliberate:
 the opset is ours (``opset_version``, default 17) instead of onnx's newest; weights are
