@@ -93,7 +93,8 @@ def resolve_context(name="auto"):
         return mx.cpu()
     if kind == "gpu":
         if mx.context.num_gpus() <= int(index or 0):
-            raise ValueError(f"--ctx {name}: MXNet sees {mx.context.num_gpus()} GPU(s); use --ctx auto or cpu")
+            raise ValueError(f"--ctx {name}: MXNet sees {mx.context.num_gpus()} GPU(s); "
+                             "use --ctx auto or cpu, or install mxnet-cu112 on a CUDA host")
         return mx.gpu(int(index or 0))
     raise ValueError(f"unknown context {name!r}: use auto, cpu, gpu or gpu:N")
 

@@ -145,6 +145,7 @@ def main(argv=None):
     from export.package import AgreementError, export_artifact, format_report
     from export.triton import write_triton_model
     from export.runtime import resolve_providers
+    from hybridzoo.train import resolve_context
 
     current = None  # the model being exported, named in any error
     created = False  # whether this run made --out (removed again if it fails with it empty)
@@ -153,10 +154,7 @@ def main(argv=None):
         if args.params and len(names) != 1:
             raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
         created = check_writable(args.out)
-        use_gpu = args.ctx == "gpu" or (args.ctx == "auto" and mx.context.num_gpus() > 0)
-        if args.ctx == "gpu" and mx.context.num_gpus() == 0:
-            raise ValueError("--ctx gpu: MXNet sees no GPU; use --ctx cpu or install mxnet-cu112")
-        ctx = mx.gpu(0) if use_gpu else mx.cpu()
+        ctx = resolve_context(args.ctx)
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
         bar = tqdm(names, desc="export", unit="model", disable=len(names) < 2, file=sys.stderr)
         for name in bar:
