@@ -3,7 +3,7 @@
 ``export_symbol(net, prefix)`` writes ``prefix-symbol.json`` + ``prefix-0000.params`` + manifest;
 ``export_onnx(source, path)`` converts a block, a symbol prefix or a ``(Symbol, params)`` pair.
 
-Both load lazily (PEP 562), so the deployment side (``export.runtime``, ``tools/infer.py``)
+Both load lazily (PEP 562), so the deployment side (``export.deploy``, ``tools/infer.py``)
 imports neither MXNet nor the converter: inference needs only onnxruntime, numpy and Pillow.
 """
 import importlib

@@ -165,7 +165,7 @@ def zoo_input_shape(net):
 
 def _manifest_for(symbol_file):
     """The manifest.json beside ``symbol_file`` if it lists that file, else None."""
-    from . import manifest
+    from .artifacts import manifest
     path = os.path.join(os.path.dirname(os.path.abspath(symbol_file)), manifest.MANIFEST_NAME)
     try:
         found = manifest.read(path)

@@ -5,7 +5,7 @@ import tempfile
 
 import mxnet as mx
 
-from . import manifest as manifests
+from .artifacts import manifest as manifests
 from . import source as sources
 
 

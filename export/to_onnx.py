@@ -4,11 +4,11 @@ from types import SimpleNamespace
 import numpy as np
 from mxnet.gluon import HybridBlock
 
-from . import manifest as manifests
+from .artifacts import manifest as manifests
 from . import source as sources
 from .onnx.api import build_model_parts, check_param_names, data_inputs, name_shapes, save_model
 from .onnx.convert import check_opset
-from .versions import package_version
+from .artifacts.versions import package_version
 
 
 def model_metadata(src, input_shapes, opset):

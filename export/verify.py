@@ -11,7 +11,7 @@ import mxnet as mx
 import numpy as np
 import onnxruntime as ort
 
-from .runtime import default_providers, session_options
+from .deploy.runtime import default_providers, session_options
 
 RTOL = 1e-4
 

@@ -138,9 +138,9 @@ def test_unwritable_output_folder_is_one_clear_error(tmp_path, capsys, export_cl
 
 
 def test_agreement_failure_writes_nothing_and_keeps_the_old_artifact(tmp_path, capsys, export_cli, monkeypatch):
-    import export.package
+    import export.artifacts.package
 
-    real_export_onnx = export.package.export_onnx
+    real_export_onnx = export.artifacts.package.export_onnx
 
     def broken_export_onnx(net, path, *args, **kwargs):
         """A converter bug: the written model's largest weight is off by 0.5."""
@@ -150,7 +150,7 @@ def test_agreement_failure_writes_nothing_and_keeps_the_old_artifact(tmp_path, c
         tensor.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(tensor) + 0.5, tensor.name))
         onnx.save(model, path)
 
-    monkeypatch.setattr(export.package, "export_onnx", broken_export_onnx)
+    monkeypatch.setattr(export.artifacts.package, "export_onnx", broken_export_onnx)
     old = tmp_path / "out" / "lenet"
     old.mkdir(parents=True)
     (old / "model.onnx").write_bytes(b"previous artifact")

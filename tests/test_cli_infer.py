@@ -145,7 +145,7 @@ def test_unavailable_provider_is_refused(artifact, images, infer_cli, capsys):
 def test_fixed_batch_model_is_fed_padded_batches(artifact, tmp_path):
     """A model with a batch of 2 baked in gets 5 inputs as 2 + 2 + (1 + zero padding)."""
     import onnx
-    from export.runtime import OnnxModel
+    from export.deploy.runtime import OnnxModel
 
     model = onnx.load(str(artifact / "model.onnx"))
     for value in (model.graph.input[0], *model.graph.output):

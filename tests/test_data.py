@@ -69,7 +69,7 @@ def test_transform_scales_uint8_and_keeps_size(config):
 
 def test_png_digits_preprocessed_by_the_manifest_spec_match_training(tmp_path, config):
     """What an inference tool does with the manifest's preprocess block equals training input."""
-    from export.preprocess import Preprocess
+    from export.deploy.preprocess import Preprocess
 
     paths = data.write_digits_png(str(tmp_path), count=4)
     assert [os.path.basename(p) for p in paths][0].startswith("digit_000_label")

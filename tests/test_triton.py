@@ -4,7 +4,7 @@ import pytest
 from google.protobuf import text_format
 from onnx import TensorProto, helper
 
-from export.triton import read_config, write_triton_model
+from export.artifacts.triton import read_config, write_triton_model
 
 from _tools import run_tool
 

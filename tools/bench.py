@@ -90,7 +90,7 @@ class ModelBench:
         import hybridzoo
         import mxnet as mx
         from hybridzoo.testing import init_model
-        from export.runtime import session_options
+        from export.deploy.runtime import session_options
         import onnxruntime as ort
 
         self.name, self.mx = name, mx

@@ -142,9 +142,9 @@ def main(argv=None):
     import mxnet as mx
     from tqdm import tqdm
 
-    from export.package import AgreementError, export_artifact, format_report
-    from export.triton import write_triton_model
-    from export.runtime import resolve_providers
+    from export.artifacts.package import AgreementError, export_artifact, format_report
+    from export.artifacts.triton import write_triton_model
+    from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
     current = None  # the model being exported, named in any error

@@ -15,8 +15,8 @@ import sys
 # This folder holds export.py, which would shadow the `export` package: keep it off the path.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 
-from export.preprocess import InputError
-from export.runtime import OnnxModel
+from export.deploy.preprocess import InputError
+from export.deploy.runtime import OnnxModel
 
 
 def parse_args(argv=None):

@@ -6,7 +6,7 @@ import tempfile
 import numpy as np
 import onnx
 
-from .._io import atomic_path
+from ..artifacts.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
 from .optimize import optimize as optimize_graph

@@ -142,5 +142,5 @@ def check_skeleton(model, graph, weights):
 
 
 def _version():
-    from ..versions import package_version
+    from ..artifacts.versions import package_version
     return package_version()

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import manifest as manifests
-from . import verify
-from ._io import atomic_write_text
-from ._staging import staged_dir
-from .symbol import export_symbol
-from .to_onnx import export_onnx
+from .. import verify
+from .io import atomic_write_text
+from .staging import staged_dir
+from ..symbol import export_symbol
+from ..to_onnx import export_onnx
 
 FORMATS = ("symbol", "onnx")
 ONNX_NAME = "model.onnx"

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ._io import atomic_write_text, sha256_file
+from .io import atomic_write_text, sha256_file
 from .versions import library_versions
 
 FORMAT = "hybridzoo-manifest/1"

@@ -24,7 +24,7 @@ import shutil
 import onnx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from ._staging import staged_dir
+from .staging import staged_dir
 
 PLATFORM = "onnxruntime_onnx"
 DEFAULT_MAX_BATCH_SIZE = 64

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from . import manifest as manifests
+from ..artifacts import manifest as manifests
 from .preprocess import InputError, Preprocess, collect_files, load_samples
 
 PROVIDER_ALIASES = {
