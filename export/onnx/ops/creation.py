@@ -13,8 +13,15 @@ from ._emit import Emitter, normalize_axis, onnx_dtype, unsupported
 
 
 def _constant(node, value):
+    """A Constant; a uniform value whose shape follows a dynamic dim (``zeros((0, C))``
+    inferred from its consumer) is filled at run time instead."""
     e = Emitter(node)
     value = np.asarray(value, dtype=node.out_dtypes[0]).reshape(node.out_shapes[0])
+    dims = node.out_dims[0] if node.out_dims else ()
+    if any(d is not None for d in dims) and value.size and (value == value.flat[0]).all():
+        fill = numpy_helper.from_array(value.reshape(-1)[:1], "value")
+        e("ConstantOfShape", [e.shape_tensor(node.out_shapes[0], dims)], out=node.outputs[0], value=fill)
+        return e.nodes
     e("Constant", [], out=node.outputs[0], value=numpy_helper.from_array(value, node.outputs[0]))
     return e.nodes
 

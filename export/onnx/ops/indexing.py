@@ -33,8 +33,8 @@ def embedding(node):
 @converter("take")
 def take(node):
     axis = normalize_axis(attr_int(node.attrs, "axis", 0), len(node.in_shapes[0]))
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "take along the batch axis", "take along another axis")
+    if node.in_dims and axis in node.in_dynamic_axes[0]:
+        raise unsupported(node, "take along a dynamic axis", "take along a static axis")
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[1], node.in_shapes[0][axis],
                            attr_str(node.attrs, "mode", "clip"))
@@ -77,8 +77,8 @@ def pick(node):
     if node.attrs.get("axis") == "None":
         raise unsupported(node, "axis=None", "pick along one axis")
     axis = normalize_axis(attr_int(node.attrs, "axis", -1), len(data_shape))
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "pick along the batch axis", "pick along another axis")
+    if node.in_dims and axis in node.in_dynamic_axes[0]:
+        raise unsupported(node, "pick along a dynamic axis", "pick along a static axis")
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[1], data_shape[axis], attr_str(node.attrs, "mode", "clip"))
     if len(index_shape) < len(data_shape):
