@@ -171,3 +171,30 @@ def test_static_squeeze_of_one_element_keeps_mxnet_shape(attrs, tmp_path):
     export_onnx((sym, {}), path, input_shape=(1, 1), dynamic_batch=False)
     got, = _run(path, {"data": np.array([[1.5]], np.float32)})
     assert got.shape == (1,) and got[0] == 3.0
+
+
+SPATIAL = {"data": {0: "batch", 2: "height", 3: "width"}}
+
+
+@pytest.mark.parametrize("opset", [13, 23])
+def test_spatial_ops_over_dynamic_height_and_width(opset, tmp_path):
+    """'full' max pooling (MXNet's ceil windows) and a scale-2 bilinear resize follow H and W."""
+    x = mx.sym.var("data")
+    pooled = mx.sym.Pooling(x, kernel=(3, 3), stride=(2, 2), pool_type="max", pooling_convention="full")
+    sym = mx.sym.contrib.BilinearResize2D(pooled, scale_height=2.0, scale_width=2.0, align_corners=False)
+    path = tmp_path / "m.onnx"
+    export_onnx((sym, {}), path, input_shape=(1, 2, 8, 9), opset=opset, dynamic_axes=SPATIAL)
+    _check(sym, path, [{"data": RNG.randn(*s).astype(np.float32)} for s in ((1, 2, 8, 9), (2, 2, 11, 6))])
+
+
+@pytest.mark.parametrize("sym,words", [
+    (mx.sym.contrib.AdaptiveAvgPooling2D(mx.sym.var("data"), output_size=(2, 2)), "output_size"),
+    (mx.sym.Crop(mx.sym.var("data"), num_args=1, h_w=(3, 3), center_crop=True), "cropping"),
+    (mx.sym.Pooling(mx.sym.var("data"), kernel=(2, 2), stride=(2, 2), pool_type="avg",
+                    pooling_convention="full"), "pooling_convention='full'"),
+], ids=["adaptive_pool", "crop", "full_avg_pool"])
+def test_spatial_op_that_needs_static_sizes_is_one_clear_error(sym, words, tmp_path):
+    with pytest.raises(NotImplementedError, match=words) as err:
+        export_onnx((sym, {}), tmp_path / "m.onnx", input_shape=(1, 2, 8, 9), dynamic_axes=SPATIAL)
+    assert "dynamic height/width" in str(err.value)
+    assert list(tmp_path.iterdir()) == []

@@ -96,6 +96,8 @@ def slice_(node):
 def crop(node):
     """Legacy Crop: the spatial axes cut to the output's size at ``offset`` (or centred)."""
     (h, w), (out_h, out_w) = node.in_shapes[0][2:4], node.out_shapes[0][2:4]
+    if node.in_dims and any(d is not None for d in node.in_dims[0][2:4]):
+        raise unsupported(node, "cropping dynamic height/width", "export the spatial axes fixed")
     if attr_bool(node.attrs, "center_crop"):
         top, left = (h - out_h) // 2, (w - out_w) // 2
     else:
