@@ -58,17 +58,24 @@ def infer_quietly(internals, shapes):
     return out_shapes, None
 
 
+def _trial(internals, shapes, places, new):
+    trial = dict(shapes)
+    for name, axis in places:
+        trial[name] = tuple(new if i == axis else d for i, d in enumerate(trial[name]))
+    return infer_quietly(internals, trial)
+
+
 def _grown(internals, shapes, places, size):
-    """Try the sizes MXNet may accept for ``places``: 2 s + 1, then s + 1 (a bounded axis,
-    e.g. a position table of max_length rows). Returns (new size, out shapes) or (None, error)."""
-    error = None
-    for new in (2 * size + 1, size + 1):
-        trial = dict(shapes)
-        for name, axis in places:
-            trial[name] = tuple(new if i == axis else d for i, d in enumerate(trial[name]))
-        out, error = infer_quietly(internals, trial)
-        if out is not None:
-            return new, out
+    """Out shapes at another size of ``places``: 2 s + 1, else s + 1 provided s - 1 works too
+    (an axis bounded above, e.g. by a position table of max_length rows; both, so that a size
+    a floor division happens to map to the same shapes is not taken for a dynamic axis).
+    Returns (new size, out shapes) or (None, (node, reason))."""
+    out, error = _trial(internals, shapes, places, 2 * size + 1)
+    if out is not None:
+        return 2 * size + 1, out
+    out, _ = _trial(internals, shapes, places, size + 1)
+    if out is not None and (size < 2 or _trial(internals, shapes, places, size - 1)[0] is not None):
+        return size + 1, out
     return None, error
 
 
