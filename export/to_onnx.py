@@ -1,4 +1,6 @@
 """``export_onnx``: any source (HybridBlock, symbol prefix, ``(Symbol, params)``) -> ONNX file."""
+import os
+import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +12,9 @@ from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
 from .artifacts.versions import package_version
+
+# optimize level: ONNX Runtime's transformer fusions (contrib ops: runs on ONNX Runtime only)
+TRANSFORMER = "transformer"
 
 
 def model_metadata(src, input_shapes, opset):
@@ -73,10 +78,14 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     ``dynamic_axes`` (torch.onnx style: ``{"data0": {0: "batch", 1: "seq"}}`` or ``{"data0":
     [0, 1]}``) replaces it, naming any dynamic axes; an axis that cannot vary is exported fixed
     with a warning and recorded in the model's ``fixed_axes`` metadata.
-    ``optimize`` folds BatchNorm into convolutions and drops identities. ``metadata`` adds
+    ``optimize`` folds BatchNorm into convolutions, computes param-only shape ops and drops
+    identities; ``optimize="transformer"`` then applies ONNX Runtime's transformer fusions
+    (:mod:`export.onnx.fusion`; the file then runs on ONNX Runtime only). ``metadata`` adds
     ``metadata_props`` entries. Nothing is written when anything fails.
     """
     opset = check_opset(opset)
+    if optimize not in (True, False, TRANSFORMER):
+        raise ValueError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
         input_shape = sources.zoo_input_shape(source)
@@ -98,6 +107,12 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     meta = model_metadata(src, shape_map, opset)
     meta.update(metadata or {})
     model, weights = build_model_parts(src.symbol, src.params, shape_map, input_dtype, opset=opset,
-                                       dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta,
+                                       dynamic_batch=dynamic_batch, optimize=bool(optimize), metadata=meta,
                                        dynamic_axes=dynamic_axes)
-    return save_model(model, path, weights)
+    if optimize != TRANSFORMER:
+        return save_model(model, path, weights)
+    from .onnx.fusion import fuse_transformer
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(path))) as tmp:
+        plain = save_model(model, os.path.join(tmp, "plain.onnx"), weights)
+        fuse_transformer(plain, path)
+    return path

@@ -35,15 +35,13 @@ def _assert_input_dependent(case, first, rng):
     assert any(np.abs(a - b).max() > 1e-3 for a, b in zip(first, other)), f"{case.name}: input-blind"
 
 
-@pytest.mark.parametrize("opset", [13, 17])
-@pytest.mark.parametrize("family", nlp_models.FAMILIES)
-def test_family_agrees_at_other_batch_and_sequence(family, opset, tmp_path):
+def _export_and_check(family, opset, tmp_path, optimize=True):
     case = nlp_models.build(family)
     prefix = str(tmp_path / family)
     feeds = case.export_symbol(prefix, *SIZES[0])
     path = tmp_path / f"{family}.onnx"
     export_onnx(prefix, path, input_shape={n: f.shape for n, f in feeds.items()}, opset=opset,
-                dynamic_axes=case.dynamic_axes)
+                dynamic_axes=case.dynamic_axes, optimize=optimize)
     model = onnx.load(str(path))
     for value in model.graph.input:  # every requested dynamic axis stayed dynamic
         dims = [d.dim_param for d in value.type.tensor_type.shape.dim]
@@ -56,6 +54,23 @@ def test_family_agrees_at_other_batch_and_sequence(family, opset, tmp_path):
         if i == 0:
             _assert_input_dependent(case, want, rng)
         _assert_agrees(want, session.run(None, feeds), f"{family} at batch {batch}, sequence {seq}")
+    return model
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("family", nlp_models.FAMILIES)
+def test_family_agrees_at_other_batch_and_sequence(family, opset, tmp_path):
+    _export_and_check(family, opset, tmp_path)
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_transformer_optimize_level_fuses_and_agrees(family, tmp_path):
+    """optimize="transformer": ONNX Runtime's fusions (SkipLayerNormalization, Gelu), same
+    agreement at every size."""
+    pytest.importorskip("sympy", reason="the fusion extra (sympy) is not installed")
+    model = _export_and_check(family, 17, tmp_path, optimize="transformer")
+    fused = {n.op_type for n in model.graph.node if n.domain == "com.microsoft"}
+    assert {"SkipLayerNormalization", "Gelu"} <= fused, fused
 
 
 def test_xception_reduced_input(tmp_path):

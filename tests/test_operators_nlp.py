@@ -123,6 +123,20 @@ def test_contrib_ops(op, mode, opset, tmp_path):
     check_dynamic(sym, make, sizes, dyn, opset=opset, tmp_path=tmp_path, name=op)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+@pytest.mark.parametrize("no_bias", [False, True])
+def test_fully_connected_over_the_last_axis(no_bias, mode, opset, tmp_path):
+    """flatten=False (every GluonNLP projection): one Gemm over the rows, then the leading
+    (batch, sequence) axes back from the run-time shape; weights as initializers."""
+    inputs = [mx.sym.var("data"), mx.sym.var("weight")] + ([] if no_bias else [mx.sym.var("bias")])
+    sym = mx.sym.FullyConnected(*inputs, num_hidden=6, flatten=False, no_bias=no_bias, name="fc")
+    params = {"weight": randn(6, 4), **({} if no_bias else {"bias": randn(6)})}
+    sizes, dyn = both(BT)[mode]
+    check_dynamic(sym, lambda n, t: {"data": randn(n, t, 4)}, sizes, dyn, params=params, opset=opset,
+                  tmp_path=tmp_path)
+
+
 # -- sequence ops --------------------------------------------------------------------------
 SEQUENCE = [("SequenceMask", 0, True), ("SequenceMask", 1, True), ("SequenceMask", 0, False),
             ("SequenceLast", 0, True), ("SequenceLast", 1, True), ("SequenceLast", 0, False),

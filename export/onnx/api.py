@@ -79,12 +79,13 @@ def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=
     """
     opset = check_opset(opset)
     check_param_names(sym, params)
-    names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
+    labels = label_inputs(sym)
+    names, everything = data_inputs(sym, params, labels), feedable_inputs(sym, params)
     shapes = name_shapes(names, input_shapes, everything=everything)
     input_dtypes = name_dtypes(names, input_dtypes, everything)
-    warn_dropped_labels(sym, params)
+    warn_dropped_labels(sym, params, labels)
     check_param_shapes(sym, params, shapes)
-    spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes)
+    spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)
     graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)
     if optimize:
         optimize_graph(graph)

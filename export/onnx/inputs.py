@@ -29,10 +29,10 @@ def label_inputs(sym):
     return label_uses - other_uses
 
 
-def data_inputs(sym, params, shapes=None):
-    """Symbol inputs the user feeds at run time: not params, not training labels.
-    (``shapes`` is accepted for compatibility and ignored.)"""
-    labels = label_inputs(sym)
+def data_inputs(sym, params, labels=None):
+    """Symbol inputs the user feeds at run time: not params, not training labels
+    (``labels``: :func:`label_inputs` when already known)."""
+    labels = label_inputs(sym) if labels is None else labels
     return [n for n in sym.list_inputs() if n not in params and n not in labels]
 
 
@@ -41,9 +41,10 @@ def feedable_inputs(sym, params):
     return [n for n in sym.list_inputs() if n not in params]
 
 
-def warn_dropped_labels(sym, params):
+def warn_dropped_labels(sym, params, labels=None):
     """One warning naming the label inputs left out of the graph (none: no warning)."""
-    labels = [n for n in feedable_inputs(sym, params) if n in label_inputs(sym)]
+    labels = label_inputs(sym) if labels is None else labels
+    labels = [n for n in feedable_inputs(sym, params) if n in labels]
     if labels:
         warnings.warn(f"training label input(s) {', '.join(labels)} of the symbol's loss head(s) "
                       "are unused at inference: left out of the ONNX graph", UserWarning, stacklevel=3)
@@ -114,7 +115,7 @@ def _axes_spec(name, axes, rank):
     return spec
 
 
-def dynamic_spec(sym, names, shapes, dynamic_batch=True, dynamic_axes=None):
+def dynamic_spec(sym, names, shapes, dynamic_batch=True, dynamic_axes=None, labels=None):
     """``{input: {axis: dim name}}`` of the axes that vary at run time.
 
     ``dynamic_axes`` (torch.onnx style), when given, decides alone: ``{"data0": {0: "batch",
@@ -134,7 +135,7 @@ def dynamic_spec(sym, names, shapes, dynamic_batch=True, dynamic_axes=None):
                     and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)}
     if not isinstance(dynamic_axes, dict):
         raise TypeError(f"dynamic_axes must be a dict {{input: axes}}, not {type(dynamic_axes).__name__}")
-    labels = label_inputs(sym)
+    labels = label_inputs(sym) if labels is None else labels
     unknown = sorted(n for n in dynamic_axes if n not in names and n not in labels)
     if unknown:
         raise ValueError(f"dynamic_axes names {unknown}, which are not run-time inputs; the "

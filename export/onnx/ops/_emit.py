@@ -53,6 +53,11 @@ class Emitter:
             return self(op_type, [x, self.int64(list(axes), "axes")], out=out, keepdims=keep)
         return self(op_type, [x], out=out, axes=list(axes), keepdims=keep)
 
+    def scalar(self, x):
+        """The single element of a 1-element tensor as a 0-D tensor (a Range bound); a Gather
+        with a 0-D index, which shape-inference tools follow through."""
+        return self("Gather", [x, self.int64(0, "first")], axis=0)
+
     def unsqueeze(self, x, axes, out=None):
         return self("Unsqueeze", [x, self.int64(list(axes), "axes")], out=out)
 

@@ -20,9 +20,10 @@ _SELU_LAMBDA = 1.0507009873554804934193349852946
 
 
 def _gelu(e, x, out):
-    inner = e("Erf", [e("Mul", [x, e.const(1.0 / math.sqrt(2.0), hint="inv_sqrt2")])])
-    half_x = e("Mul", [x, e.const(0.5, hint="half")])
-    return e("Mul", [half_x, e("Add", [inner, e.const(1.0, hint="one")])], out=out)
+    """0.5 * (x * (erf(x / sqrt 2) + 1)), in the node order ONNX Runtime fuses into one Gelu."""
+    inner = e("Erf", [e("Div", [x, e.const(math.sqrt(2.0), hint="sqrt2")])])
+    product = e("Mul", [x, e("Add", [inner, e.const(1.0, hint="one")])])
+    return e("Mul", [product, e.const(0.5, hint="half")], out=out)
 
 
 @converter("LeakyReLU")
@@ -63,8 +64,7 @@ def leaky_relu(node):
 def _length_mask(e, x, lengths, axis, rank):
     """True where the position along ``axis`` is below the row's length (lengths: the data's
     shape without ``axis``); the positions come from the run-time shape."""
-    count = e("Reshape", [e("Gather", [e("Shape", [x]), e.int64([axis], "axis")], axis=0),
-                          e.int64([], "scalar")])
+    count = e("Gather", [e("Shape", [x]), e.int64(axis, "axis")], axis=0)
     steps = e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")])
     steps = e.unsqueeze(steps, [i for i in range(rank) if i != axis])
     return e("Less", [steps, e.unsqueeze(e.cast(lengths, np.int64), [axis])])

@@ -61,7 +61,7 @@ def arange(node):
     dims = node.out_dims[0] if node.out_dims else (None,)
     if attr_bool(node.attrs, "infer_range") and dims[0] is not None:
         e = Emitter(node)
-        count = e("Reshape", [e.sym_size(dims[0]), e.int64([], "scalar")])
+        count = e.scalar(e.sym_size(dims[0]))
         e.cast(_repeated_range(e, count, start, step, repeat), node.out_dtypes[0], out=node.outputs[0])
         return e.nodes
     if attr_bool(node.attrs, "infer_range"):
@@ -111,7 +111,7 @@ def arange_like(node):
         count = e("Size", [x])
     else:
         axis = normalize_axis(axis, len(node.in_shapes[0]))
-        count = e("Reshape", [e("Gather", [shape, e.int64([axis], "axis")], axis=0), e.int64([], "scalar")])
+        count = e("Gather", [shape, e.int64(axis, "axis")], axis=0)
     values = _repeated_range(e, count, attr_float(node.attrs, "start", 0.0),
                              attr_float(node.attrs, "step", 1.0), attr_int(node.attrs, "repeat", 1))
     if axis is None:

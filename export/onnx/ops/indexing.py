@@ -170,7 +170,7 @@ def sequence_mask(node):
     axis = attr_int(node.attrs, "axis", 0)
     rank = len(node.in_shapes[0])
     # time steps 0..T-1 from the run-time shape: T may be dynamic
-    count = e("Reshape", [_axis_length(e, x, axis), e.int64([], "scalar")])
+    count = e.scalar(_axis_length(e, x, axis))
     steps = e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")])
     steps = e.unsqueeze(steps, [1 if axis == 0 else 0])
     lengths = e.unsqueeze(e.cast(node.inputs[1], np.int64), [0 if axis == 0 else 1])

@@ -45,16 +45,16 @@ def fully_connected(node):
             x = e("Flatten", [x], axis=1)
         e("Gemm", [x, weight] + ([bias] if bias else []), out=node.outputs[0], transB=1)
         return e.nodes
-    # flatten=False: y[..., n] = x[..., k] W[n, k] + b[n] over the last axis only.
-    graph = node.graph
-    if graph.is_constant(weight):
-        weight_t = graph.add_initializer(graph.constant_value(weight).T, f"{weight}_T")
-    else:
-        weight_t = e("Transpose", [weight], perm=[1, 0])
-    if bias is None:
-        e("MatMul", [x, weight_t], out=node.outputs[0])
-    else:
-        e("Add", [e("MatMul", [x, weight_t]), bias], out=node.outputs[0])
+    # flatten=False: y[..., n] = x[..., k] W[n, k] + b[n] over the last axis only: one Gemm
+    # (bias added inside the GEMM, W used as stored, no transposed copy) on the rows of x
+    if len(node.in_shapes[0]) == 2:
+        e("Gemm", [x, weight] + ([bias] if bias else []), out=node.outputs[0], transB=1)
+        return e.nodes
+    k, units = node.in_shapes[1][1], node.out_shapes[0][-1]
+    rows = e("Gemm", [e("Reshape", [x, e.int64([-1, k], "rows")]), weight] + ([bias] if bias else []),
+             transB=1)
+    leading = e("Slice", [e("Shape", [x]), e.int64([0], "start"), e.int64([-1], "end")])
+    e("Reshape", [rows, e("Concat", [leading, e.int64([units], "units")], axis=0)], out=node.outputs[0])
     return e.nodes
 
 
