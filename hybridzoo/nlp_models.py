@@ -4,7 +4,8 @@
 input-dependent weights (``Normal(0.1)``; LayerNorm scales and shifts random too), a function
 making its inputs at any batch and sequence length, and the dynamic axes of its exported
 symbol's inputs. ``size="small"`` is two layers of 32 units (test suite); ``"base"`` is the
-published size (``bert`` base: 12 layers of 768; ``standard_lstm``: standard_lstm_lm_200).
+published size (``bert`` base: 12 layers of 768; ``standard_lstm``: standard_lstm_lm_200) with
+its dataset's vocabulary size (BERT uncased 30522, RoBERTa 50265, wikitext-2 33278).
 Needs ``gluonnlp`` (the ``test`` extra); no vocabulary or weight is downloaded.
 """
 from collections import Counter
@@ -16,7 +17,9 @@ import numpy as np
 
 FAMILIES = ("bert", "roberta", "distilbert", "standard_lstm", "awd_lstm", "transformer_encoder",
             "transformer_decoder")
-VOCAB = 100          # vocabulary size of every model here (ids are drawn below it)
+VOCAB = 100          # vocabulary size of the small models (ids are drawn below it)
+BASE_VOCAB = {"bert": 30522, "distilbert": 30522, "roberta": 50265, "standard_lstm": 33278,
+              "awd_lstm": 33278}
 SMALL = dict(num_layers=2, units=32, hidden_size=64, num_heads=4, max_length=64, embed_size=32)
 BATCH_SEQ = {"data0": {0: "batch", 1: "seq"}}
 
@@ -61,8 +64,8 @@ def _nd(*arrays):
     return [None if a is None else mx.nd.array(a, dtype=a.dtype) for a in arrays]
 
 
-def _ids(rng, *shape):
-    return rng.randint(0, VOCAB, shape).astype(np.float32)
+def _ids(rng, vocab, *shape):
+    return rng.randint(0, vocab, shape).astype(np.float32)
 
 
 def _valid_length(rng, batch, seq):
@@ -85,7 +88,7 @@ def _init(net, make, seed):
     return net
 
 
-def _bert_like(family, size):
+def _bert_like(family, size, vocab):
     import gluonnlp as nlp
     name = {"bert": "bert_12_768_12", "roberta": "roberta_12_768_12",
             "distilbert": "distilbert_6_768_12"}[family]
@@ -94,11 +97,11 @@ def _bert_like(family, size):
         kwargs.update(use_pooler=True, use_decoder=False, use_classifier=False)
     elif family == "roberta":
         kwargs.update(use_decoder=False)
-    net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=_vocab(), **kwargs)
+    net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=_vocab(vocab), **kwargs)
     segments = family == "bert"
 
     def make(batch, seq, rng):
-        ids, length = _ids(rng, batch, seq), _valid_length(rng, batch, seq)
+        ids, length = _ids(rng, vocab, batch, seq), _valid_length(rng, batch, seq)
         feeds = [ids] + ([rng.randint(0, 2, (batch, seq)).astype(np.float32)] if segments else []) + [length]
         return _nd(*feeds), {f"data{i}": f for i, f in enumerate(feeds)}
     axes = dict(BATCH_SEQ, data1={0: "batch", 1: "seq"} if segments else {0: "batch"})
@@ -107,7 +110,7 @@ def _bert_like(family, size):
     return net, make, axes
 
 
-def _language_model(family, size):
+def _language_model(family, size, vocab):
     """Time-major (T, N) ids; the standard LSTM LM is fed its begin states (h, c)."""
     import gluonnlp as nlp
     name = {"standard_lstm": "standard_lstm_lm_200", "awd_lstm": "awd_lstm_lm_600"}[family]
@@ -116,11 +119,11 @@ def _language_model(family, size):
     kwargs = dict(dropout=0.0) if family == "standard_lstm" else {}
     if size == "small":
         kwargs.update(hparam_allow_override=True, embed_size=32, hidden_size=32, num_layers=2)
-    net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=_vocab(), **kwargs)
+    net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=_vocab(vocab), **kwargs)
     with_states = family == "standard_lstm"
 
     def make(batch, seq, rng):
-        ids = _ids(rng, seq, batch)
+        ids = _ids(rng, vocab, seq, batch)
         if not with_states:
             return _nd(ids), {"data": ids}
         h, c = (rng.normal(0, 0.5, s.shape).astype(np.float32)
@@ -131,7 +134,7 @@ def _language_model(family, size):
     return net, make, {"data0": {0: "seq", 1: "batch"}, "data1": {1: "batch"}, "data2": {1: "batch"}}
 
 
-def _transformer(family, size):
+def _transformer(family, size, vocab):
     import gluonnlp as nlp
     dims = dict(num_layers=2, num_heads=4, units=32, hidden_size=64) if size == "small" else \
         dict(num_layers=6, num_heads=8, units=512, hidden_size=2048)
@@ -162,5 +165,6 @@ def build(family, size="small", seed=0):
         raise ValueError(f"size must be 'small' or 'base', not {size!r}")
     maker = _bert_like if family in ("bert", "roberta", "distilbert") else \
         _language_model if family.endswith("lstm") else _transformer
-    net, make, axes = maker(family, size)
+    vocab = BASE_VOCAB.get(family, VOCAB) if size == "base" else VOCAB
+    net, make, axes = maker(family, size, vocab)
     return Case(family, _init(net, make, seed), make, axes)

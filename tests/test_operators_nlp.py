@@ -237,9 +237,11 @@ def test_embedding_float_ids(mode, opset, tmp_path):
 @pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
 @pytest.mark.parametrize("rnn_mode", ["lstm", "gru", "rnn_tanh"])
-def test_rnn_begin_states_as_inputs(rnn_mode, mode, opset, tmp_path):
+@pytest.mark.parametrize("weights_as", ["params", "inputs"])
+def test_rnn_begin_states_as_inputs(rnn_mode, weights_as, mode, opset, tmp_path):
     """The fused RNN op fed begin states (as a language model's caller does), its flat params
-    from _rnn_param_concat of per-layer weights; time and batch both dynamic."""
+    from _rnn_param_concat of per-layer weights (computed at export from params, or a Concat of
+    graph inputs); time and batch both dynamic."""
     hidden, layers, width = 4, 2, 3
     gates = {"lstm": 4, "gru": 3, "rnn_tanh": 1}[rnn_mode]
     weights, pieces = {}, []
@@ -259,9 +261,10 @@ def test_rnn_begin_states_as_inputs(rnn_mode, mode, opset, tmp_path):
         feeds = {"data": randn(t, n, width), "state": randn(layers, n, hidden)}
         if rnn_mode == "lstm":
             feeds["cell"] = randn(layers, n, hidden)
-        return feeds
+        return dict(feeds, **(weights if weights_as == "inputs" else {}))
     dyn = {"data": {0: "seq", 1: "batch"}, "state": {1: "batch"}, "cell": {1: "batch"}}
     if rnn_mode != "lstm":
         dyn.pop("cell")
     sizes, dyn = both(dyn)[mode]
-    check_dynamic(sym, make, sizes, dyn, params=weights, opset=opset, tmp_path=tmp_path)
+    check_dynamic(sym, make, sizes, dyn, params=weights if weights_as == "params" else None, opset=opset,
+                  tmp_path=tmp_path)
