@@ -1,4 +1,4 @@
-"""Converters: GluonNLP's fused attention products (contrib interleaved_matmul_*).
+"""Converters: GluonNLP's fused attention products (contrib interleaved_matmul_*) and div_sqrt_dim.
 
 Inputs are time-major: ``queries_keys_values`` is (T, N, heads * 3 * D) with q, k, v
 interleaved per head, ``keys_values`` (T, N, heads * 2 * D); scores are (N * heads, Tq, Tk)
@@ -57,3 +57,19 @@ _OPS = {
 }
 for _name, _convert in _OPS.items():
     converter(f"_contrib_interleaved_matmul_{_name}")(_convert)
+
+
+@converter("_contrib_div_sqrt_dim")
+def div_sqrt_dim(node):
+    """x / sqrt(size of the last axis) (scaled dot-product attention); the size is read at run
+    time when that axis is dynamic."""
+    e = Emitter(node)
+    dims = node.in_dims[0] if node.in_dims else ()
+    if dims and dims[-1] is not None:
+        size = e.cast(e("Gather", [e("Shape", [node.inputs[0]]), e.int64([-1], "last")], axis=0),
+                      node.in_dtypes[0])
+        e("Div", [node.inputs[0], e("Sqrt", [size])], out=node.outputs[0])
+        return e.nodes
+    scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
+    e("Mul", [node.inputs[0], scale], out=node.outputs[0])
+    return e.nodes
