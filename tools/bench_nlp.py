@@ -156,7 +156,8 @@ def markdown(rows, machine, command, bench):
             ours, fused, peer, mxnet = (t.get(k) for k in ("ORT ours", "ORT ours fused", "ORT mx2onnx",
                                                            "MXNet hybridized"))
             errors = " / ".join(bench._e(row["error"].get(k)) for k in ("ORT ours", "ORT ours fused", "ORT mx2onnx"))
-            peer_export = bench._f(row["export_peer"], 2) if row["export_peer"] else f"failed ({row['peer_error']})"
+            peer_export = bench._f(row["export_peer"], 2) if row["export_peer"] or not row["peer_error"] \
+                else f"failed ({row['peer_error']})"
             lines.append("| " + " | ".join([
                 row["model"], str(row["seq"]), bench._f(row["export_ours"], 2), peer_export,
                 bench._ratio(row["export_peer"], row["export_ours"]), str(batch), bench._ms(mxnet), bench._ms(ours),
