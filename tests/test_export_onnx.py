@@ -278,3 +278,32 @@ def test_export_model_drops_training_label(tmp_path):
     logits = x @ params["arg:fc_weight"].asnumpy().T
     want = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     np.testing.assert_allclose(run(out, x)[0], want, rtol=1e-5)
+
+
+# -- tools/export.py --dynamic-axes ----------------------------------------------------------
+def test_export_tool_dynamic_height_and_width(tmp_path, capsys):
+    from _tools import load_tool
+    tool = load_tool("export")
+    out = tmp_path / "art"
+    assert tool.main(["--model", "resnet18", "--input-size", "32", "--out", str(out), "--format", "onnx",
+                      "--dynamic-axes", "data:0=batch,2=height,3=width"]) == 0
+    manifest = json.loads((out / "resnet18" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["shape"] == [None, 1, None, None] and "fixed_axes" not in manifest
+    session = __import__("onnxruntime").InferenceSession(str(out / "resnet18" / "model.onnx"),
+                                                         providers=["CPUExecutionProvider"])
+    assert session.run(None, {"data": np.zeros((2, 1, 40, 48), np.float32)})[0].shape == (2, 10)
+    # LeNet's dense layer is sized by height: exported fixed, warned, in the manifest
+    with pytest.warns(UserWarning, match="'height'.*cannot vary"):
+        assert tool.main(["--model", "lenet", "--out", str(out), "--format", "onnx",
+                          "--dynamic-axes", "data:0=batch,2=height"]) == 0
+    manifest = json.loads((out / "lenet" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["shape"] == [None, 1, 28, 28]
+    assert [f["dim"] for f in manifest["fixed_axes"]] == ["height"]
+
+
+@pytest.mark.parametrize("spec", ["data", "data:zero=batch", ":0=batch"])
+def test_export_tool_bad_dynamic_axes_is_a_usage_error(spec, capsys):
+    from _tools import load_tool
+    with pytest.raises(SystemExit) as exit_:
+        load_tool("export").parse_args(["--dynamic-axes", spec])
+    assert exit_.value.code == 2 and "--dynamic-axes takes" in capsys.readouterr().err

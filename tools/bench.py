@@ -3,6 +3,7 @@
 
   python tools/bench.py                                   # D2L set + resnet50 + densenet121
   python tools/bench.py --models lenet,alexnet --repeats 3 --batch-sizes 1,32
+  python tools/bench.py --set nlp --threads 2            # BERT-base (seq 128) and an LSTM LM, batch 1 and 8
 
 For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
 an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
@@ -31,6 +32,8 @@ EXTRA_MODELS = ("resnet50", "densenet121")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", choices=("zoo", "nlp"), default="zoo",
+                        help="zoo: the zoo's models (default); nlp: GluonNLP BERT-base and a standard LSTM LM (tools/bench_nlp.py)")
     parser.add_argument("--models", metavar="LIST", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
     parser.add_argument("--batch-sizes", metavar="LIST", default="1,32", help="batch sizes (default 1,32): latency at the first, throughput at the others")
     parser.add_argument("--repeats", metavar="N", type=int, default=7, help="interleaved rounds per batch size (default 7)")
@@ -154,21 +157,61 @@ def measure(backends, batch, sample_shape, repeats, min_time, seed):
     """Interleaved rounds; returns {backend: median over rounds of mean seconds per call}."""
     import numpy as np
     x = np.random.default_rng(seed).standard_normal((batch,) + sample_shape).astype(np.float32)
-    names = list(backends)
-    for fn in backends.values():  # warm-up: allocation, ORT arena, MXNet graph caching
-        fn(x)
+    return measure_calls({name: (lambda fn=fn: fn(x)) for name, fn in backends.items()}, repeats, min_time)
+
+
+def measure_calls(calls, repeats, min_time):
+    """``calls``: {backend: zero-argument call}. After one warm-up call each (allocation, ORT
+    arena, MXNet graph caching), interleaved rounds with the order rotated each round; returns
+    {backend: median over rounds of mean seconds per call}."""
+    import numpy as np
+    names = list(calls)
+    for fn in calls.values():
+        fn()
     rounds = {n: [] for n in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            fn, calls, start = backends[name], 0, time.perf_counter()
+            fn, count, start = calls[name], 0, time.perf_counter()
             while True:
-                fn(x)
-                calls += 1
+                fn()
+                count += 1
                 elapsed = time.perf_counter() - start
                 if elapsed >= min_time:
                     break
-            rounds[name].append(elapsed / calls)
+            rounds[name].append(elapsed / count)
     return {n: float(np.median(t)) for n, t in rounds.items()}
+
+
+def peer_export(symbol_file, params_file, shapes, dynamic_shapes, path, opset=None):
+    """mx2onnx on the symbol files (float32 inputs). ``opset`` pins the opset it converts for
+    and stamps (``onnx.defs.onnx_opset_version()``, else onnx's newest, at which its graphs can
+    be invalid) and the one its ``checker.check_graph`` call checks against (else the newest)."""
+    import mxnet as mx
+    import numpy as np
+    import onnx
+    saved = onnx.defs.onnx_opset_version, onnx.checker.check_graph
+    if opset:
+        context = onnx.checker.C.CheckerContext()
+        context.ir_version = onnx.helper.find_min_ir_version_for([onnx.helper.make_opsetid("", opset)])
+        context.opset_imports = {"": opset}
+        onnx.defs.onnx_opset_version = lambda: opset
+        onnx.checker.check_graph = lambda graph, ctx=None, *a, **k: saved[1](graph, context, *a, **k)
+    try:
+        mx.onnx.export_model(symbol_file, params_file, list(shapes), [np.float32] * len(shapes), path,
+                             dynamic=True, dynamic_input_shapes=list(dynamic_shapes))
+    finally:
+        onnx.defs.onnx_opset_version, onnx.checker.check_graph = saved
+    return path
+
+
+def _load_sibling(name):
+    """A helper module beside this script (the folder is kept off sys.path, see above)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def machine_line(threads):
@@ -290,13 +333,15 @@ def main(argv=None):
     import hybridzoo
     from tqdm import tqdm
 
+    if not args.no_peer:
+        _install_onnx_mapping_shim()
+    if args.set == "nlp":
+        return _main_nlp(args, argv)
     try:
         models = select_models(hybridzoo, args.models)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not args.no_peer:
-        _install_onnx_mapping_shim()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in tqdm(models, desc="bench", unit="model"):
@@ -315,6 +360,20 @@ def main(argv=None):
     chart(rows, args.batch_sizes, os.path.join(args.out, "bench.png"))
     print(table)
     print(f"wrote {os.path.join(args.out, 'bench.md')} and bench.png")
+    return 0
+
+
+def _main_nlp(args, argv):
+    nlp = _load_sibling("bench_nlp")
+    with tempfile.TemporaryDirectory() as workdir:
+        rows = nlp.run(args, workdir, sys.modules[__name__])
+    command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    table = nlp.markdown(rows, machine_line(args.threads), command.strip(), sys.modules[__name__])
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "bench_nlp.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    print(table)
+    print(f"wrote {os.path.join(args.out, 'bench_nlp.md')}")
     return 0
 
 

@@ -5,6 +5,7 @@
   python tools/export.py --model resnet18 --out artifacts/ --triton
   python tools/export.py --model 'vgg*' --model alexnet --batch 8 --opset 13
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits/best.params
+  python tools/export.py --model resnet18 --dynamic-axes data:0=batch,2=height,3=width
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
 outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
@@ -43,6 +44,9 @@ def parse_args(argv=None):
     out.add_argument("--format", metavar="LIST", default="symbol,onnx", help="comma-separated: symbol, onnx (default both)")
     out.add_argument("--opset", metavar="N", type=int, help="ONNX opset (default: the exporter's)")
     out.add_argument("--batch", metavar="N|dynamic", default="dynamic", help="fixed ONNX batch size N, or 'dynamic' (default)")
+    out.add_argument("--dynamic-axes", metavar="IN:AX=NAME,...", action="append",
+                     help="dynamic ONNX axes of input IN, e.g. data:0=batch,2=height,3=width (repeatable; "
+                          "replaces --batch's dynamic batch)")
     out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
@@ -74,6 +78,7 @@ def parse_args(argv=None):
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch!r}")
         if args.batch < 1:
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
+    args.dynamic_axes = parse_dynamic_axes(parser, args.dynamic_axes)
     for flag in ("classes", "in_channels", "input_size", "triton_max_batch"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -81,6 +86,23 @@ def parse_args(argv=None):
     if args.triton and "onnx" not in args.format:
         parser.error("--triton needs the onnx format")
     return args
+
+
+def parse_dynamic_axes(parser, specs):
+    """``["data:0=batch,2=height"]`` -> ``{"data": {0: "batch", 2: "height"}}`` (None: not given)."""
+    if not specs:
+        return None
+    axes = {}
+    for spec in specs:
+        name, _, items = spec.partition(":")
+        try:
+            pairs = [item.split("=", 1) for item in items.split(",")]
+            axes.setdefault(name.strip(), {}).update({int(a): d.strip() for a, d in pairs if d.strip()})
+        except ValueError:
+            parser.error(f"--dynamic-axes takes INPUT:AXIS=NAME[,AXIS=NAME...], got {spec!r}")
+        if not name.strip() or not axes[name.strip()]:
+            parser.error(f"--dynamic-axes takes INPUT:AXIS=NAME[,AXIS=NAME...], got {spec!r}")
+    return axes
 
 
 def select_models(hybridzoo, args):
@@ -163,7 +185,7 @@ def main(argv=None):
             net, weights = build(hybridzoo, name, args, ctx)
             artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
                                        optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
-                                       seed=args.seed, ctx=ctx, providers=providers)
+                                       seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes)
             origin = f"trained weights ({weights['source']})" if weights["trained"] else \
                 f"untrained (seed {args.seed}) weights"
             lines = [f"{name}: {origin} -> {artifact.path}"]

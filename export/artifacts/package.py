@@ -53,11 +53,14 @@ class Artifact:
 
 
 def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, opset=None, batch=None,
-                    optimize=True, check=True, weights=None, seed=0, ctx=None, providers=None):
+                    optimize=True, check=True, weights=None, seed=0, ctx=None, providers=None,
+                    dynamic_axes=None):
     """Export ``net`` into ``out_dir/<name>`` and return an :class:`Artifact`.
 
     ``input_shape`` excludes the batch axis (zoo models default to their config's); ``batch`` fixes
-    the ONNX batch size (``None``: dynamic). ``check`` runs every written backend against the
+    the ONNX batch size (``None``: dynamic); ``dynamic_axes`` (``{"data": {0: "batch", 2: "height"}}``)
+    names the ONNX dynamic axes instead (any it cannot keep are listed in the manifest's
+    ``fixed_axes``). ``check`` runs every written backend against the
     imperative net on random input and raises :class:`AgreementError` on disagreement.
     ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest.
     """
@@ -73,7 +76,7 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     shape = (batch or 1,) + sample
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
-        files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx)
+        files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes)
         report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers) if check else None
         if report is not None:
             atomic_write_text(os.path.join(staging, REPORT_NAME), json.dumps(report, indent=2) + "\n")
@@ -84,14 +87,14 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     return Artifact(name, target, manifest, report)
 
 
-def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx):
+def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes=None):
     files = []
     if "symbol" in formats:
         paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
         files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
     if "onnx" in formats:
         export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
-                    optimize=optimize, seed=seed)
+                    optimize=optimize, seed=seed, dynamic_axes=dynamic_axes)
         files.append(ONNX_NAME)
     return files
 
@@ -125,6 +128,9 @@ def _manifest(net, staging, name, files, formats, opset, weights, seed):
     if "onnx" in formats:
         update["inputs"], update["outputs"] = manifests.onnx_io(os.path.join(staging, ONNX_NAME))
         update["versions"]["opset"] = _onnx_opset(os.path.join(staging, ONNX_NAME))
+        fixed = _onnx_props(os.path.join(staging, ONNX_NAME)).get("fixed_axes")
+        if fixed:  # requested dynamic axes the model cannot vary (exported at their size)
+            update["fixed_axes"] = json.loads(fixed)
     return manifests.write(path, update, merge_existing=True)
 
 
@@ -132,6 +138,11 @@ def _onnx_opset(path):
     import onnx
     model = onnx.load(path, load_external_data=False)
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def _onnx_props(path):
+    import onnx
+    return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
 
 
 def format_report(report):

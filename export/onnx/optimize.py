@@ -2,22 +2,56 @@
 
 * identities (Dropout at inference, ``identity``/``_copy``/``BlockGrad``/``stop_gradient``) are
   aliased away;
+* shape ops whose inputs are all params (GluonNLP reshapes and concatenates its attention
+  weights in the graph) are computed here, so the file holds the weights as they are used;
 * an inference BatchNorm on channel axis 1 whose input is a Convolution used by nothing else,
   with constant weights and statistics, is folded into that convolution's weight and bias.
 """
 import numpy as np
 
-from .attrs import attr_bool, attr_float, attr_int, attr_str
+from .attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
 from .mxgraph import MXNode
 
 IDENTITY_OPS = ("identity", "_copy", "BlockGrad", "stop_gradient")
 
 
 def optimize(graph):
-    """Apply both passes in place; return ``graph``."""
+    """Apply the passes in place; return ``graph``."""
     remove_identities(graph)
+    fold_param_shapes(graph)
     fold_batchnorm(graph)
     return graph
+
+
+def _fold_value(node, values):
+    """numpy value of a shape op on param values (its output shape is known), or None."""
+    axis = node.attrs.get("dim", node.attrs.get("axis", "0"))
+    if node.op in ("Reshape", "reshape", "expand_dims", "Flatten", "flatten"):
+        return values[0].reshape(node.shapes[0])
+    if node.op in ("Concat", "concat", "_rnn_param_concat"):
+        return np.concatenate(values, axis=int(axis))
+    if node.op == "stack":
+        return np.stack(values, axis=int(axis))
+    if node.op == "transpose":
+        axes = attr_tuple(node.attrs, "axes", ())
+        return np.transpose(values[0], axes or None)
+    return None
+
+
+def fold_param_shapes(graph):
+    """Replace reshape/concat/stack/transpose/expand_dims nodes whose inputs are all params
+    by one param holding their result (in topological order, so chains fold)."""
+    for node in list(graph.nodes):
+        if node.op == "null" or len(node.outputs) != 1 or node.outputs[0] in graph.alias:
+            continue
+        names = [graph.value(r) for r in node.inputs]
+        if not names or not all(n in graph.params for n in names):
+            continue
+        value = _fold_value(node, [graph.params[n] for n in names])
+        if value is None or value.shape != tuple(node.shapes[0]):
+            continue
+        ref = _add_param(graph, np.ascontiguousarray(value, dtype=node.dtypes[0]), f"{node.name}_folded")
+        graph.alias[node.outputs[0]] = graph.nodes[ref[0]].outputs[0]
 
 
 def remove_identities(graph):
@@ -36,7 +70,8 @@ def _producer(graph, value):
 
 def _add_param(graph, value, name):
     graph.params[name] = value
-    graph.nodes.append(MXNode(name, "null", {}, [], [name], [value.shape], [value.dtype], [()]))
+    graph.nodes.append(MXNode(name, "null", {}, [], [name], [value.shape], [value.dtype],
+                              [(None,) * value.ndim]))
     return (len(graph.nodes) - 1, 0)
 
 

@@ -6,8 +6,9 @@ Dropout, Flatten, Concat, identity-like ops). The other modules cover the rest o
 unary math, Cast, clip), shape (reshape, slice, pad, tile, split, broadcast), norm, activation
 (LeakyReLU, softmax family, training heads), reduce, misc (Deconvolution, UpSampling, adaptive
 pooling, resize), indexing (Embedding, take, pick, topk/sort, sequence ops), linalg, creation,
-rnn (the fused RNN/LSTM/GRU op) and attention (GluonNLP's fused attention). ``_emit`` holds the
+rnn (the fused RNN/LSTM/GRU op), attention (GluonNLP's fused attention, div_sqrt_dim) and
+broadcast (broadcast_to/axis/like). ``_emit`` holds the
 small node emitter they share.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
-from . import indexing, linalg, creation, rnn, attention  # noqa: F401
+from . import indexing, linalg, creation, rnn, attention, broadcast  # noqa: F401

@@ -1,4 +1,4 @@
-"""Converters: GluonNLP's fused attention products (contrib interleaved_matmul_*).
+"""Converters: GluonNLP's fused attention products (contrib interleaved_matmul_*) and div_sqrt_dim.
 
 Inputs are time-major: ``queries_keys_values`` is (T, N, heads * 3 * D) with q, k, v
 interleaved per head, ``keys_values`` (T, N, heads * 2 * D); scores are (N * heads, Tq, Tk)
@@ -19,6 +19,13 @@ def _split_heads(e, packed, heads, parts, index, width):
     return e("Transpose", [part], perm=[1, 2, 0, 3]), head_dim
 
 
+def _tail_shape(e, x, start, end, head):
+    """int64 shape ``head + Shape(x)[start:end]``: the attention sizes (batch, lengths) are
+    read at run time, so any of them may be dynamic."""
+    tail = e("Slice", [e("Shape", [x]), e.int64([start], "start"), e.int64([end], "end")])
+    return e("Concat", [e.int64(head, "head"), tail], axis=0)
+
+
 def _scores(node, queries, parts_q, keys, parts_k, key_index):
     e = Emitter(node)
     heads = attr_int(node.attrs, "heads")
@@ -26,7 +33,7 @@ def _scores(node, queries, parts_q, keys, parts_k, key_index):
     k, _ = _split_heads(e, keys, heads, parts_k, key_index, node.in_shapes[-1][2])
     q = e("Mul", [q, e.const(1.0 / math.sqrt(head_dim), hint="scale")])
     scores = e("MatMul", [q, e("Transpose", [k], perm=[0, 1, 3, 2])])  # (N, heads, Tq, Tk)
-    e.reshape(scores, out=node.outputs[0])
+    e("Reshape", [scores, _tail_shape(e, scores, 2, 4, [-1])], out=node.outputs[0])
     return e.nodes
 
 
@@ -34,9 +41,8 @@ def _weighted_values(node, values, parts, index):
     e = Emitter(node)
     heads = attr_int(node.attrs, "heads")
     attention = node.inputs[1]
-    _, tq, tk = node.in_shapes[1]
     v, head_dim = _split_heads(e, values, heads, parts, index, node.in_shapes[0][2])
-    att = e("Reshape", [attention, e.int64([-1, heads, tq, tk], "att_shape")])
+    att = e("Reshape", [attention, _tail_shape(e, attention, 1, 3, [-1, heads])])
     context = e("Transpose", [e("MatMul", [att, v])], perm=[2, 0, 1, 3])  # (Tq, N, heads, D)
     e("Reshape", [context, e.int64([0, 0, heads * head_dim], "out_shape")], out=node.outputs[0])
     return e.nodes
@@ -51,3 +57,19 @@ _OPS = {
 }
 for _name, _convert in _OPS.items():
     converter(f"_contrib_interleaved_matmul_{_name}")(_convert)
+
+
+@converter("_contrib_div_sqrt_dim")
+def div_sqrt_dim(node):
+    """x / sqrt(size of the last axis) (scaled dot-product attention); the size is read at run
+    time when that axis is dynamic."""
+    e = Emitter(node)
+    dims = node.in_dims[0] if node.in_dims else ()
+    if dims and dims[-1] is not None:
+        size = e.cast(e("Gather", [e("Shape", [node.inputs[0]]), e.int64([-1], "last")], axis=0),
+                      node.in_dtypes[0])
+        e("Div", [node.inputs[0], e("Sqrt", [size])], out=node.outputs[0])
+        return e.nodes
+    scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
+    e("Mul", [node.inputs[0], scale], out=node.outputs[0])
+    return e.nodes

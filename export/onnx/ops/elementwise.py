@@ -237,15 +237,6 @@ def smooth_l1(node):
     return e.nodes
 
 
-@converter("_contrib_div_sqrt_dim")
-def div_sqrt_dim(node):
-    """x / sqrt(size of the last axis) (scaled dot-product attention)."""
-    e = Emitter(node)
-    scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
-    e("Mul", [node.inputs[0], scale], out=node.outputs[0])
-    return e.nodes
-
-
 @converter("_contrib_quadratic")
 def quadratic(node):
     """a x^2 + b x + c, as (a x + b) x + c."""
