@@ -69,7 +69,10 @@ FAMILIES = {"classification": CLASSIFICATION, "segmentation": SEGMENTATION, "pos
 # Reduced input sizes we sweep at by default (every layer still runs), and the nets whose
 # heads fix their input size (Dense layers sized for it, or a fixed upsampling size).
 REDUCED_SIZE = {"classification": 64, "segmentation": 96, "pose": 128, "action": 64}
-FIXED_SIZE = {"inceptionv3*": 299, "alexnet": 224, "vgg*": 224, "cifar_*": 32, "squeezenet*": 224}
+FIXED_SIZE = {"inceptionv3*": 299, "alexnet": 224, "vgg*": 224, "cifar_*": 32, "squeezenet*": 224,
+              "densenet*": 224, "googlenet": 224, "inceptionv1*": 224}
+# Segmentation heads built for one crop size (their pooling/upsampling sizes follow it).
+CROP_SIZED = ("deeplab*", "psp*")
 BATCHES = (1, 2)
 RTOL = 1e-4
 
@@ -77,7 +80,6 @@ RTOL = 1e-4
 def input_shape(family, name, size=None):
     """``(1, 3, H, W)``: ``size`` if given, else the net's fixed size, else the family's reduced
     size; pose nets take 4:3 portrait inputs."""
-    import fnmatch
     fixed = next((v for p, v in FIXED_SIZE.items() if fnmatch.fnmatchcase(name, p)), None)
     side = size or fixed or REDUCED_SIZE[family]
     return (1, 3, side, side * 3 // 4 if family == "pose" else side)
@@ -105,17 +107,18 @@ def _offline_factories():
             setattr(action_resnet, n, fn)
 
 
-def build(name):
-    """The GluonCV net, offline: no pretrained weights, no pretrained base."""
+def build(name, shape):
+    """The GluonCV net, offline: no pretrained weights, no pretrained base (for the factories
+    that take one: the others reject the argument, with a TypeError or a Warning)."""
     from gluoncv import model_zoo
+    extra = {"crop_size": shape[2]} if any(fnmatch.fnmatchcase(name, p) for p in CROP_SIZED) else {}
     with _offline_factories():
-        for kwargs in ({"pretrained": False, "pretrained_base": False}, {"pretrained": False}):
-            try:
-                return model_zoo.get_model(name, **kwargs)
-            except TypeError as err:
-                if "pretrained_base" not in str(err):
-                    raise
-    raise RuntimeError("unreachable")
+        try:
+            return model_zoo.get_model(name, pretrained=False, pretrained_base=False, **extra)
+        except (TypeError, Warning) as err:
+            if "pretrained_base" not in str(err) and "kwargs" not in str(err):
+                raise
+            return model_zoo.get_model(name, pretrained=False, **extra)
 
 
 def initialize(net, shape, seed=0):
@@ -143,6 +146,13 @@ def _outputs(net, x, dtype="float32"):
     return [o.asnumpy().astype("float64") for o in flat]
 
 
+def _reason(err):
+    """The informative line of an error (MXNet's start with a C++ traceback)."""
+    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
+    found = [l for l in lines if "Check failed" in l or "Error" in l]
+    return (found or lines or [""])[0][:240]
+
+
 def check(family, name, size=None):
     """Export and compare one model; returns ``{"status", "detail", ...}``."""
     import hybridzoo  # noqa: F401  (thread count before mxnet)
@@ -154,9 +164,9 @@ def check(family, name, size=None):
     shape = input_shape(family, name, size)
     start = time.perf_counter()
     try:
-        net = initialize(build(name), shape)
+        net = initialize(build(name, shape), shape)
     except Exception as err:  # noqa: BLE001  (report the first line, go on with the next model)
-        return {"status": "build", "detail": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
+        return {"status": "build", "detail": f"{type(err).__name__}: {_reason(err)}"}
     rng = np.random.RandomState(1)
     inputs = {b: rng.uniform(-1, 1, (b,) + shape[1:]).astype(np.float32) for b in BATCHES}
     net.hybridize()
@@ -167,7 +177,7 @@ def check(family, name, size=None):
         try:
             export_onnx(net, path, input_shape=shape)
         except Exception as err:  # noqa: BLE001
-            return {"status": "export", "detail": f"{type(err).__name__}: {str(err).splitlines()[0][:240]}"}
+            return {"status": "export", "detail": f"{type(err).__name__}: {_reason(err)}"}
         export_s = time.perf_counter() - t0
         session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         feed = session.get_inputs()[0].name
