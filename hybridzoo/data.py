@@ -213,3 +213,23 @@ def reference_dataset(net):
     if config is not None and config.dataset in DATASETS and config.in_channels == 1:
         return "digits"
     return None
+
+
+def write_photo_crops(out_dir, count=64, seed=0):
+    """Write ``count`` seeded random crops of the two photographs bundled with scikit-learn
+    (``load_sample_images``: a temple, a flower) as PNG files; return the paths. Real RGB
+    images, offline, for calibrating ImageNet-style models when no training images are at hand."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(seed)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        side = int(rng.integers(min(photo.shape[:2]) // 3, min(photo.shape[:2]) + 1))
+        top, left = (int(rng.integers(0, photo.shape[a] - side + 1)) for a in (0, 1))
+        path = os.path.join(out_dir, f"photo_{index:03d}.png")
+        Image.fromarray(photo[top:top + side, left:left + side]).save(path)
+        paths.append(path)
+    return paths

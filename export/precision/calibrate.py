@@ -18,7 +18,8 @@ METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entr
            "percentile": CalibrationMethod.Percentile}
 DEFAULT_METHOD = "minmax"
 DEFAULT_SAMPLES = 128
-BATCH = 16  # samples per calibration run: onnxruntime keeps one run's activations at a time
+BATCH = 4  # samples per calibration run. Its session keeps every activation of the run (each is an
+# output): ResNet-50 at 224 peaks at 3.8 GB with 16 samples a run, 0.8 GB with 2, at equal CPU time.
 
 
 @dataclass
