@@ -62,7 +62,7 @@ def parse_args(argv=None):
     low.add_argument("--triton-precision", choices=("fp32", "int8", "fp16"),
                      help="variant --triton lays out (default: int8 when quantized, else fp16 when made, else fp32)")
     run = parser.add_argument_group("checks")
-    run.add_argument("--no-verify", action="store_true", help="skip the agreement check")
+    run.add_argument("--no-verify", action="store_true", help="skip the agreement check and the variants' check against FP32")
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
     argv = sys.argv[1:] if argv is None else list(argv)

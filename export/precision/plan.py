@@ -28,7 +28,7 @@ from .layout import FILE_NAMES, FP16, FP32, INT8
 from .quantize import DEFAULT_KEEP_FP32, quantize_int8
 from ..artifacts.io import sha256_file
 
-CHECK_SAMPLES = 256  # calibration-style inputs compared when there is no labelled test split
+CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
 RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
 INT8_DROP_WARN_POINTS = 0.5  # warn when INT8 loses more test accuracy than this
 
