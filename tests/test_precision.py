@@ -12,9 +12,8 @@ from mxnet.gluon import nn
 
 import export
 import hybridzoo
-from export.precision import calibrate, evaluate
-from export.precision.prepare import batchnorm_as_conv
-from export.precision.quantize import quantize_int8
+from export.precision import calibrate, plan
+from export.precision.convert import batchnorm_as_conv, quantize_int8
 from hybridzoo import data
 from hybridzoo.train import train
 
@@ -113,7 +112,7 @@ def test_fp16_has_half_weights_float_io_and_agrees(exported, splits):
     (_, _), (x, _) = splits
     fp32, fp16 = ort_run(folder / "model.onnx", x), ort_run(folder / "model.fp16.onnx", x)
     error = np.abs(fp32 - fp16).max()
-    assert 0 < error <= evaluate.fp16_tolerance(fp32)  # really half precision, and within tolerance
+    assert 0 < error <= plan.fp16_tolerance(fp32)  # really half precision, and within tolerance
     assert np.mean(fp32.argmax(1) == fp16.argmax(1)) >= 0.99
     check = json.loads((folder / "report.json").read_text())["precision"]["fp16"]
     assert check["passed"] and check["max_abs_error"] == pytest.approx(error, rel=1e-5)
@@ -200,7 +199,7 @@ def test_untrained_weights_report_agreement_and_warn(tmp_path, export_cli, capsy
 
 
 def test_fp16_beyond_tolerance_writes_nothing(tmp_path, export_cli, capsys, monkeypatch):
-    monkeypatch.setattr(evaluate, "FP16_RTOL", 0.0)  # any rounding at all now fails the check
+    monkeypatch.setattr(plan, "FP16_RTOL", 0.0)  # any rounding at all now fails the check
     status = export_cli.main(["--model", "lenet_bn", "--out", str(tmp_path / "out"), "--format", "onnx",
                               "--precision", "fp16"])
     assert status == 1

@@ -66,7 +66,7 @@ def export_int8(name, args, work, photos):
 
 def measure(name, args, work, photos):
     from export.deploy.runtime import OnnxModel
-    from export.precision.speed import compare_latency
+    from export.precision.serving import compare_latency
 
     seconds, folder, trained = export_int8(name, args, work, photos)
     check = json.load(open(os.path.join(folder, "report.json")))["precision"]["int8"]
@@ -75,7 +75,8 @@ def measure(name, args, work, photos):
               for p, f in (("fp32", "model.onnx"), ("int8", "model.int8.onnx"))}
     rows = compare_latency(models, args.batch_sizes, repeats=args.repeats)
     row = {"model": name, "input": "×".join(map(str, models["fp32"].sample_shape)), "trained": trained,
-           "calibration": f"{calibration['samples']} {calibration['source'].split(' (')[0]}", "export_s": seconds,
+           "calibration": f"{calibration['samples']} " + ("photo crops" if calibration["source"].startswith("folder")
+                                                          else calibration["source"]), "export_s": seconds,
            "fp32_accuracy": check.get("fp32_accuracy"), "int8_accuracy": check.get("int8_accuracy"),
            "agreement": check["top1_agreement"]}
     for r in rows:

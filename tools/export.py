@@ -179,7 +179,8 @@ def precision_plan(net, weights, args):
     if not (args.quantize or args.fp16):
         return None
     from export.artifacts.manifest import preprocess
-    from export.precision import Calibration, Evaluation, PrecisionPlan, from_folder
+    from export.precision.calibrate import Calibration, from_folder
+    from export.precision.plan import Evaluation, PrecisionPlan
     from hybridzoo import data
 
     config, dataset = net.zoo_config, data.reference_dataset(net)
@@ -208,8 +209,8 @@ def main(argv=None):
 
     from export.artifacts.package import AgreementError, export_artifact, format_report
     from export.precision import PrecisionError
-    from export.precision.layout import FILE_NAMES
-    from export.precision.report import format_variants
+    from export.precision.plan import format_variants
+    from export.precision.serving import FILE_NAMES
     from export.artifacts.triton import write_triton_model
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context

@@ -19,8 +19,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path
 
 from export.deploy.preprocess import InputError
 from export.deploy.runtime import OnnxModel
-from export.precision.layout import FP32, PRECISIONS, available, check_precision, variant_path
-from export.precision.speed import compare_latency
+from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
 
 
 def parse_args(argv=None):

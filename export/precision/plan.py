@@ -10,8 +10,10 @@ artifact or not at all. What the checks compare on:
   random inputs for FP16 without calibration data: agreement and max error, with a warning that
   accuracy is not judged.
 
-INT8 is a trade and its figures are reported; FP16 must agree with FP32 within
-:data:`~export.precision.evaluate.FP16_RTOL` of the output scale, else :class:`PrecisionError`.
+Without labels the figures say how far a variant moved from FP32, not whether it is still
+right. INT8 is a trade and its figures are reported; FP16 must agree with FP32 within
+:data:`FP16_RTOL` of the output scale, else :class:`PrecisionError`. :func:`format_variants`
+turns the results into the lines tools/export.py prints.
 """
 import os
 from dataclasses import dataclass
@@ -19,18 +21,32 @@ from typing import Optional
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 
 from . import PrecisionError
 from .calibrate import Calibration, select
-from .evaluate import Evaluation, compare, fp16_tolerance, run_file
-from .fp16 import convert_fp16
-from .layout import FILE_NAMES, FP16, FP32, INT8
-from .quantize import DEFAULT_KEEP_FP32, quantize_int8
+from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
+from .serving import FILE_NAMES, FP16, FP32, INT8
 from ..artifacts.io import sha256_file
+from ..deploy.runtime import session_options
 
 CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
 RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
 INT8_DROP_WARN_POINTS = 0.5  # warn when INT8 loses more test accuracy than this
+# float16's machine epsilon is 9.8e-4; 1e-2 of the output scale leaves room for ~10 epsilons of
+# rounding accumulated through a deep net (measured: 4e-4 for ResNet-50, 5e-4 for DenseNet-121),
+# while a conversion bug (a wrong cast, a clamped activation) shows as errors of order 1.
+FP16_RTOL = 1e-2
+EVAL_BATCH = 32
+
+
+@dataclass
+class Evaluation:
+    """Inputs to compare on (preprocessed, ``(N, *sample_shape)``), their labels if known, their origin."""
+
+    inputs: np.ndarray
+    source: str
+    labels: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -111,3 +127,68 @@ def _files(folder, precision, source_name):
 def _sample_shape(path):
     dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
     return tuple(d.dim_value or 1 for d in dims[1:])
+
+
+def run_file(path, inputs, batch=EVAL_BATCH, threads=None):
+    """The first output of the ONNX file ``path`` over ``inputs``, run in batches on the CPU."""
+    session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    fixed = session.get_inputs()[0].shape[0]
+    size = fixed if isinstance(fixed, int) else batch
+    outputs = []
+    for start in range(0, len(inputs), size):
+        chunk = np.ascontiguousarray(inputs[start:start + size], dtype=np.float32)
+        count = len(chunk)
+        if count < size and isinstance(fixed, int):  # a fixed-batch file: pad the last batch
+            chunk = np.concatenate([chunk, np.zeros((size - count,) + chunk.shape[1:], np.float32)])
+        outputs.append(session.run(None, {name: chunk})[0][:count])
+    return np.concatenate(outputs).astype(np.float32)
+
+
+def compare(reference, candidate, evaluation, label):
+    """``{"inputs", "samples", "top1_agreement", "max_abs_error", ...}`` of two output arrays;
+    accuracies (fraction) and the drop in points when ``evaluation`` has labels."""
+    ref, out = reference.reshape(len(reference), -1), candidate.reshape(len(candidate), -1)
+    result = {"inputs": evaluation.source, "samples": int(len(ref)),
+              "top1_agreement": float(np.mean(ref.argmax(1) == out.argmax(1))),
+              "max_abs_error": float(np.abs(ref - out).max()), "max_abs_fp32": float(np.abs(ref).max())}
+    if evaluation.labels is not None:
+        labels = np.asarray(evaluation.labels).reshape(-1)
+        fp32 = float(np.mean(ref.argmax(1) == labels))
+        ours = float(np.mean(out.argmax(1) == labels))
+        result.update({"fp32_accuracy": fp32, f"{label}_accuracy": ours,
+                       "accuracy_drop_points": round(100 * (fp32 - ours), 4)})
+    return result
+
+
+def fp16_tolerance(reference):
+    """The FP16 agreement tolerance: ``FP16_RTOL * max(1, max|FP32 output|)``."""
+    return FP16_RTOL * max(1.0, float(np.abs(reference).max()))
+
+
+def format_variants(variants, checks):
+    """``(lines, warnings)`` from the manifest's ``variants`` and the report's ``precision`` block;
+    a warning shared by several variants (untrained weights) is given once."""
+    lines, warnings = [], {}
+    for precision, entry in (variants or {}).items():
+        how = entry.get("calibration")
+        detail = ""
+        if how:
+            kept = ", ".join(entry.get("fp32_nodes") or []) or "none"
+            detail = (f": {how['method']} on {how['samples']} of {how['pool']} samples ({how['source']}); "
+                      f"FP32 layers: {kept}")
+        lines.append(f"{precision:<5} {entry['file']}{detail} ({entry['seconds']:.1f} s)")
+        check = (checks or {}).get(precision)
+        if check is None:
+            continue
+        row = f"      {check['inputs']}, {check['samples']} samples:"
+        if "fp32_accuracy" in check:
+            row += (f" accuracy fp32 {check['fp32_accuracy']:.4f} -> {precision} {check[f'{precision}_accuracy']:.4f}"
+                    f" ({0.0 - check['accuracy_drop_points']:+.2f} points),")
+        row += f" top-1 agreement {check['top1_agreement']:.4f}, max |err| {check['max_abs_error']:.2e}"
+        if "tolerance" in check:
+            row += f" (tolerance {check['tolerance']:.1e}: {'pass' if check['passed'] else 'FAIL'})"
+        lines.append(row)
+        if check.get("warning"):
+            warnings.setdefault(check["warning"], []).append(precision)
+    return lines, [f"{', '.join(names)}: {text}" for text, names in warnings.items()]
