@@ -57,6 +57,8 @@ def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
             onnx.save(model, prepared)
         kept = fp32_nodes(model, keep_fp32)
         input_name = model.graph.input[0].name
+        props = {p.key: p.value for p in model.metadata_props if not p.key.startswith("onnx.quant")}
+        del model  # the FP32 weights, once more (VGG-11: 0.5 GB) while onnxruntime calibrates
         try:
             quantize_static(prepared, quantized, calibration.reader(input_name), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -69,7 +71,7 @@ def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
     if not any(node.op_type == "QuantizeLinear" for node in result.graph.node):
         raise PrecisionError(f"{source}: no operator could be quantized (kept in FP32: {', '.join(kept) or 'none'}); "
                              "INT8 would gain nothing, export FP32 or FP16 instead")
-    _stamp_metadata(result, onnx.load(source, load_external_data=False), INT8)
+    _stamp_metadata(result, props, INT8)
     with atomic_path(target) as tmp_target:
         onnx.save(result, tmp_target)
     return {"format": "QDQ", "weights": "int8, per output channel", "activations": "uint8, per tensor",
@@ -97,11 +99,9 @@ def fp32_nodes(model, keep):
     return kept
 
 
-def _stamp_metadata(model, source, precision):
-    """The FP32 file's metadata (model, preprocessing, labels) plus ``precision``."""
-    props = {p.key: p.value for p in source.metadata_props}
-    props["precision"] = precision
-    helper.set_model_props(model, props)
+def _stamp_metadata(model, props, precision):
+    """The FP32 file's metadata ``props`` (model, preprocessing, labels) plus ``precision``."""
+    helper.set_model_props(model, dict(props, precision=precision))
 
 
 def batchnorm_as_conv(model):
@@ -149,12 +149,13 @@ def convert_fp16(source, target):
     """Write ``target``, the FP16 copy of the FP32 ONNX file ``source``; return what the manifest records."""
     started = time.perf_counter()
     model = onnx.load(source)
+    props = {p.key: p.value for p in model.metadata_props}
     with warnings.catch_warnings():
         # One warning per weight below float16's smallest normal or above 1e4, which the converter
         # clamps into range (by design: that is the conversion); the check against FP32 judges it.
         warnings.simplefilter("ignore", UserWarning)
         converted = float16.convert_float_to_float16(model, keep_io_types=True)
-    _stamp_metadata(converted, model, FP16)
+    _stamp_metadata(converted, props, FP16)
     onnx.checker.check_model(converted)
     with atomic_path(target) as tmp:
         onnx.save(converted, tmp)
