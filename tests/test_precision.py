@@ -181,12 +181,12 @@ def test_model_without_offline_data_needs_calib(tmp_path, export_cli, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_untrained_weights_report_agreement_and_warn(tmp_path, export_cli, capsys):
+def test_untrained_fixed_batch_reports_agreement_and_warns(tmp_path, export_cli, capsys):
     folder = tmp_path / "calib"
     folder.mkdir()
     rng = np.random.default_rng(0)
     np.save(folder / "batch.npy", rng.standard_normal((24, 1, 28, 28)).astype(np.float32))
-    status = export_cli.main(["--model", "lenet_bn", "--out", str(tmp_path / "out"), "--format", "onnx",
+    status = export_cli.main(["--model", "lenet_bn", "--out", str(tmp_path / "out"), "--format", "onnx", "--batch", "5",
                               "--quantize", "int8", "--calib", str(folder), "--calib-method", "percentile"])
     assert status == 0
     captured = capsys.readouterr()

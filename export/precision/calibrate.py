@@ -43,8 +43,9 @@ class Calibration:
             raise InputError(f"{self.source}: no calibration samples")
         self.chosen = self.pool[select(len(self.pool), self.samples, self.seed)]
 
-    def reader(self, input_name, batch=BATCH):
-        return BatchReader(input_name, self.chosen, batch)
+    def reader(self, input_name, fixed_batch=None):
+        """Batches of ``BATCH`` samples, or exactly ``fixed_batch`` for a model exported with one."""
+        return BatchReader(input_name, self.chosen, fixed_batch or BATCH, fixed=bool(fixed_batch))
 
     def record(self):
         """What the manifest says about this calibration."""
@@ -78,11 +79,14 @@ class BatchReader(CalibrationDataReader):
 
     ``__len__`` and ``set_range`` (in batches) let ``quantize_static`` collect statistics one
     stride at a time (its ``CalibStridedMinMax`` option), which bounds the histogram methods'
-    memory to one batch of activations.
+    memory to one batch of activations. ``fixed``: every batch has exactly ``batch`` samples (a
+    fixed-batch model), the last one completed with the first samples again.
     """
 
-    def __init__(self, input_name, samples, batch=BATCH):
+    def __init__(self, input_name, samples, batch=BATCH, fixed=False):
         self.input_name = input_name
+        if fixed and len(samples) % batch:
+            samples = np.resize(samples, (len(samples) + batch - len(samples) % batch,) + samples.shape[1:])
         self.batches = [samples[i:i + batch] for i in range(0, len(samples), batch)]
         self.set_range(0, len(self.batches))
 

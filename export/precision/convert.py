@@ -57,10 +57,11 @@ def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
             onnx.save(model, prepared)
         kept = fp32_nodes(model, keep_fp32)
         input_name = model.graph.input[0].name
+        fixed_batch = model.graph.input[0].type.tensor_type.shape.dim[0].dim_value or None
         props = {p.key: p.value for p in model.metadata_props if not p.key.startswith("onnx.quant")}
         del model  # the FP32 weights, once more (VGG-11: 0.5 GB) while onnxruntime calibrates
         try:
-            quantize_static(prepared, quantized, calibration.reader(input_name), quant_format=QuantFormat.QDQ,
+            quantize_static(prepared, quantized, calibration.reader(input_name, fixed_batch), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=METHODS[calibration.method], nodes_to_exclude=kept,
                             extra_options={"CalibStridedMinMax": 1})
