@@ -276,3 +276,16 @@ def test_infer_missing_variant_is_one_clear_error(tmp_path):
     assert result.returncode == 2
     (line,) = error_lines(result.stderr)
     assert "no int8 model" in line and "--quantize int8" in line
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--calib", "x"], "--calib is an option of --quantize int8"),
+    (["--keep-fp32", "first"], "--keep-fp32 is an option of --quantize int8"),
+    (["--quantize", "int8", "--calib-samples", "0"], "--calib-samples takes a positive integer"),
+    (["--precision", "fp16", "--triton", "--triton-precision", "int8"], "is not exported by this run"),
+])
+def test_precision_usage_errors(tmp_path, export_cli, capsys, args, expected):
+    with pytest.raises(SystemExit) as exit_:
+        export_cli.main(["--model", "lenet_bn", "--out", str(tmp_path / "out"), *args])
+    assert exit_.value.code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

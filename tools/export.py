@@ -54,10 +54,10 @@ def parse_args(argv=None):
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
     low.add_argument("--calib", metavar="DIR", help="calibration images or .npy arrays (preprocessed as the manifest says); "
                      "needed for models whose dataset is not available here, e.g. ImageNet")
-    low.add_argument("--calib-method", choices=("minmax", "entropy", "percentile"), default="minmax",
+    low.add_argument("--calib-method", choices=("minmax", "entropy", "percentile"),
                      help="activation range estimation (default minmax)")
-    low.add_argument("--calib-samples", metavar="N", type=int, default=128, help="calibration samples (default 128)")
-    low.add_argument("--keep-fp32", metavar="LIST", default="none",
+    low.add_argument("--calib-samples", metavar="N", type=int, help="calibration samples (default 128)")
+    low.add_argument("--keep-fp32", metavar="LIST",
                      help="layers left unquantized: first (first conv), last (classifier), node names, or none (default)")
     low.add_argument("--triton-precision", choices=("fp32", "int8", "fp16"),
                      help="variant --triton lays out (default: int8 when quantized, else fp16 when made, else fp32)")
@@ -104,11 +104,12 @@ def check_precision_args(parser, args):
     args.fp16 = args.precision == "fp16"
     if (args.quantize or args.fp16) and "onnx" not in args.format:
         parser.error("--quantize and --precision need the onnx format")
-    if args.calib and not args.quantize:
-        parser.error("--calib calibrates --quantize int8; add it")
-    if args.calib_samples < 1:
+    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32") if getattr(args, flag) is not None]
+    if given and not args.quantize:
+        parser.error(f"--{given[0].replace('_', '-')} is an option of --quantize int8; add it")
+    if args.calib_samples is not None and args.calib_samples < 1:
         parser.error(f"--calib-samples takes a positive integer, got {args.calib_samples}")
-    keep = [k.strip() for k in args.keep_fp32.split(",") if k.strip()]
+    keep = [k.strip() for k in (args.keep_fp32 or "none").split(",") if k.strip()]
     args.keep_fp32 = () if keep == ["none"] else tuple(keep)
     made = ["fp32"] + (["int8"] if args.quantize else []) + (["fp16"] if args.fp16 else [])
     args.triton_precision = args.triton_precision or ("int8" if args.quantize else made[-1])
@@ -184,7 +185,7 @@ def precision_plan(net, weights, args):
     from hybridzoo import data
 
     config, dataset = net.zoo_config, data.reference_dataset(net)
-    options = dict(samples=args.calib_samples, method=args.calib_method)
+    options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
     calibration = evaluation = None
     if args.calib:
         calibration = from_folder(args.calib, config.input_shape, preprocess(config), **options)
