@@ -289,3 +289,14 @@ def test_precision_usage_errors(tmp_path, export_cli, capsys, args, expected):
         export_cli.main(["--model", "lenet_bn", "--out", str(tmp_path / "out"), *args])
     assert exit_.value.code == 2 and expected in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_photo_crops_calibrate_an_imagenet_style_model(tmp_path):
+    paths = data.write_photo_crops(str(tmp_path / "photos"), count=6)
+    assert len(paths) == 6 and len({open(p, "rb").read() for p in paths}) == 6  # distinct crops
+    spec = {"color": "RGB", "input_size": [32, 32], "resize": 36, "scale": 1 / 255,
+            "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "layout": "NCHW"}
+    calibration = calibrate.from_folder(str(tmp_path / "photos"), (3, 32, 32), spec, samples=4)
+    assert calibration.pool.shape == (6, 3, 32, 32) and calibration.chosen.shape == (4, 3, 32, 32)
+    assert -2.2 < calibration.pool.min() < 0 < calibration.pool.max() < 2.7  # normalised real pixels
+    assert calibration.record()["source"].endswith("photos (.png)")
