@@ -169,6 +169,15 @@ def image_datasets(dataset, config, data_dir=None):
     return train.transform_first(transform), test.transform_first(transform)
 
 
+def split_arrays(dataset, config, train, data_dir=None):
+    """One split as numpy arrays ``(images (N, C, H, W) float32, labels (N,) int32)``, preprocessed
+    exactly as in training (for calibrating and evaluating exported models outside MXNet)."""
+    split = image_datasets(dataset, config, data_dir)[0 if train else 1]
+    samples = [split[i] for i in range(len(split))]
+    return (np.stack([x for x, _ in samples]).astype(np.float32),
+            np.asarray([y for _, y in samples], dtype=np.int32))
+
+
 def image_loaders(dataset, config, batch_size, workers=0, data_dir=None, shard=(0, 1)):
     """Shuffled train and sequential test DataLoaders; ``shard=(index, count)`` splits the
     training set into disjoint parts for distributed workers (before shuffling)."""
@@ -189,3 +198,38 @@ def synthetic_linear(w=TRUE_W, b=TRUE_B, num_examples=1000, noise=0.01, seed=0):
     labels = features @ np.asarray(w, np.float32) + np.float32(b)
     labels += rng.normal(0.0, noise, labels.shape).astype(np.float32)
     return features, labels.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- exported models
+def reference_dataset(net):
+    """The dataset whose training split calibrates an exported ``net`` and whose test split
+    measures it: the one its weights were trained on; for untrained 1-channel D2L nets, digits
+    (Fashion-MNIST cannot be downloaded here, and digits is the data they are trained on);
+    None when no such data is available offline (e.g. ImageNet)."""
+    trained_on = (getattr(net, "zoo_manifest", None) or {}).get("dataset")
+    if trained_on:
+        return trained_on
+    config = getattr(net, "zoo_config", None)
+    if config is not None and config.dataset in DATASETS and config.in_channels == 1:
+        return "digits"
+    return None
+
+
+def write_photo_crops(out_dir, count=64, seed=0):
+    """Write ``count`` seeded random crops of the two photographs bundled with scikit-learn
+    (``load_sample_images``: a temple, a flower) as PNG files; return the paths. Real RGB
+    images, offline, for calibrating ImageNet-style models when no training images are at hand."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(seed)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        side = int(rng.integers(min(photo.shape[:2]) // 3, min(photo.shape[:2]) + 1))
+        top, left = (int(rng.integers(0, photo.shape[a] - side + 1)) for a in (0, 1))
+        path = os.path.join(out_dir, f"photo_{index:03d}.png")
+        Image.fromarray(photo[top:top + side, left:left + side]).save(path)
+        paths.append(path)
+    return paths

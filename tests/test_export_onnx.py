@@ -307,3 +307,19 @@ def test_export_tool_bad_dynamic_axes_is_a_usage_error(spec, capsys):
     with pytest.raises(SystemExit) as exit_:
         load_tool("export").parse_args(["--dynamic-axes", spec])
     assert exit_.value.code == 2 and "--dynamic-axes takes" in capsys.readouterr().err
+
+
+def test_optimize_folds_batchnorm_into_a_dense_layer(tmp_path):
+    net = nn.HybridSequential(prefix="fc_")
+    with net.name_scope():
+        net.add(nn.Dense(6, in_units=5, use_bias=False), nn.BatchNorm(in_channels=6), nn.Activation("sigmoid"),
+                nn.Dense(6, in_units=6), nn.BatchNorm(in_channels=6, scale=False))
+    net.initialize(mx.init.Xavier())
+    rng = np.random.RandomState(1)
+    for bn in (net[1], net[4]):
+        for p, v in ((bn.running_mean, rng.normal(0, 0.5, 6)), (bn.running_var, rng.uniform(0.5, 2, 6)),
+                     (bn.gamma, rng.uniform(0.5, 1.5, 6)), (bn.beta, rng.normal(0, 0.5, 6))):
+            p.set_data(mx.nd.array(v))
+    model = check(net, tmp_path / "m.onnx", [(1, 5)])
+    ops = [n.op_type for n in model.graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Gemm") == 2  # both folded, numerics checked

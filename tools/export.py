@@ -6,6 +6,8 @@
   python tools/export.py --model 'vgg*' --model alexnet --batch 8 --opset 13
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits/best.params
   python tools/export.py --model resnet18 --dynamic-axes data:0=batch,2=height,3=width
+  python tools/export.py --model lenet_bn --params runs/lenet_bn-digits --quantize int8 --precision fp16
+  python tools/export.py --model resnet50 --quantize int8 --calib my_images/ --calib-samples 64
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
 outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
@@ -50,8 +52,21 @@ def parse_args(argv=None):
     out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
+    low = parser.add_argument_group("precision variants (beside model.onnx; see README \"INT8 and FP16\")")
+    low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
+                     "calibrated on the weights' training split (digits for D2L models) or --calib")
+    low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
+    low.add_argument("--calib", metavar="DIR", help="calibration images or .npy arrays (preprocessed as the manifest says); "
+                     "needed for models whose dataset is not available here, e.g. ImageNet")
+    low.add_argument("--calib-method", choices=("minmax", "entropy", "percentile"),
+                     help="activation range estimation (default minmax)")
+    low.add_argument("--calib-samples", metavar="N", type=int, help="calibration samples (default 128)")
+    low.add_argument("--keep-fp32", metavar="LIST",
+                     help="layers left unquantized: first (first conv), last (classifier), node names, or none (default)")
+    low.add_argument("--triton-precision", choices=("fp32", "int8", "fp16"),
+                     help="variant --triton lays out (default: int8 when quantized, else fp16 when made, else fp32)")
     run = parser.add_argument_group("checks")
-    run.add_argument("--no-verify", action="store_true", help="skip the agreement check")
+    run.add_argument("--no-verify", action="store_true", help="skip the agreement check and the variants' check against FP32")
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -85,6 +100,7 @@ def parse_args(argv=None):
             parser.error(f"--{flag.replace('_', '-')} takes a positive integer, got {value}")
     if args.triton and "onnx" not in args.format:
         parser.error("--triton needs the onnx format")
+    check_precision_args(parser, args)
     return args
 
 
@@ -103,6 +119,25 @@ def parse_dynamic_axes(parser, specs):
         if not name.strip() or not axes[name.strip()]:
             parser.error(f"--dynamic-axes takes INPUT:AXIS=NAME[,AXIS=NAME...], got {spec!r}")
     return axes
+
+
+def check_precision_args(parser, args):
+    """The precision flags: consistent, and --keep-fp32 as a tuple."""
+    args.fp16 = args.precision == "fp16"
+    if (args.quantize or args.fp16) and "onnx" not in args.format:
+        parser.error("--quantize and --precision need the onnx format")
+    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32") if getattr(args, flag) is not None]
+    if given and not args.quantize:
+        parser.error(f"--{given[0].replace('_', '-')} is an option of --quantize int8; add it")
+    if args.calib_samples is not None and args.calib_samples < 1:
+        parser.error(f"--calib-samples takes a positive integer, got {args.calib_samples}")
+    keep = [k.strip() for k in (args.keep_fp32 or "none").split(",") if k.strip()]
+    args.keep_fp32 = () if keep == ["none"] else tuple(keep)
+    made = ["fp32"] + (["int8"] if args.quantize else []) + (["fp16"] if args.fp16 else [])
+    args.triton_precision = args.triton_precision or ("int8" if args.quantize else made[-1])
+    if args.triton_precision not in made:
+        parser.error(f"--triton-precision {args.triton_precision} is not exported by this run (add "
+                     f"{'--quantize int8' if args.triton_precision == 'int8' else '--precision fp16'})")
 
 
 def select_models(hybridzoo, args):
@@ -158,6 +193,37 @@ def build(hybridzoo, name, args, ctx):
     return net, {"trained": False, "source": None, "seed": args.seed}
 
 
+def precision_plan(net, weights, args):
+    """The INT8/FP16 variants asked for, with calibration and evaluation data (None when none).
+
+    Calibration: --calib, else the training split of the weights' dataset (never its test split);
+    evaluation: that dataset's test split when the weights are trained.
+    """
+    if not (args.quantize or args.fp16):
+        return None
+    from export.artifacts.manifest import preprocess
+    from export.precision.calibrate import Calibration, from_folder
+    from export.precision.plan import Evaluation, PrecisionPlan
+    from hybridzoo import data
+
+    config, dataset = net.zoo_config, data.reference_dataset(net)
+    options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
+    calibration = evaluation = None
+    if args.calib:
+        calibration = from_folder(args.calib, config.input_shape, preprocess(config), **options)
+    elif dataset:
+        calibration = Calibration(data.split_arrays(dataset, config, train=True)[0],
+                                  f"{dataset} training split", **options)
+    elif args.quantize:
+        raise ValueError(f"no calibration data: the {config.dataset} dataset is not available here; pass --calib DIR "
+                         "with a few hundred of the model's training images (or preprocessed .npy arrays)")
+    if weights["trained"] and dataset:
+        images, labels = data.split_arrays(dataset, config, train=False)
+        evaluation = Evaluation(images, f"{dataset} test split", labels)
+    return PrecisionPlan(int8=bool(args.quantize), fp16=args.fp16, calibration=calibration,
+                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"])
+
+
 def main(argv=None):
     args = parse_args(argv)
     import hybridzoo  # after argument parsing: --help stays fast
@@ -165,6 +231,9 @@ def main(argv=None):
     from tqdm import tqdm
 
     from export.artifacts.package import AgreementError, export_artifact, format_report
+    from export.precision import PrecisionError
+    from export.precision.plan import format_variants
+    from export.precision.serving import FILE_NAMES
     from export.artifacts.triton import write_triton_model
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
@@ -183,25 +252,32 @@ def main(argv=None):
             current = name
             bar.set_postfix_str(name)
             net, weights = build(hybridzoo, name, args, ctx)
+            plan = precision_plan(net, weights, args)
             artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
                                        optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
-                                       seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes)
+                                       seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes,
+                                       precision=plan)
             origin = f"trained weights ({weights['source']})" if weights["trained"] else \
                 f"untrained (seed {args.seed}) weights"
             lines = [f"{name}: {origin} -> {artifact.path}"]
             if artifact.report:
                 lines += ["  " + line for line in format_report(artifact.report)]
+            variant_lines, warnings = format_variants(artifact.manifest.get("variants"),
+                                                      (artifact.report or {}).get("precision"))
+            lines += ["  " + line for line in variant_lines]
             if args.triton:
                 manifest = artifact.manifest
                 layout = (manifest.get("preprocess") or {}).get("layout")
-                path = write_triton_model(os.path.join(artifact.path, "model.onnx"), os.path.join(args.out, "triton"),
-                                          name, max_batch_size=args.triton_max_batch, layout=layout,
-                                          labels=manifest.get("labels"))
-                lines.append(f"  triton: {path}")
+                path = write_triton_model(os.path.join(artifact.path, FILE_NAMES[args.triton_precision]),
+                                          os.path.join(args.out, "triton"), name, max_batch_size=args.triton_max_batch,
+                                          layout=layout, labels=manifest.get("labels"))
+                lines.append(f"  triton: {path} ({args.triton_precision})")
             tqdm.write("\n".join(lines), file=sys.stdout)
+            for warning in warnings:
+                tqdm.write(f"warning: {name}: {warning}", file=sys.stderr)
         if args.hint:
             print(args.hint)
-    except AgreementError as err:
+    except (AgreementError, PrecisionError) as err:
         print(f"error: {err}", file=sys.stderr)
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it

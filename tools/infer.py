@@ -3,6 +3,8 @@
 
   python tools/infer.py artifacts/lenet_bn digit.png more_digits/ --top-k 3
   python tools/infer.py artifacts/resnet18/model.onnx --bench 1,32 --json
+  python tools/infer.py artifacts/lenet_bn digits/ --precision int8       # model.int8.onnx
+  python tools/infer.py artifacts/lenet_bn --bench 1,32                   # every variant, same run
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
 the model (or the ONNX metadata). Errors are one line on stderr and exit status 2.
@@ -17,6 +19,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path
 
 from export.deploy.preprocess import InputError
 from export.deploy.runtime import OnnxModel
+from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
 
 
 def parse_args(argv=None):
@@ -27,8 +30,12 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
     parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
     parser.add_argument("--threads", metavar="N", type=int, help="onnxruntime intra-op threads (default: all cores)")
+    parser.add_argument("--precision", type=_precisions, metavar="LIST",
+                        help=f"variant(s) of the artifact folder to run: {', '.join(PRECISIONS)}, comma-separated; "
+                             "the first classifies (default: the model file given, fp32 for a folder; "
+                             "--bench on a folder compares every variant it has)")
     parser.add_argument("--bench", type=_batch_sizes, metavar="B1,B2",
-                        help="time random batches of these sizes: latency p50/p90/p99 and throughput")
+                        help="time random batches of these sizes: latency p50/p90/p99, throughput, speed-up vs fp32")
     parser.add_argument("--repeats", metavar="N", type=int, default=50, help="timed runs per batch size (default 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     args = parser.parse_intermixed_args(argv)
@@ -49,6 +56,24 @@ def _batch_sizes(text):
     return sizes
 
 
+def _precisions(text):
+    try:
+        return [check_precision(p.strip()) for p in text.split(",") if p.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def model_files(args):
+    """``{precision: ONNX file}`` to run: the variants asked for, else the file given, else (a
+    folder) fp32, or every variant the folder has when benchmarking."""
+    if args.precision:
+        return {p: variant_path(args.model, p) for p in args.precision}
+    if not os.path.isdir(args.model):
+        return {None: args.model}
+    found = available(args.model) if args.bench else [FP32]
+    return {p: variant_path(args.model, p) for p in found or [FP32]}
+
+
 def print_predictions(results):
     width = max(len(r["input"]) for r in results)
     for r in results:
@@ -58,21 +83,26 @@ def print_predictions(results):
 
 
 def print_bench(rows):
-    print(f"{'batch':>5} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'items/s':>10}")
+    print(f"{'batch':>5} {'precision':>9} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'items/s':>10} {'vs fp32':>8}")
     for r in rows:
-        print(f"{r['batch']:>5} {r['p50_ms']:>9.3f} {r['p90_ms']:>9.3f} {r['p99_ms']:>9.3f} {r['throughput']:>10.1f}")
+        speedup = "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"
+        print(f"{r['batch']:>5} {r['precision']:>9} {r['p50_ms']:>9.3f} {r['p90_ms']:>9.3f} {r['p99_ms']:>9.3f} "
+              f"{r['throughput']:>10.1f} {speedup:>8}")
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        model = OnnxModel(args.model, providers=args.providers, threads=args.threads)
-        report = {"model": model.name, "path": model.path, "providers": model.providers,
-                  "input": {"name": model.input_name, "shape": list(model.input_shape)}}
+        models = {precision: OnnxModel(path, providers=args.providers, threads=args.threads)
+                  for precision, path in model_files(args).items()}
+        models = {precision or model.precision: model for precision, model in models.items()}
+        model = next(iter(models.values()))
+        report = {"model": model.name, "path": model.path, "precision": next(iter(models)),
+                  "providers": model.providers, "input": {"name": model.input_name, "shape": list(model.input_shape)}}
         if args.inputs:
             report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
         if args.bench:
-            report["bench"] = model.benchmark(args.bench, repeats=args.repeats)
+            report["bench"] = compare_latency(models, args.bench, repeats=args.repeats)
     except (InputError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -80,7 +110,8 @@ def main(argv=None):
         print(json.dumps(report, indent=2))
         return 0
     shape = ", ".join("N" if d is None else str(d) for d in model.input_shape)
-    print(f"{model.name} ({model.path}) on {', '.join(model.providers)}; input {model.input_name} ({shape})")
+    print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; "
+          f"input {model.input_name} ({shape})")
     if "predictions" in report:
         print_predictions(report["predictions"])
     if "bench" in report:

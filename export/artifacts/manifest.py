@@ -2,7 +2,10 @@
 
 One JSON per artifact folder: inputs/outputs (name, shape with ``null`` for a dynamic batch,
 dtype, layout), preprocessing, classes/labels/dataset, where the weights came from, the sha256
-and size of every file, and the versions that produced them. Zoo facts are read by duck typing
+and size of every file, and the versions that produced them. When lower-precision copies of
+``model.onnx`` were exported, ``variants`` maps ``int8`` / ``fp16`` to their file, sha256, the
+sha256 of the FP32 file they were made from, and how (calibration source, method, samples,
+nodes kept in FP32); ``model.onnx`` itself is FP32. Zoo facts are read by duck typing
 (``net.zoo_name``, ``net.zoo_config``, ``net.zoo_manifest``); ``export`` never imports hybridzoo.
 """
 import json
@@ -84,10 +87,10 @@ def file_entries(directory, names):
 
 
 def build(model=None, inputs=(), outputs=(), config=None, weights=None, files=None,
-          versions_=None):
-    """A complete manifest dict in the documented key order."""
+          versions_=None, variants=None):
+    """A complete manifest dict in the documented key order (``variants`` only when there are some)."""
     labels = getattr(config, "labels", None)
-    return {
+    manifest = {
         "format": FORMAT, "model": model, "inputs": list(inputs), "outputs": list(outputs),
         "preprocess": preprocess(config), "classes": getattr(config, "classes", None),
         "labels": list(labels) if labels is not None else None,
@@ -95,6 +98,9 @@ def build(model=None, inputs=(), outputs=(), config=None, weights=None, files=No
         "weights": weights or {"trained": None, "source": None, "seed": None},
         "files": dict(files or {}), "versions": dict(versions_ or {}),
     }
+    if variants:
+        manifest["variants"] = dict(variants)
+    return manifest
 
 
 def merge(base, update):

@@ -4,6 +4,7 @@
 
     <name>-symbol.json  <name>-0000.params   (format "symbol": SymbolBlock.imports reloads them)
     model.onnx                               (format "onnx")
+    model.int8.onnx  model.fp16.onnx         (``precision=PrecisionPlan(...)``: export.precision)
     report.json                              (agreement: each backend vs the imperative net)
     manifest.json                            (hybridzoo-manifest/1, sha256 of every file above)
 
@@ -54,7 +55,7 @@ class Artifact:
 
 def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, opset=None, batch=None,
                     optimize=True, check=True, weights=None, seed=0, ctx=None, providers=None,
-                    dynamic_axes=None):
+                    dynamic_axes=None, precision=None):
     """Export ``net`` into ``out_dir/<name>`` and return an :class:`Artifact`.
 
     ``input_shape`` excludes the batch axis (zoo models default to their config's); ``batch`` fixes
@@ -62,7 +63,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     names the ONNX dynamic axes instead (any it cannot keep are listed in the manifest's
     ``fixed_axes``). ``check`` runs every written backend against the
     imperative net on random input and raises :class:`AgreementError` on disagreement.
-    ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest.
+    ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest. ``precision``
+    (an ``export.precision.PrecisionPlan``) adds INT8/FP16 copies of model.onnx, checked against
+    it when ``check``; the manifest lists them under ``variants``, the report under ``precision``.
     """
     name = name or getattr(net, "zoo_name", None)
     if not name:
@@ -70,6 +73,8 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise ValueError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+    if precision is not None and "onnx" not in formats:
+        raise ValueError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
     sample = tuple(input_shape or getattr(getattr(net, "zoo_config", None), "input_shape", ()) or ())
     if not sample:
         raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
@@ -78,12 +83,18 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes)
         report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers) if check else None
+        variants = {}
+        if precision is not None and (report is None or report["passed"]):
+            variants, checks = precision.write(staging, ONNX_NAME, check=check)
+            files += [entry["file"] for entry in variants.values()]
+            if report is not None:
+                report["precision"] = checks
         if report is not None:
             atomic_write_text(os.path.join(staging, REPORT_NAME), json.dumps(report, indent=2) + "\n")
             files.append(REPORT_NAME)
             if not report["passed"]:
                 raise AgreementError(name, report)
-        manifest = _manifest(net, staging, name, files, formats, opset, weights, seed)
+        manifest = _manifest(net, staging, name, files, formats, opset, weights, seed, variants)
     return Artifact(name, target, manifest, report)
 
 
@@ -119,12 +130,13 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):
     return report
 
 
-def _manifest(net, staging, name, files, formats, opset, weights, seed):
+def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):
     path = os.path.join(staging, manifests.MANIFEST_NAME)
     update = manifests.build(
         model=name, config=getattr(net, "zoo_config", None),
         weights=weights or manifests.weights_info(net, seed=seed),
-        files=manifests.file_entries(staging, files), versions_=manifests.versions(net, opset))
+        files=manifests.file_entries(staging, files), versions_=manifests.versions(net, opset),
+        variants=variants)
     if "onnx" in formats:
         update["inputs"], update["outputs"] = manifests.onnx_io(os.path.join(staging, ONNX_NAME))
         update["versions"]["opset"] = _onnx_opset(os.path.join(staging, ONNX_NAME))

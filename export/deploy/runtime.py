@@ -110,6 +110,7 @@ class OnnxModel:
         meta = self.session.get_modelmeta()
         self.manifest = read_model_manifest(path) or manifest_from_metadata(meta.custom_metadata_map)
         self.name = self.manifest.get("model") or meta.graph_name
+        self.precision = meta.custom_metadata_map.get("precision", "fp32")  # export.precision stamps variants
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise InputError(f"{path}: model has {len(inputs)} inputs; this runner feeds exactly one")

@@ -4,8 +4,9 @@
   aliased away;
 * shape ops whose inputs are all params (GluonNLP reshapes and concatenates its attention
   weights in the graph) are computed here, so the file holds the weights as they are used;
-* an inference BatchNorm on channel axis 1 whose input is a Convolution used by nothing else,
-  with constant weights and statistics, is folded into that convolution's weight and bias.
+* an inference BatchNorm on channel axis 1 whose input is a Convolution, or a FullyConnected
+  with 2-D output (axis 1 = its units), used by nothing else, with constant weights and
+  statistics, is folded into that layer's weight and bias.
 """
 import numpy as np
 
@@ -13,6 +14,7 @@ from .attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
 from .mxgraph import MXNode
 
 IDENTITY_OPS = ("identity", "_copy", "BlockGrad", "stop_gradient")
+FOLDABLE = ("Convolution", "FullyConnected")  # weight axis 0 is the output channel / unit
 
 
 def optimize(graph):
@@ -85,7 +87,9 @@ def fold_batchnorm(graph):
         source = graph.value(bn.inputs[0])
         _, conv = _producer(graph, source)
         stats = [graph.value(r) for r in bn.inputs[1:5]]
-        if conv is None or conv.op != "Convolution" or uses.get(source) != 1:
+        if conv is None or conv.op not in FOLDABLE or uses.get(source) != 1:
+            continue
+        if conv.op == "FullyConnected" and len(bn.shapes[0]) != 2:  # axis 1 is not the units axis
             continue
         no_bias = attr_bool(conv.attrs, "no_bias")
         conv_params = [graph.value(r) for r in conv.inputs[1:2 if no_bias else 3]]

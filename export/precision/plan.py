@@ -1,0 +1,194 @@
+"""Build the requested variants of an artifact's ``model.onnx`` and check each against FP32.
+
+``export_artifact(net, out, precision=PrecisionPlan(int8=True, calibration=...))`` calls
+:meth:`PrecisionPlan.write` inside its staging folder, so the variants land with the rest of the
+artifact or not at all. What the checks compare on:
+
+- ``evaluation`` given (a labelled test split: trained weights): FP32 and variant accuracy, their
+  top-1 agreement and max error;
+- otherwise up to ``CHECK_SAMPLES`` calibration-style inputs (the calibration pool), or seeded
+  random inputs for FP16 without calibration data: agreement and max error, with a warning that
+  accuracy is not judged.
+
+Without labels the figures say how far a variant moved from FP32, not whether it is still
+right. INT8 is a trade and its figures are reported; FP16 must agree with FP32 within
+:data:`FP16_RTOL` of the output scale, else :class:`PrecisionError`. :func:`format_variants`
+turns the results into the lines tools/export.py prints.
+"""
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from . import PrecisionError
+from .calibrate import Calibration, select
+from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
+from .serving import FILE_NAMES, FP16, FP32, INT8
+from ..artifacts.io import sha256_file
+from ..deploy.runtime import session_options
+
+CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
+RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
+INT8_DROP_WARN_POINTS = 0.5  # warn when INT8 loses more test accuracy than this
+# float16's machine epsilon is 9.8e-4; 1e-2 of the output scale leaves room for ~10 epsilons of
+# rounding accumulated through a deep net (measured: 4e-4 for ResNet-50, 5e-4 for DenseNet-121),
+# while a conversion bug (a wrong cast, a clamped activation) shows as errors of order 1.
+FP16_RTOL = 1e-2
+EVAL_BATCH = 32
+
+
+@dataclass
+class Evaluation:
+    """Inputs to compare on (preprocessed, ``(N, *sample_shape)``), their labels if known, their origin."""
+
+    inputs: np.ndarray
+    source: str
+    labels: Optional[np.ndarray] = None
+
+
+@dataclass
+class PrecisionPlan:
+    """Which variants to write, with their calibration and evaluation data."""
+
+    int8: bool = False
+    fp16: bool = False
+    calibration: Optional[Calibration] = None
+    keep_fp32: tuple = DEFAULT_KEEP_FP32
+    evaluation: Optional[Evaluation] = None
+    trained: Optional[bool] = None
+
+    def __post_init__(self):
+        if self.int8 and self.calibration is None:
+            raise ValueError("INT8 quantization needs calibration data: the model's training split or "
+                             "a folder of its input images / .npy files")
+
+    @property
+    def precisions(self):
+        return [p for p, wanted in ((INT8, self.int8), (FP16, self.fp16)) if wanted]
+
+    def write(self, folder, source_name=FILE_NAMES[FP32], check=True):
+        """Write the variants beside ``folder/source_name``; return ``(manifest entries, check reports)``."""
+        source = os.path.join(folder, source_name)
+        entries, checks = {}, {}
+        evaluation = self._evaluation(source) if check else None
+        reference = run_file(source, evaluation.inputs) if check else None
+        for precision in self.precisions:
+            target = os.path.join(folder, FILE_NAMES[precision])
+            if precision == INT8:
+                info = quantize_int8(source, target, self.calibration, self.keep_fp32)
+                info["calibration"] = self.calibration.record()
+            else:
+                info = convert_fp16(source, target)
+            entries[precision] = dict(_files(folder, precision, source_name), **info)
+            if check:
+                checks[precision] = self._check(precision, target, reference, evaluation)
+        return entries, checks
+
+    def _evaluation(self, source):
+        if self.evaluation is not None:
+            return self.evaluation
+        if self.calibration is not None:
+            pool = self.calibration.pool
+            inputs = pool[select(len(pool), CHECK_SAMPLES, seed=1)]
+            return Evaluation(inputs, f"calibration-style inputs ({self.calibration.source})")
+        shape = _sample_shape(source)
+        inputs = np.random.default_rng(0).standard_normal((RANDOM_SAMPLES,) + shape).astype(np.float32)
+        return Evaluation(inputs, "seeded standard-normal inputs (no real data given)")
+
+    def _check(self, precision, path, reference, evaluation):
+        result = dict(compare(reference, run_file(path, evaluation.inputs), evaluation, precision),
+                      file=FILE_NAMES[precision], warning=None)
+        if precision == FP16:
+            result["tolerance"] = fp16_tolerance(reference)
+            result["passed"] = result["max_abs_error"] <= result["tolerance"]
+            if not result["passed"]:
+                raise PrecisionError(f"{FILE_NAMES[FP16]} disagrees with FP32 (max error {result['max_abs_error']:.3g} > "
+                                     f"tolerance {result['tolerance']:.3g} on {evaluation.source}); nothing was "
+                                     "written. Please report it with the model name and options")
+        if evaluation.labels is None:
+            result["warning"] = ("untrained weights: accuracy cannot be judged; train the model "
+                                 "(tools/train.py) for a meaningful check" if self.trained is False else
+                                 "no labelled test split for this data: accuracy not measured")
+        elif result["accuracy_drop_points"] > INT8_DROP_WARN_POINTS and precision == INT8:
+            result["warning"] = (f"INT8 loses {result['accuracy_drop_points']:.2f} points of test accuracy; try "
+                                 "another calibration method, more samples, or keeping layers in FP32")
+        return result
+
+
+def _files(folder, precision, source_name):
+    path, source = os.path.join(folder, FILE_NAMES[precision]), os.path.join(folder, source_name)
+    return {"file": FILE_NAMES[precision], "precision": precision, "sha256": sha256_file(path),
+            "bytes": os.path.getsize(path), "source": {"file": source_name, "sha256": sha256_file(source)}}
+
+
+def _sample_shape(path):
+    dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    return tuple(d.dim_value or 1 for d in dims[1:])
+
+
+def run_file(path, inputs, batch=EVAL_BATCH, threads=None):
+    """The first output of the ONNX file ``path`` over ``inputs``, run in batches on the CPU."""
+    session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    fixed = session.get_inputs()[0].shape[0]
+    size = fixed if isinstance(fixed, int) else batch
+    outputs = []
+    for start in range(0, len(inputs), size):
+        chunk = np.ascontiguousarray(inputs[start:start + size], dtype=np.float32)
+        count = len(chunk)
+        if count < size and isinstance(fixed, int):  # a fixed-batch file: pad the last batch
+            chunk = np.concatenate([chunk, np.zeros((size - count,) + chunk.shape[1:], np.float32)])
+        outputs.append(session.run(None, {name: chunk})[0][:count])
+    return np.concatenate(outputs).astype(np.float32)
+
+
+def compare(reference, candidate, evaluation, label):
+    """``{"inputs", "samples", "top1_agreement", "max_abs_error", ...}`` of two output arrays;
+    accuracies (fraction) and the drop in points when ``evaluation`` has labels."""
+    ref, out = reference.reshape(len(reference), -1), candidate.reshape(len(candidate), -1)
+    result = {"inputs": evaluation.source, "samples": int(len(ref)),
+              "top1_agreement": float(np.mean(ref.argmax(1) == out.argmax(1))),
+              "max_abs_error": float(np.abs(ref - out).max()), "max_abs_fp32": float(np.abs(ref).max())}
+    if evaluation.labels is not None:
+        labels = np.asarray(evaluation.labels).reshape(-1)
+        fp32 = float(np.mean(ref.argmax(1) == labels))
+        ours = float(np.mean(out.argmax(1) == labels))
+        result.update({"fp32_accuracy": fp32, f"{label}_accuracy": ours,
+                       "accuracy_drop_points": round(100 * (fp32 - ours), 4)})
+    return result
+
+
+def fp16_tolerance(reference):
+    """The FP16 agreement tolerance: ``FP16_RTOL * max(1, max|FP32 output|)``."""
+    return FP16_RTOL * max(1.0, float(np.abs(reference).max()))
+
+
+def format_variants(variants, checks):
+    """``(lines, warnings)`` from the manifest's ``variants`` and the report's ``precision`` block;
+    a warning shared by several variants (untrained weights) is given once."""
+    lines, warnings = [], {}
+    for precision, entry in (variants or {}).items():
+        how = entry.get("calibration")
+        detail = ""
+        if how:
+            kept = ", ".join(entry.get("fp32_nodes") or []) or "none"
+            detail = (f": {how['method']} on {how['samples']} of {how['pool']} samples ({how['source']}); "
+                      f"FP32 layers: {kept}")
+        lines.append(f"{precision:<5} {entry['file']}{detail} ({entry['seconds']:.1f} s)")
+        check = (checks or {}).get(precision)
+        if check is None:
+            continue
+        row = f"      {check['inputs']}, {check['samples']} samples:"
+        if "fp32_accuracy" in check:
+            row += (f" accuracy fp32 {check['fp32_accuracy']:.4f} -> {precision} {check[f'{precision}_accuracy']:.4f}"
+                    f" ({0.0 - check['accuracy_drop_points']:+.2f} points),")
+        row += f" top-1 agreement {check['top1_agreement']:.4f}, max |err| {check['max_abs_error']:.2e}"
+        if "tolerance" in check:
+            row += f" (tolerance {check['tolerance']:.1e}: {'pass' if check['passed'] else 'FAIL'})"
+        lines.append(row)
+        if check.get("warning"):
+            warnings.setdefault(check["warning"], []).append(precision)
+    return lines, [f"{', '.join(names)}: {text}" for text, names in warnings.items()]

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""Benchmark INT8 against FP32: export time with --quantize int8, test accuracy, ORT latency.
+
+  python tools/bench_precision.py                                   # lenet_bn resnet18 resnet50 densenet121 vgg11
+  python tools/bench_precision.py --models resnet18 --threads 1 --repeats 30
+
+Per model: ``tools/export.py --quantize int8`` runs as a user would run it (its wall time, calibration
+included, is the export figure); weights come from ``runs/<model>-digits`` when tools/train.py
+wrote it, and the export then measures FP32 and INT8 accuracy on the digits test split. ImageNet
+models calibrate on crops of scikit-learn's two bundled photographs (``--calib``). Latency:
+FP32 and INT8 in one process on the same threads, interleaved rounds, medians; ratio > 1 means
+INT8 is faster. Writes ``precision.md`` to ``--out``.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+# This folder holds export.py, which would shadow the `export` package: keep it off the path.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+
+DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11"
+PHOTO_CROPS = 64
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated (default {DEFAULT_MODELS})")
+    parser.add_argument("--batch-sizes", default="1,32", help="batch sizes (default 1,32)")
+    parser.add_argument("--repeats", type=int, default=10, help="interleaved rounds per batch size (default 10)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="ONNX Runtime threads, both variants (default: all cores)")
+    parser.add_argument("--runs", default="runs", help="folder of tools/train.py runs (default runs/)")
+    parser.add_argument("--out", default="bench", help="folder for precision.md (default bench/)")
+    args = parser.parse_args(argv)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    if args.repeats < 1 or args.threads < 1 or min(args.batch_sizes) < 1:
+        parser.error("--repeats, --threads and batch sizes must be positive")
+    return args
+
+
+def export_int8(name, args, work, photos):
+    """Run tools/export.py --quantize int8 for ``name``; return (seconds, artifact folder, trained)."""
+    import hybridzoo
+
+    run = os.path.join(args.runs, f"{name}-digits")
+    command = [sys.executable, os.path.join(HERE, "export.py"), "--model", name, "--out", work,
+               "--format", "onnx", "--quantize", "int8"]
+    trained = os.path.isfile(os.path.join(run, "best.params"))
+    if trained:
+        command += ["--params", run]
+    if hybridzoo.get_config(name).dataset == "imagenet":
+        command += ["--calib", photos]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"error: {name}: export failed: {result.stderr.strip().splitlines()[-1]}")
+    return seconds, os.path.join(work, name), trained
+
+
+def measure(name, args, work, photos):
+    from export.deploy.runtime import OnnxModel
+    from export.precision.serving import compare_latency
+
+    seconds, folder, trained = export_int8(name, args, work, photos)
+    check = json.load(open(os.path.join(folder, "report.json")))["precision"]["int8"]
+    calibration = json.load(open(os.path.join(folder, "manifest.json")))["variants"]["int8"]["calibration"]
+    models = {p: OnnxModel(os.path.join(folder, f), threads=args.threads)
+              for p, f in (("fp32", "model.onnx"), ("int8", "model.int8.onnx"))}
+    rows = compare_latency(models, args.batch_sizes, repeats=args.repeats)
+    row = {"model": name, "input": "×".join(map(str, models["fp32"].sample_shape)), "trained": trained,
+           "calibration": f"{calibration['samples']} " + ("photo crops" if calibration["source"].startswith("folder")
+                                                          else calibration["source"]), "export_s": seconds,
+           "fp32_accuracy": check.get("fp32_accuracy"), "int8_accuracy": check.get("int8_accuracy"),
+           "agreement": check["top1_agreement"]}
+    for r in rows:
+        row[(r["batch"], r["precision"])] = r["p50_ms"]
+    return row
+
+
+def table(rows, batch_sizes):
+    acc = lambda v: "-" if v is None else f"{v:.4f}"
+    head = ["model", "input", "weights", "calibration", "export s", "FP32 acc", "INT8 acc", "top-1 agree"]
+    for b in batch_sizes:
+        head += [f"b{b} FP32 ms", f"b{b} INT8 ms", f"b{b} ratio"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], r["input"], "digits-trained" if r["trained"] else "untrained", r["calibration"],
+                 f"{r['export_s']:.1f}", acc(r["fp32_accuracy"]), acc(r["int8_accuracy"]), f"{r['agreement']:.4f}"]
+        for b in batch_sizes:
+            fp32, int8 = r[(b, "fp32")], r[(b, "int8")]
+            cells += [f"{fp32:.2f}", f"{int8:.2f}", f"**{fp32 / int8:.2f}×**"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def machine(args):
+    import onnxruntime
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    load = " (load average %.1f)" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    return (f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores{load}; ONNX Runtime {onnxruntime.__version__}, "
+            f"{args.threads} intra-op threads for both variants; medians of {args.repeats} interleaved rounds")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import hybridzoo  # noqa: F401  (thread setup before anything loads MXNet)
+    from hybridzoo.data import write_photo_crops
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-precision-") as work:
+        photos = os.path.join(work, "photos")
+        write_photo_crops(photos, PHOTO_CROPS)
+        for name in args.models:
+            rows.append(measure(name, args, work, photos))
+            print(table(rows[-1:], args.batch_sizes)[-1], flush=True)
+    text = "\n".join([machine(args), "", *table(rows, args.batch_sizes)]) + "\n"
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "precision.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
