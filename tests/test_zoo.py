@@ -1,4 +1,5 @@
 """The zoo: every registered model builds, trains, hybridizes, saves and exports cleanly."""
+import fnmatch
 import json
 import os
 import subprocess
@@ -25,9 +26,9 @@ IMAGENET_MODELS = ("resnet34", "resnet50", "resnet101", "resnet152", "vgg13", "v
 # Smaller inputs keep the suite fast: the 28x28 models run at their own size; the 224- and
 # 96-pixel D2L models and every ImageNet variant run at 32x32 (the ResNets, DenseNets, GoogLeNet
 # and VGGs downsample by 32), except AlexNet and NiN at 96 (a stride-4 11x11 conv and three 3/2
-# max-pools need >= 67 pixels). Every image model takes input_size=, which also sizes the Dense
+# max-pools need >= 67 pixels) and Inception v3 at 75 (its smallest). Every image model takes input_size=, which also sizes the Dense
 # head where it depends on the input (AlexNet, VGG). ImageNet variants keep their 3 channels.
-TEST_INPUT_SIZE = {"alexnet": 96, "nin": 96}
+TEST_INPUT_SIZE = {"alexnet": 96, "nin": 96, "inception_v3": 75}
 SMALL_INPUT = 32
 BATCH = 2
 
@@ -87,9 +88,35 @@ def test_backward_reaches_every_parameter(case):
     assert not dead, f"no gradient reaches {dead}"
 
 
+# Pre-activation ResNets add each branch's last conv straight to the shortcut. Run as a graph,
+# MXNet's MKLDNN backend keeps other memory layouts between ops than op by op and so picks
+# other conv kernels: the float32 graph and imperative results differ by rounding that depth
+# amplifies (5e-6 at ResNet-101 v2; both are equally far from the float64 result, and with
+# MXNET_MKLDNN_ENABLED=0 they are identical). These nets compare the two modes in float64,
+# where MKLDNN is not used, at the same tolerance.
+FLOAT64_GRAPH = ("resnet*_v2",)
+
+
+def assert_graph_matches_imperative(case, graph):
+    """``graph`` (the hybridized net or its SymbolBlock reload) gives the imperative result."""
+    if not any(fnmatch.fnmatchcase(case.name, pattern) for pattern in FLOAT64_GRAPH):
+        np.testing.assert_allclose(graph(case.x).asnumpy(), case.expected, rtol=1e-5, atol=1e-6)
+        return
+    # An instance sharing the net's Parameters, never hybridized: the imperative reference.
+    imperative = hybridzoo.get_model(case.name, params=case.net.collect_params(), **case.kwargs)
+    x = case.x.astype("float64")
+    try:
+        for block in (imperative, graph):
+            block.cast("float64")
+        np.testing.assert_allclose(graph(x).asnumpy(), imperative(x).asnumpy(), rtol=1e-5, atol=1e-6)
+    finally:
+        for block in (imperative, graph):
+            block.cast("float32")
+
+
 def test_hybridized_matches_imperative(case):
     case.net.hybridize()
-    np.testing.assert_allclose(case.net(case.x).asnumpy(), case.expected, rtol=1e-5, atol=1e-6)
+    assert_graph_matches_imperative(case, case.net)
 
 
 def test_save_load_roundtrip(case, tmp_path):
@@ -113,7 +140,7 @@ def test_export_is_legacy_symbol_and_reloads_by_name(case, tmp_path):
     np.testing.assert_array_equal(fresh(case.x).asnumpy(), case.expected)
     imported = mx.gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"), ["data"],
                                             str(tmp_path / "model-0000.params"), ctx=case.x.context)
-    np.testing.assert_allclose(imported(case.x).asnumpy(), case.expected, rtol=1e-5, atol=1e-6)
+    assert_graph_matches_imperative(case, imported)
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
@@ -199,7 +226,9 @@ def test_unknown_name_suggests_close_matches():
 
 
 def test_list_models_pattern():
-    assert hybridzoo.list_models("resnet*") == ["resnet101", "resnet152", "resnet18", "resnet34", "resnet50"]
+    assert hybridzoo.list_models("resnet??") == ["resnet18", "resnet34", "resnet50"]
+    assert hybridzoo.list_models("resnet*_v2") == ["resnet101_v2", "resnet152_v2", "resnet18_v2",
+                                                   "resnet34_v2", "resnet50_v2"]
     assert hybridzoo.list_models("vgg1?_bn") == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
     assert hybridzoo.list_models("nothing*") == []
 
