@@ -11,7 +11,7 @@ import hybridzoo
 import mxnet as mx
 import numpy as np
 import pytest
-from hybridzoo import registry
+from hybridzoo import gluon_weights, registry
 from hybridzoo.init import HeFanOut
 from hybridzoo.layers import Linear
 from hybridzoo.stats import model_stats
@@ -22,6 +22,11 @@ D2L_MODELS = ("linear_regression", "softmax_regression", "mlp", "mlp_dropout", "
 IMAGENET_MODELS = ("resnet34", "resnet50", "resnet101", "resnet152", "vgg13", "vgg16", "vgg19",
                    "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
                    "densenet121", "densenet161", "densenet169", "densenet201")
+# Issue 11: pre-activation ResNets, Gluon's v1 layout, and the rest of MXNet's vision zoo.
+VISION_ZOO_MODELS = tuple(f"resnet{d}_v{v}" for d in (18, 34, 50, 101, 152) for v in (1, 2)) + (
+    "squeezenet1_0", "squeezenet1_1", "inception_v3") + tuple(
+    f"mobilenet{w}" for w in ("1_0", "0_75", "0_5", "0_25")) + tuple(
+    f"mobilenet_v2_{w}{layout}" for w in ("1_0", "0_75", "0_5", "0_25") for layout in ("", "_gluoncv"))
 
 # Smaller inputs keep the suite fast: the 28x28 models run at their own size; the 224- and
 # 96-pixel D2L models and every ImageNet variant run at 32x32 (the ResNets, DenseNets, GoogLeNet
@@ -66,7 +71,7 @@ def case(request):
 
 
 def test_every_issue_model_is_registered():
-    assert set(D2L_MODELS + IMAGENET_MODELS) <= set(hybridzoo.list_models())
+    assert set(D2L_MODELS + IMAGENET_MODELS + VISION_ZOO_MODELS) <= set(hybridzoo.list_models())
 
 
 def test_forward_shape_and_finite(case):
@@ -168,6 +173,40 @@ def test_default_build_matches_config(name):
     _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(1,) + config.input_shape)
     assert out_shape == (1, config.classes)
     assert net.zoo_config == config and net.zoo_name == name
+
+
+# MXNet's Gluon vision zoo: our nets have its parameter counts (trainable scalars, as
+# ``count_parameters``), except that its ResNet-50+ v1 and VGG-BN convs that feed a BatchNorm
+# carry a bias (ours do not; hybridzoo.gluon_weights folds those into the BatchNorm).
+VISION_ZOO_NAMES = [name for name, (library, _) in sorted(gluon_weights.GLUON_SOURCES.items())
+                    if library == "mxnet" and name.startswith(("squeezenet", "mobilenet", "inception", "resnet"))]
+
+
+def trainable_count(net, input_shape):
+    """Trainable scalars of a (possibly deferred-shape) net, from symbolic shape inference."""
+    symbol = net(mx.sym.var("data"))
+    shapes = dict(zip(symbol.list_arguments(), symbol.infer_shape(data=(1,) + input_shape)[0]))
+    return sum(int(np.prod(shapes[p.name])) for p in net.collect_params().values() if p.grad_req != "null")
+
+
+def redundant_biases(net):
+    """Scalars in biases of convs directly followed by a BatchNorm, in creation order."""
+    params = list(net.collect_params().values())
+    return sum(int(np.prod(b.shape)) for b, nxt in zip(params, params[1:])
+               if b.name.endswith("_bias") and nxt.name.endswith("_gamma") and "conv" in b.name)
+
+
+@pytest.mark.parametrize("name", VISION_ZOO_NAMES)
+def test_parameter_counts_equal_mxnet_vision_zoo(name):
+    from mxnet.gluon.model_zoo import vision
+    config = hybridzoo.get_config(name)
+    theirs = vision.get_model(gluon_weights.GLUON_SOURCES[name][1])
+    expected = trainable_count(theirs, config.input_shape)
+    ours = trainable_count(hybridzoo.get_model(name), config.input_shape)
+    if name.endswith("_v1") and int(name[len("resnet"):-3]) >= 50:
+        assert redundant_biases(theirs) > 0
+        expected -= redundant_biases(theirs)
+    assert ours == expected
 
 
 def test_classes_built_directly_have_stable_names_too():
