@@ -145,3 +145,20 @@ def test_convert_writes_a_checkpoint_get_model_verifies(tmp_path):
     assert json.loads((tmp_path / "run" / "best.json").read_text())["sha256"] == manifest["sha256"]
     ours = hybridzoo.get_model("squeezenet1_1", pretrained=str(tmp_path / "run"), classes=10)
     assert_same_outputs(ours, x, expected)
+
+
+def test_import_tool_writes_the_checkpoint_and_fails_in_one_line(tmp_path, capsys):
+    from _tools import load_tool
+    tool = load_tool("import_gluon")
+    theirs, x, expected = their_net("mxnet", "mobilenet0.25", 32)
+    theirs.save_parameters(str(tmp_path / "their.params"))
+    assert tool.main(["--model", "mobilenet0_25", str(tmp_path / "their.params"),
+                      "--out", str(tmp_path / "run")]) == 0
+    assert "mxnet:mobilenet0.25 parameters (1000 classes" in capsys.readouterr().out
+    assert_same_outputs(hybridzoo.get_model("mobilenet0_25", pretrained=str(tmp_path / "run")), x, expected)
+    assert tool.main(["--model", "mobilenet1_0", str(tmp_path / "their.params")]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "shapes" in errors[0]
+    with pytest.raises(SystemExit):
+        tool.main(["--model", "lenet", str(tmp_path / "their.params")])
+    assert "has no Gluon counterpart" in capsys.readouterr().err
