@@ -104,7 +104,8 @@ def _listing(names):
 def match_file(arrays, reference, path, what):
     """``{their structural key: array}``: the file must hold exactly ``reference``'s parameters,
     named structurally (save_parameters) or by full name (collect_params().save, export)."""
-    structural = reference._collect_params_with_prefix()  # key -> Parameter, creation order
+    # Gluon's own naming for save_parameters files (key -> Parameter, in creation order).
+    structural = reference._collect_params_with_prefix()
     if any("." in key for key in arrays):
         expected, found = {key: key for key in structural}, arrays
     else:  # full names: compared without the root prefix, which carries a global counter
