@@ -1,4 +1,4 @@
-"""hybridzoo: the D2L model family and its ImageNet variants as MXNet Gluon HybridBlocks."""
+"""hybridzoo: the D2L model family, its ImageNet variants and MXNet's Gluon vision zoo as HybridBlocks."""
 from ._threads import configure_threads
 
 configure_threads()  # before anything imports mxnet

@@ -1,4 +1,5 @@
 """Per-model configuration: input, normalisation, dataset and the training recipe."""
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Optional, Tuple
 
@@ -79,10 +80,11 @@ def fashion_mnist(size=28, **recipe):
 
 
 def imagenet(size=224, **recipe):
-    """An ImageNet config: 3x224x224, 1000 classes, ImageNet mean/std."""
+    """An ImageNet config: 3 x size x size, 1000 classes, ImageNet mean/std; images resized
+    to size / 0.875 before the center crop (256 for 224, 342 for 299, as GluonCV does)."""
     recipe.setdefault("lr", 0.1)
     recipe.setdefault("batch_size", 256)
     recipe.setdefault("epochs", 90)
     return ModelConfig(
         input_shape=(3, size, size), classes=1000, dataset="imagenet",
-        mean=IMAGENET_MEAN, std=IMAGENET_STD, resize=256, **recipe)
+        mean=IMAGENET_MEAN, std=IMAGENET_STD, resize=math.ceil(size / 0.875), **recipe)

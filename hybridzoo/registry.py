@@ -42,10 +42,26 @@ def _unknown(name):
     return ValueError(f"unknown model {name!r}: {hint}")
 
 
-def get_model(name, pretrained=None, **kwargs):
-    """Build a registered model. ``pretrained`` is a path to parameters written by tools/train.py."""
+SOURCES = ("hybridzoo", "gluon")
+
+
+def get_model(name, pretrained=None, source="hybridzoo", **kwargs):
+    """Build a registered model.
+
+    ``pretrained`` is a path to parameters: with ``source="hybridzoo"`` a checkpoint written by
+    tools/train.py (or :func:`hybridzoo.gluon_weights.convert`); with ``source="gluon"`` a
+    params file saved from the Gluon model-zoo net of the same architecture (MXNet's or
+    GluonCV's, see :mod:`hybridzoo.gluon_weights`), whose head size it takes by default.
+    """
     if name not in _MODELS:
         raise _unknown(name)
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+    if source == "gluon":
+        if not pretrained:
+            raise ValueError("source='gluon' loads a Gluon net's parameters: pass pretrained=<.params file>")
+        from .gluon_weights import load_gluon
+        return load_gluon(name, pretrained, **kwargs)
     net = _MODELS[name](**kwargs)
     # Duck-typed metadata for exporters (export/ must not import hybridzoo): the registered
     # name and the config adjusted to this instance's head and input channels.

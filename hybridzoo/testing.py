@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon import nn
 
-from .models.resnet import Residual
+from .models._common import ResidualBlock
 
 __all__ = ["default_context", "init_model", "randomize_batchnorm", "batchnorm_layers",
            "residual_branch_ends", "calibration_batch"]
@@ -32,8 +32,8 @@ def batchnorm_layers(net):
 
 
 def residual_branch_ends(net):
-    """The last BatchNorm of every residual branch (``Residual.body``) inside ``net``."""
-    found = [batchnorm_layers(net.body)[-1]] if isinstance(net, Residual) else []
+    """The last BatchNorm of every residual branch (``ResidualBlock.body``) inside ``net``."""
+    found = [batchnorm_layers(net.body)[-1]] if isinstance(net, ResidualBlock) and net.residual else []
     for child in net._children.values():
         found.extend(residual_branch_ends(child))
     return found

@@ -198,7 +198,7 @@ def build_net(name, resize=None, ctx=None, seed=0):
     except TypeError as err:
         raise ValueError(f"{name} cannot be built with input_size={resize} ({err}); drop --resize") from None
     if net.zoo_config is None or net.zoo_config.task != "classification":
-        raise ValueError(f"{name} is not an image classifier; train it with hybridzoo.linreg instead")
+        raise ValueError(f"{name} is not an image classifier; train it with hybridzoo.scratch.linreg instead")
     if resize:
         net.zoo_config = net.zoo_config.with_(input_size=resize, resize=resize)
     mx.random.seed(seed)

@@ -20,8 +20,10 @@ from hybridzoo.testing import init_model
 
 from export import verify
 
-# Smallest input each family accepts (AlexNet/NiN need >= 67, VGG >= 32, the rest pool to 1x1).
-SMALL_INPUT = {"alexnet": 67, "nin": 67, "vgg*": 32, "resnet*": 32, "densenet*": 32, "googlenet": 32}
+# Smallest input each family accepts (AlexNet/NiN need >= 67, Inception v3 >= 75, VGG >= 32,
+# the rest pool to 1x1).
+SMALL_INPUT = {"alexnet": 67, "nin": 67, "inception_v3": 75, "vgg*": 32, "resnet*": 32,
+               "densenet*": 32, "googlenet": 32, "squeezenet*": 32, "mobilenet*": 32}
 BATCHES = (1, 3)
 
 

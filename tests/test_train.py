@@ -10,7 +10,8 @@ import pytest
 from mxnet import autograd, gluon
 
 import hybridzoo
-from hybridzoo import checkpoint, data, linreg, train
+from hybridzoo import checkpoint, data, train
+from hybridzoo.scratch import linreg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = dict(epochs=1, batch_size=32, progress=False)  # 45 steps on the digits training split

@@ -1,7 +1,7 @@
 """Print a Markdown table of each D2L model's parameter count and forward time, imperative
 vs hybridized (median of --repeats runs; batch 256 for 28x28 models, 32 for the others).
 
-    python tools/zoo_stats.py [--repeats 5] [--models lenet resnet18 ...]
+    python tools/zoo_stats.py [--repeats 5] [--batch N] [--models lenet resnet18 ...]
 """
 import argparse
 import os
@@ -25,6 +25,8 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=D2L_MODELS,
                         help="registered names, optionally with integer kwargs: vgg11:width=4")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (median)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="batch size for every model (default: 256 for 28x28 inputs, else 32)")
     args = parser.parse_args(argv)
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, load average "
           f"{os.getloadavg()[0]:.1f}\n")
@@ -32,7 +34,7 @@ def main(argv=None):
     print("|---|---:|---:|---:|---:|---:|")
     for spec in args.models:
         name, kwargs = parse_model(spec)
-        batch = default_batch(name)
+        batch = args.batch or default_batch(name)
         stats = model_stats(name, batch, args.repeats, **kwargs)
         imperative, hybridized = stats["imperative"] * 1e3, stats["hybridized"] * 1e3
         print(f"| {spec} | {stats['params']:,} | {batch} | {imperative:.1f} | {hybridized:.1f} "

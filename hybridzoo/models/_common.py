@@ -5,6 +5,17 @@ from mxnet.gluon import HybridBlock
 from ..registry import get_config
 
 
+class ResidualBlock(HybridBlock):
+    """A block that adds ``body``'s output (the residual branch) to a shortcut.
+
+    A marker for :func:`hybridzoo.testing.residual_branch_ends`, which gives the last BatchNorm
+    of every residual branch a small gamma, as trained residual nets have. Blocks whose shortcut
+    depends on their shape set ``residual = False`` when they have none.
+    """
+
+    residual = True
+
+
 class ZooNet(HybridBlock):
     """A zoo net: ``output(features(x))``. Subclasses build both in ``__init__``.
 

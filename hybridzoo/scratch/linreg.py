@@ -17,7 +17,7 @@ def data_iter(batch_size, features, labels, rng):
     order = rng.permutation(len(features))
     for start in range(0, len(features), batch_size):
         batch = order[start:start + batch_size]
-        yield nd.array(features[batch]), nd.array(labels[batch])
+        yield nd.array(features[batch], dtype=features.dtype), nd.array(labels[batch], dtype=labels.dtype)
 
 
 def linreg(X, w, b):
