@@ -110,9 +110,10 @@ def _deferred(net):
     return False
 
 
-def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
-    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward
-    (``hybridize=False``: only run the forward when shapes are still deferred, enough to build
+def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dtypes=None):
+    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward on zeros
+    of ``input_shapes`` / ``input_dtypes`` (default: the zoo config's dtypes, else float32;
+    ``hybridize=False``: only run the forward when shapes are still deferred, enough to build
     the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
     """
     missing = _uninitialized(net)
@@ -126,7 +127,8 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):
-        net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
+        dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
+        net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
     return bool(missing)
 
 
@@ -157,10 +159,31 @@ def block_params(net, sym):
 
 
 def zoo_input_shape(net):
-    """``(1,) + net.zoo_config.input_shape`` for zoo models, else None."""
+    """The zoo config's input shape at batch 1, ``(1,) + input_shape``; a list of shapes for a
+    net with several inputs (``config.input_shapes()``); None for other nets."""
     config = getattr(net, "zoo_config", None)
+    if hasattr(config, "input_shapes"):
+        shapes = [tuple(s) for s in config.input_shapes(1)]
+        return shapes[0] if len(shapes) == 1 else shapes
     shape = getattr(config, "input_shape", None)
     return (1,) + tuple(shape) if shape else None
+
+
+def zoo_input_dtypes(net, count=None):
+    """The zoo config's input dtypes (``config.input_dtypes()``), when it has ``count`` inputs; else None."""
+    config = getattr(net, "zoo_config", None)
+    dtypes = list(config.input_dtypes()) if hasattr(config, "input_dtypes") else None
+    return dtypes if dtypes and (count is None or len(dtypes) == count) else None
+
+
+def zoo_dynamic_axes(net):
+    """``{input name: {axis: dim name}}`` from the zoo config (``config.dynamic_axes()``): the
+    batch and the dims it declares variable (sequence length...); None for other nets."""
+    config = getattr(net, "zoo_config", None)
+    axes = config.dynamic_axes() if hasattr(config, "dynamic_axes") else None
+    if not axes or all(a == {0: "batch"} for a in axes.values()):
+        return None  # the batch alone: what dynamic_batch=True gives
+    return axes
 
 
 def _manifest_for(symbol_file):

@@ -65,7 +65,7 @@ def _in_gluon_order(names, values, is_shape=False):
 
 
 def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, optimize=True,
-                input_dtype=np.float32, epoch=None, seed=0, metadata=None, dynamic_axes=None):
+                input_dtype=None, epoch=None, seed=0, metadata=None, dynamic_axes=None):
     """Export ``source`` to ONNX at ``path`` and return ``path``.
 
     ``source``: a HybridBlock (initialized under ``seed`` if it is not, hybridized, warmed up), a
@@ -73,8 +73,11 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     file, default the highest), or ``(Symbol or path, params dict or path)``. ``input_shape``
     includes the batch axis, e.g. ``(1, 1, 28, 28)``; several inputs: a dict name -> shape or a
     list (in forward-argument order for Gluon's ``data0``, ``data1``... names, else in symbol
-    input order; training labels may be included). Zoo models default to ``(1,) + net.zoo_config.input_shape``.
-    ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic;
+    input order; training labels may be included). ``input_dtype``: one dtype, or one per input
+    (list or dict, as ``input_shape``); default float32. Zoo models default to their config's
+    inputs at batch 1 and its dtypes (``net.zoo_config``: ``input_shapes``, ``input_dtypes``).
+    ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic
+    (zoo models: their config's ``dynamic_axes()``, e.g. batch and sequence length);
     ``dynamic_axes`` (torch.onnx style: ``{"data0": {0: "batch", 1: "seq"}}`` or ``{"data0":
     [0, 1]}``) replaces it, naming any dynamic axes; an axis that cannot vary is exported fixed
     with a warning and recorded in the model's ``fixed_axes`` metadata.
@@ -89,6 +92,12 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
         input_shape = sources.zoo_input_shape(source)
+    if is_block and input_dtype is None:
+        input_dtype = sources.zoo_input_dtypes(source, len(_shape_list(input_shape) or ()))
+    if is_block and dynamic_batch and dynamic_axes is None:
+        dynamic_axes = sources.zoo_dynamic_axes(source)
+    if input_dtype is None:
+        input_dtype = np.float32
     if is_block and input_shape is not None:
         # A block's inputs are its forward() arguments, named data / data0, data1... by Gluon
         # (the symbol may list them in another order).

@@ -106,34 +106,42 @@ def compare(reference, backends, inputs, repeats=3):
     return report
 
 
-def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None):
+def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None):
     """Check one net through every artifact: imperative (reference) vs hybridized, the
     ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the one-to-one graph.
 
-    ``inputs``: ``{batch size: [arrays]}``; every batch goes through the same dynamic-batch
-    files exported at ``input_shape`` (default: the shape of the smallest batch). Returns
-    ``{"tolerance", "errors": {backend: max error over batches}, "passed", "reference"}``.
+    ``inputs``: ``{key: [arrays]}`` (the key, e.g. the batch size or ``(batch, length)``, only
+    orders them); every set goes through the same files, exported at ``input_shape`` (default:
+    the shapes of the smallest key's arrays, in their dtypes) with ``dynamic_axes`` (default:
+    the zoo config's, e.g. batch and sequence length; else the batch). Returns
+    ``{"tolerance", "errors": {backend: max error over input sets}, "passed", "reference"}``.
     """
     import os
 
+    from .source import input_names, zoo_dynamic_axes
     from .symbol import export_symbol
     from .to_onnx import export_onnx
 
     ctx = ctx or mx.cpu()
     imperative = block_backend(net, hybridize=False, ctx=ctx)
-    reference = {batch: imperative(x) for batch, x in inputs.items()}
-    shape = input_shape or tuple(inputs[min(inputs)][0].shape)
+    reference = {key: imperative(x) for key, x in inputs.items()}
+    first = inputs[min(inputs)]
+    shapes = input_shape or [tuple(x.shape) for x in first]
+    dtypes = [np.dtype(x.dtype).name for x in first]
+    names = input_names(len(first))
+    dynamic_axes = dynamic_axes or zoo_dynamic_axes(net)
     prefix = os.path.join(workdir, name)
-    export_symbol(net, prefix, input_shape=shape, ctx=ctx, manifest=None)
+    export_symbol(net, prefix, input_shape=shapes, ctx=ctx, manifest=None)
     backends = {"hybridized": block_backend(net, hybridize=True, ctx=ctx),
-                "symbol": symbol_backend(prefix, ctx=ctx)}
+                "symbol": symbol_backend(prefix, input_names=names, ctx=ctx)}
     for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
         path = os.path.join(workdir, f"{name}-{label}.onnx")
-        export_onnx(prefix, path, input_shape=shape, optimize=optimize)
+        export_onnx(prefix, path, input_shape=shapes, input_dtype=dtypes, optimize=optimize,
+                    dynamic_axes=dynamic_axes)
         backends[label] = onnx_backend(path)
     errors, tol, passed = {}, 0.0, True
-    for batch, x in inputs.items():
-        report = compare(reference[batch], backends, x, repeats=0)
+    for key, x in inputs.items():
+        report = compare(reference[key], backends, x, repeats=0)
         tol = max(tol, report["tolerance"])
         for backend, result in report["backends"].items():
             errors[backend] = max(errors.get(backend, 0.0), result["max_abs_error"])
