@@ -34,7 +34,23 @@ def model_metadata(src, input_shapes, opset):
             "classes": getattr(config, "classes", None), "labels": _list(getattr(config, "labels", None)),
             "dataset": getattr(config, "dataset", None), "preprocess": pre, "opset": opset,
             "version": package_version()}
+    if getattr(config, "inputs", None):  # a zoo config that describes its inputs and outputs
+        meta.update(task=config.task, inputs=_roles(config.input_specs, input_shapes, config.sizes()),
+                    outputs=[spec.name for spec in config.output_specs])
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def _roles(specs, input_shapes, sizes):
+    """``{ONNX input name: {"role", "dtype"[, "values", "range"]}}``: what each input of a zoo
+    net holds; integer inputs say their range (``index``: ids in [low, high), e.g. [0, 28);
+    ``length``: valid lengths in [low, high], e.g. [1, "seq"]: up to the sequence's length)."""
+    roles = {}
+    for name, spec in zip(input_shapes, specs):
+        roles[name] = {"role": spec.name, "dtype": spec.dtype}
+        if spec.values != "uniform":
+            high = sizes.get(spec.high, spec.high) if spec.values == "index" else spec.high
+            roles[name].update(values=spec.values, range=[int(spec.low), high])
+    return roles
 
 
 def _list(value):

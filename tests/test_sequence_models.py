@@ -2,6 +2,8 @@
 valid-length mask, begin states carried across calls (in MXNet and through one exported file
 with a dynamic sequence length), token ids as int or float, the export defaults the config
 drives, and the training loops on bundled data (one quick epoch each)."""
+import json
+
 import hybridzoo
 import mxnet as mx
 import numpy as np
@@ -13,6 +15,7 @@ from hybridzoo.specs import TensorSpec
 from hybridzoo.testing import init_model, sample_inputs
 
 from export import export_onnx, verify
+from export.artifacts.package import export_artifact
 
 
 def _nd(arrays):
@@ -84,6 +87,9 @@ def test_begin_state_carries_across_calls_in_mxnet_and_onnx(name, tmp_path):
     assert [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input][:2] == \
         [["batch", "seq"], [1, "batch", 32]]
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT32
+    props = {p.key: json.loads(p.value) if p.value[:1] in "[{" else p.value for p in model.metadata_props}
+    assert props["inputs"]["data0"] == {"role": "tokens", "dtype": "int32", "values": "index", "range": [0, 28]}
+    assert props["inputs"]["data1"]["role"] in ("state", "state_h") and props["task"] == "language_model"
     session = _session(path)
     names = [i.name for i in session.get_inputs()]
     tokens, *state = sample_inputs(net, 3, seed=2, seq=6)
@@ -135,3 +141,15 @@ def test_training_loops_write_loadable_checkpoints(tmp_path):
     assert manifest["test_perplexity"] < 28  # better than guessing among 28 characters
     net = hybridzoo.get_model("rnn_lm", num_hiddens=32, pretrained=str(tmp_path / "lm"))
     assert sequence_train.generate(net, "the ", 5).startswith("the ")
+
+
+def test_artifact_of_a_multi_input_model(tmp_path):
+    """tools/export.py's library path: the config's inputs (int32 token ids, states) are
+    exported, reloaded and checked on sampled inputs; the manifest lists them."""
+    net = init_model(hybridzoo.get_model("gru_lm", num_hiddens=8))
+    artifact = export_artifact(net, str(tmp_path))
+    assert artifact.report["passed"] and set(artifact.report["backends"]) == \
+        {"imperative", "hybridized", "reloaded symbol", "ONNX Runtime"}
+    inputs = artifact.manifest["inputs"]
+    assert [(i["name"], i["dtype"], i["shape"]) for i in inputs] == \
+        [("data0", "int32", [None, None]), ("data1", "float32", [1, None, 8])]

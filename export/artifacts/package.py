@@ -23,6 +23,7 @@ from . import manifest as manifests
 from .. import verify
 from .io import atomic_write_text
 from .staging import staged_dir
+from ..source import input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -79,6 +80,8 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     if not sample:
         raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
+    if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
+        shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes)
@@ -111,13 +114,18 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
 
 
 def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):
-    """Agreement report: max |backend - imperative| per backend on one seeded random batch."""
-    inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
+    """Agreement report: max |backend - imperative| per backend on one seeded random batch
+    (standard normal, or what the zoo config describes: token ids, valid lengths...)."""
+    if _described_inputs(net):
+        inputs = net.zoo_config.sample_inputs(batch or CHECK_BATCH, seed)
+    else:
+        inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
     backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
     if "symbol" in formats:
         with warnings.catch_warnings():  # SymbolBlock.imports warns that `data` has no declared type
             warnings.simplefilter("ignore", UserWarning)
-            backends["reloaded symbol"] = verify.symbol_backend(os.path.join(staging, name), ctx=ctx)
+            backends["reloaded symbol"] = verify.symbol_backend(os.path.join(staging, name), ctx=ctx,
+                                                                input_names=_input_names(len(inputs)))
     if "onnx" in formats:
         backends["ONNX Runtime"] = verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
     # The reference runs first and switches hybridization off; "hybridized" switches it back on.
@@ -128,6 +136,11 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):
     report.update(model=name, input_shape=list(inputs[0].shape),
                   passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def _described_inputs(net):
+    """True for zoo nets whose config lists their inputs (``zoo_config.inputs``)."""
+    return bool(getattr(getattr(net, "zoo_config", None), "inputs", None))
 
 
 def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):
