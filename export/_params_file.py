@@ -30,8 +30,13 @@ class _Unsupported(Exception):
     """A layout this reader leaves to ``mx.nd.load``."""
 
 
+class TruncatedError(ValueError):
+    """The file starts as MXNet writes params but ends early (an interrupted copy or save)."""
+
+
 def read(path):
-    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``."""
+    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``;
+    :class:`TruncatedError` when it is cut short."""
     if sys.byteorder != "little":
         return None
     with open(path, "rb") as f:
@@ -50,6 +55,8 @@ def _parse(buffer, size):
 
     def take(fmt):
         nonlocal pos
+        if pos + struct.calcsize(fmt) > size:  # only reached after the list magic matched
+            raise TruncatedError(f"truncated ({size} bytes, cut inside its array headers)")
         values = struct.unpack_from(fmt, buffer, pos)
         pos += struct.calcsize(fmt)
         return values
@@ -69,7 +76,8 @@ def _parse(buffer, size):
         dtype = np.dtype(DTYPES[flag])
         elements = int(np.prod(dims, dtype=np.int64))
         if pos + elements * dtype.itemsize > size:
-            raise _Unsupported  # truncated
+            raise TruncatedError(f"truncated ({size} bytes, but array {len(arrays) + 1} of {count} "
+                                 f"ends at byte {pos + elements * dtype.itemsize})")
         if elements:
             arrays.append(np.frombuffer(buffer, dtype, elements, pos).reshape(dims))
         else:
@@ -82,7 +90,7 @@ def _parse(buffer, size):
     for array in arrays:
         (length,) = take("<Q")
         if pos + length > size:
-            raise _Unsupported
+            raise TruncatedError(f"truncated ({size} bytes, cut inside the parameter names)")
         params[bytes(buffer[pos:pos + length]).decode("utf-8")] = array
         pos += length
     if pos != size:
