@@ -6,6 +6,7 @@ import tempfile
 import numpy as np
 import onnx
 
+from .._errors import check_input_size, mxnet_reason
 from ..artifacts.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
@@ -16,6 +17,9 @@ from .writer import append_initializers, raw_size, write_model
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
 PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
+# Names Gluon and the Module API give weights (for error messages only).
+PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta", "_running_mean", "_running_var",
+                  "_moving_mean", "_moving_var", "_alpha")
 
 
 def get_operator_support(opset=None):
@@ -66,18 +70,38 @@ def name_shapes(names, shapes, what="input_shape"):
         shapes = [tuple(shapes)]
     shapes = list(shapes or [])
     if len(shapes) != len(names):
-        raise ValueError(f"{what} gives {len(shapes)} shape(s) but the symbol has {len(names)} "
-                         f"run-time input(s) {names} (inputs not found in params); give one shape "
-                         "per input, batch axis included")
+        weights = [n for n in names if n.endswith(PARAM_SUFFIXES)]
+        hint = (f"; {len(weights)} of them look like weights missing from params ({few(weights)}): "
+                "pass the params saved with this symbol" if weights else
+                "; give one shape per input, batch axis included")
+        raise ValueError(f"{what} has {len(shapes)} shape(s) but the symbol has {len(names)} "
+                         f"run-time input(s) not found in params ({few(names)}){hint}")
     return {n: tuple(int(d) for d in s) for n, s in zip(names, shapes)}
 
 
+def few(names, count=3):
+    """``'a', 'b', 'c'`` or ``'a', 'b', 'c', ...``: a readable sample of a long list."""
+    shown = ", ".join(repr(n) for n in names[:count])
+    return shown if len(names) <= count else f"{shown}, ..."
+
+
+def _is_weight(sym_attrs, name):
+    attrs = sym_attrs.get(name, {})
+    return any(k in attrs for k in PARAM_ATTRS + ("__shape__",)) or name.endswith(PARAM_SUFFIXES)
+
+
 def check_param_names(sym, params):
-    """Every param must be an input of the symbol (else they were saved for another one)."""
-    stray = sorted(set(params) - set(sym.list_inputs()))
+    """Every param must be an input of the symbol (else they were saved for another one); the
+    error names a few strays and a few of the symbol's weights that are missing."""
+    inputs = sym.list_inputs()
+    stray = sorted(set(params) - set(inputs))
     if stray:
-        raise ValueError(f"params do not match the symbol: {stray[:5]}{'...' if len(stray) > 5 else ''}"
-                         " are not inputs of the symbol; pass the params saved with this symbol")
+        attrs = sym.attr_dict()
+        missing = [n for n in inputs if n not in params and _is_weight(attrs, n)]
+        lacking = f" and {len(missing)} of its weights are missing ({few(missing)})" if missing else ""
+        raise ValueError(f"params do not match the symbol (saved for another model?): {len(stray)} params "
+                         f"are not inputs of the symbol ({few(stray)}){lacking}; pass the params saved "
+                         "with this symbol")
 
 
 def check_param_shapes(sym, params, shapes):
@@ -85,8 +109,10 @@ def check_param_shapes(sym, params, shapes):
     try:
         arg_shapes, _, aux_shapes = sym.infer_shape_partial(**shapes)
     except Exception as err:  # noqa: BLE001 (MXNetError: report MXNet's reason)
-        raise ValueError(f"input shapes {shapes} do not fit the symbol: "
-                         f"{str(err).splitlines()[0]}") from None
+        if len(shapes) == 1:  # an image input too small for the net: name the smallest size
+            (name, shape), = shapes.items()
+            check_input_size(sym, name, shape, {n: v.shape for n, v in params.items()})
+        raise ValueError(f"input shapes {shapes} do not fit the symbol: {mxnet_reason(err)}") from None
     inferred = dict(zip(sym.list_arguments(), arg_shapes or []))
     inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
     for name, value in params.items():

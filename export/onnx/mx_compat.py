@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 
 from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model_parts, data_inputs, save_model
+from .api import build_model_parts, check_param_names, data_inputs, name_shapes, save_model
 from .convert import BATCH_DIM
 from .writer import append_initializers
 
@@ -38,6 +38,18 @@ def _dynamic_axes(names, in_shapes, dynamic, dynamic_input_shapes):
     return axes
 
 
+def _shape_list(in_shapes):
+    """``[(1, 3, 224, 224)]``, or one shape ``(1, 3, 224, 224)`` -> a list of int tuples."""
+    def is_shape(value):
+        return isinstance(value, (list, tuple)) and all(isinstance(d, (int, np.integer)) for d in value)
+    if is_shape(in_shapes) and in_shapes:
+        return [tuple(int(d) for d in in_shapes)]
+    if not isinstance(in_shapes, (list, tuple)) or not all(is_shape(s) for s in in_shapes):
+        raise ValueError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
+                         f"[(1, 3, 224, 224)], or one shape; got {in_shapes!r}")
+    return [tuple(int(d) for d in s) for s in in_shapes]
+
+
 def _dim_name(value, axis):
     return BATCH_DIM if axis == 0 else f"{value}_dim{axis}"
 
@@ -60,11 +72,10 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
         raise ValueError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
+    check_param_names(sym, params)  # params of another model: say so before counting inputs
     names = data_inputs(sym, params)
-    in_shapes = [tuple(s) for s in in_shapes]
-    if len(in_shapes) != len(names):
-        raise ValueError(f"in_shapes has {len(in_shapes)} shape(s) but the symbol has "
-                         f"{len(names)} input(s) not found in params: {names}")
+    in_shapes = _shape_list(in_shapes)
+    name_shapes(names, in_shapes, what="in_shapes")  # one shape per run-time input
     types = in_types if isinstance(in_types, (list, tuple)) else [in_types] * len(names)
     if len(types) != len(names):
         raise ValueError(f"in_types has {len(types)} entries for {len(names)} inputs {names}")
