@@ -5,6 +5,12 @@
   python tools/export.py --model resnet18 --out artifacts/ --triton
   python tools/export.py --model 'vgg*' --model alexnet --batch 8 --opset 13
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits/best.params
+  python tools/export.py --model resnet18 --classes 1000 --in-channels 3 --input-size 224 --params my.params
+
+Weights: --params, else the newest trained run runs/MODEL-*/ of tools/train.py, else seeded
+untrained weights (--untrained forces those); each model's line says which. --params also takes
+files without a manifest (net.save_parameters, or mxnet.gluon.model_zoo nets of the same
+architecture), loaded unchecked.
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
 outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
@@ -21,7 +27,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
 DEFAULT_MODEL = "lenet_bn"
-DEFAULT_RUN = os.path.join("runs", "lenet_bn-digits")
 
 
 def parse_args(argv=None):
@@ -33,7 +38,9 @@ def parse_args(argv=None):
                        help="registered name or wildcard, repeatable (default: lenet_bn)")
     which.add_argument("--all", action="store_true", help="every registered model")
     weights = parser.add_argument_group("weights and shape")
-    weights.add_argument("--params", metavar="PATH", help="trained parameters from tools/train.py (.params, its .json, or run folder)")
+    weights.add_argument("--params", metavar="PATH", help="weights: a tools/train.py run folder, its .params or .json, "
+                         "or any .params file of the model (default: the newest runs/MODEL-*/ run)")
+    weights.add_argument("--untrained", action="store_true", help="seeded untrained weights even when runs/ has a trained run")
     weights.add_argument("--seed", metavar="N", type=int, default=0, help="seed for untrained weights (default 0)")
     weights.add_argument("--classes", metavar="N", type=int, help="output classes (default: the model's)")
     weights.add_argument("--in-channels", metavar="C", type=int, help="input channels (default: the model's)")
@@ -50,16 +57,9 @@ def parse_args(argv=None):
     run.add_argument("--no-verify", action="store_true", help="skip the agreement check")
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
-    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    args.hint = None
-    if not argv:
-        args.model = [DEFAULT_MODEL]
-        if os.path.isdir(DEFAULT_RUN):
-            args.params = DEFAULT_RUN
-        else:
-            args.hint = (f"note: no trained weights in {DEFAULT_RUN}/; for real ones run "
-                         f"python tools/train.py --model {DEFAULT_MODEL} --dataset digits, then this again")
+    if args.params and args.untrained:
+        parser.error("give --params or --untrained, not both")
     if args.all and args.model:
         parser.error("give --model or --all, not both")
     if not args.all and not args.model:
@@ -121,19 +121,37 @@ def remove_if_empty(folder):
 
 
 def build(hybridzoo, name, args, ctx):
-    """The net with its weights, and the manifest's ``weights`` record."""
+    """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
+    from export.source import check_block_input
+    from hybridzoo import checkpoint
     from hybridzoo.testing import init_model
 
     kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
                                 ("input_size", args.input_size)) if v is not None}
-    if args.params:
-        net = hybridzoo.get_model(name, pretrained=args.params, **kwargs)
-        net.collect_params().reset_ctx(ctx)
-        return net, {"trained": True, "source": os.path.normpath(args.params), "seed": net.zoo_manifest.get("seed")}
-    # Untrained: seeded init with BatchNorm statistics randomized, so the agreement check
-    # exercises them (identity BatchNorm would hide conversion bugs).
-    net = init_model(hybridzoo.get_model(name, **kwargs), args.seed, ctx=ctx)
-    return net, {"trained": False, "source": None, "seed": args.seed}
+    net = hybridzoo.get_model(name, **kwargs)
+    net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
+    check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
+    source = args.params or (None if args.untrained else checkpoint.find_trained_run(name))
+    if source is None:
+        # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
+        # them (identity BatchNorm would hide conversion bugs).
+        init_model(net, args.seed, ctx=ctx)
+        return net, {"trained": False, "source": None, "seed": args.seed}, f"untrained (seed {args.seed}) weights"
+    try:
+        weights, origin = checkpoint.load_weights(net, name, source, ctx)
+    except ValueError as err:
+        if args.params:
+            raise
+        raise ValueError(f"{err}; or pass --untrained for seeded weights") from None
+    return net, weights, origin
+
+
+def untrained_note(names):
+    """The hint after exporting untrained weights that no trained run replaced."""
+    first = names[0]
+    which = f"runs/{first}-*/" if len(names) == 1 else f"runs/ for {len(names)} models ({', '.join(names[:3])}...)"
+    return (f"note: no trained weights in {which}; for real ones run python tools/train.py --model {first} "
+            "--dataset digits, then this again")
 
 
 def main(argv=None):
@@ -148,6 +166,7 @@ def main(argv=None):
     from hybridzoo.train import resolve_context
 
     current = None  # the model being exported, named in any error
+    untrained = []  # models that got seeded weights because no trained run exists
     created = False  # whether this run made --out (removed again if it fails with it empty)
     try:
         names = select_models(hybridzoo, args)
@@ -160,12 +179,12 @@ def main(argv=None):
         for name in bar:
             current = name
             bar.set_postfix_str(name)
-            net, weights = build(hybridzoo, name, args, ctx)
+            net, weights, origin = build(hybridzoo, name, args, ctx)
+            if weights["trained"] is False:
+                untrained.append(name)
             artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
                                        optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
                                        seed=args.seed, ctx=ctx, providers=providers)
-            origin = f"trained weights ({weights['source']})" if weights["trained"] else \
-                f"untrained (seed {args.seed}) weights"
             lines = [f"{name}: {origin} -> {artifact.path}"]
             if artifact.report:
                 lines += ["  " + line for line in format_report(artifact.report)]
@@ -177,8 +196,8 @@ def main(argv=None):
                                           labels=manifest.get("labels"))
                 lines.append(f"  triton: {path}")
             tqdm.write("\n".join(lines), file=sys.stdout)
-        if args.hint:
-            print(args.hint)
+        if untrained and not args.untrained:
+            print(untrained_note(untrained))
     except AgreementError as err:
         print(f"error: {err}", file=sys.stderr)
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:

@@ -71,6 +71,8 @@ def main(argv=None):
                   "input": {"name": model.input_name, "shape": list(model.input_shape)}}
         if args.inputs:
             report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
+            if model.untrained_warning():
+                print(f"warning: {model.untrained_warning()}", file=sys.stderr)
         if args.bench:
             report["bench"] = model.benchmark(args.bench, repeats=args.repeats)
     except (InputError, ValueError) as err:
