@@ -13,8 +13,9 @@ files without a manifest (net.save_parameters, or mxnet.gluon.model_zoo nets of 
 architecture), loaded unchecked.
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
-outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
-one line on stderr and exits with status 1; no half-written model folder is left behind.
+outputs on one random batch, max error vs imperative, pass/fail and latency. A progress bar on
+stderr names the step running. Exit status: 0 done, 1 an export failed (one line on stderr;
+no half-written model folder is left behind), 2 a usage error, 130 interrupted (Ctrl-C).
 """
 import argparse
 import os
@@ -31,6 +32,7 @@ DEFAULT_MODEL = "lenet_bn"
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     usage="%(prog)s [--model NAME | --all] [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     which = parser.add_argument_group("models")
@@ -74,6 +76,13 @@ def parse_args(argv=None):
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch!r}")
         if args.batch < 1:
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
+    import hybridzoo  # after --help: it loads MXNet
+    try:
+        args.names = select_models(hybridzoo, args)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.params and len(args.names) != 1:
+        parser.error(f"--params holds one model's weights but {len(args.names)} models were selected")
     for flag in ("classes", "in_channels", "input_size", "triton_max_batch"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -154,14 +163,55 @@ def untrained_note(names):
             "--dataset digits, then this again")
 
 
+def export_one(name, args, ctx, providers, bar):
+    """Export one model with a progress bar of its steps; return its report lines and weights record."""
+    import hybridzoo
+    from export.artifacts.package import export_artifact, format_report, stages
+    from export.artifacts.triton import write_triton_model
+
+    def progress(step):  # "resnet152: check: ONNX Runtime  step 7/9 [00:21]", every step shown
+        bar.set_description_str(f"{name}: {step}", refresh=False)
+        bar.update(1)
+        bar.refresh()
+
+    bar.reset(total=len(stages(args.format, not args.no_verify)) + 1)
+    progress("weights")
+    net, weights, origin = build(hybridzoo, name, args, ctx)
+
+    triton = []
+
+    def write_triton(folder, manifest):  # inside the artifact's staging: a failure discards both
+        layout = (manifest.get("preprocess") or {}).get("layout")
+        triton.append(write_triton_model(os.path.join(folder, "model.onnx"), os.path.join(args.out, "triton"),
+                                         name, max_batch_size=args.triton_max_batch, layout=layout,
+                                         labels=manifest.get("labels")))
+
+    artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
+                               optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
+                               seed=args.seed, ctx=ctx, providers=providers, progress=progress,
+                               finish=write_triton if args.triton else None)
+    lines = [f"{name}: {origin} -> {artifact.path}"]
+    if artifact.report:
+        lines += ["  " + line for line in format_report(artifact.report)]
+    lines += [f"  triton: {path}" for path in triton]
+    return lines, weights
+
+
 def main(argv=None):
-    args = parse_args(argv)
-    import hybridzoo  # after argument parsing: --help stays fast
+    try:
+        args = parse_args(argv)
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted: models already exported are complete; none is left half-written", file=sys.stderr)
+        return 130
+
+
+def run(args):
     import mxnet as mx
     from tqdm import tqdm
 
-    from export.artifacts.package import AgreementError, export_artifact, format_report
-    from export.artifacts.triton import write_triton_model
+    from export._memory import release_memory
+    from export.artifacts.package import AgreementError
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
@@ -169,39 +219,32 @@ def main(argv=None):
     untrained = []  # models that got seeded weights because no trained run exists
     created = False  # whether this run made --out (removed again if it fails with it empty)
     try:
-        names = select_models(hybridzoo, args)
-        if args.params and len(names) != 1:
-            raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
         created = check_writable(args.out)
         ctx = resolve_context(args.ctx)
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
-        bar = tqdm(names, desc="export", unit="model", disable=len(names) < 2, file=sys.stderr)
-        for name in bar:
-            current = name
-            bar.set_postfix_str(name)
-            net, weights, origin = build(hybridzoo, name, args, ctx)
-            if weights["trained"] is False:
-                untrained.append(name)
-            artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
-                                       optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
-                                       seed=args.seed, ctx=ctx, providers=providers)
-            lines = [f"{name}: {origin} -> {artifact.path}"]
-            if artifact.report:
-                lines += ["  " + line for line in format_report(artifact.report)]
-            if args.triton:
-                manifest = artifact.manifest
-                layout = (manifest.get("preprocess") or {}).get("layout")
-                path = write_triton_model(os.path.join(artifact.path, "model.onnx"), os.path.join(args.out, "triton"),
-                                          name, max_batch_size=args.triton_max_batch, layout=layout,
-                                          labels=manifest.get("labels"))
-                lines.append(f"  triton: {path}")
-            tqdm.write("\n".join(lines), file=sys.stdout)
+        models = tqdm(args.names, desc="export", unit="model", disable=len(args.names) < 2, file=sys.stderr)
+        # The steps of the model being exported (resnet152 takes half a minute), on terminals only.
+        with tqdm(total=1, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
+                  disable=not sys.stderr.isatty(), bar_format="{desc}  step {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+            for name in models:
+                current = name
+                lines, weights = export_one(name, args, ctx, providers, bar)
+                if weights["trained"] is False:
+                    untrained.append(name)
+                tqdm.write("\n".join(lines), file=sys.stdout)
+                release_memory()  # this model's arrays, before the next one is built
         if untrained and not args.untrained:
             print(untrained_note(untrained))
+    except KeyboardInterrupt:
+        if created:
+            remove_if_empty(args.out)
+        raise
     except AgreementError as err:
         print(f"error: {err}", file=sys.stderr)
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
+        if isinstance(err, OSError) and err.filename and err.strerror:
+            message = f"{err.filename}: {err.strerror}"
         where = f"{current}: " if current and not message.startswith(current) else ""
         print(f"error: {where}{message}", file=sys.stderr)
     else:
