@@ -207,15 +207,43 @@ def build_net(name, resize=None, ctx=None, seed=0):
     return net
 
 
+class RunExistsError(ValueError):
+    """The run folder already holds a run, and neither resume nor overwrite was asked for."""
+
+
+def run_files(out):
+    """The files of an earlier run in ``out`` (what :func:`train` writes there)."""
+    names = [checkpoint.BEST + ".params", checkpoint.BEST + ".json", LAST + ".params", LAST + ".json",
+             LAST + ".states", LOG_FILE, CURVES_FILE]
+    return [n for n in names if os.path.isfile(os.path.join(out, n))]
+
+
+def check_new_run(out, overwrite=False):
+    """Refuse to start a new run in a folder holding one (it would replace ``best.params`` even
+    with a worse run and mix two runs in one log), unless ``overwrite``."""
+    found = run_files(out)
+    if found and not overwrite:
+        try:
+            best = checkpoint.read_json(os.path.join(out, checkpoint.BEST + ".json"), "manifest")
+            what = (f" ({best['model']} on {best['dataset']}, best test accuracy {best['test_accuracy']:.4f}"
+                    f" after {best['epochs']} epochs)")
+        except (OSError, ValueError, KeyError, TypeError):
+            what = ""
+        raise RunExistsError(f"{out} already holds a run{what}: continue it with --resume {out}, write the new "
+                             "one elsewhere with --out DIR, or replace it with --overwrite")
+    return found
+
+
 def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=None,
-          progress=True, **overrides):
+          progress=True, overwrite=False, **overrides):
     """Train registered model ``name`` on ``dataset``; return a :class:`RunResult`.
 
     ``overrides`` are :class:`Recipe` fields (``lr``, ``batch_size``, ``epochs``, ``wd``,
     ``optimizer``, ``momentum``, ``resize``, ``seed``, ``kvstore``, ``workers``); None keeps the
     recipe. ``out`` is the run directory (default ``runs/NAME-DATASET``). ``resume`` is a run
     directory or its ``last.json``: training continues after its last epoch up to ``epochs``,
-    with its parameters, optimizer state and recipe (overrides still apply).
+    with its parameters, optimizer state and recipe (overrides still apply). Without it, a folder
+    that already holds a run raises :class:`RunExistsError`; ``overwrite`` deletes that run first.
     """
     started = time.perf_counter()
     state = _read_resume(resume) if resume else None
@@ -229,12 +257,15 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
-    out = out or os.path.join("runs", f"{name}-{dataset}")
+    out = out or os.path.join(checkpoint.RUNS_DIR, f"{name}-{dataset}")
+    earlier = check_new_run(out, overwrite) if state is None else []  # before joining a cluster
     context = resolve_context(ctx)
     seed_everything(recipe.seed)
     kvstore = create_kvstore(recipe.kvstore)
     rank, workers = (kvstore.rank, kvstore.num_workers) if not isinstance(kvstore, str) else (0, 1)
     writer = rank == 0  # in a cluster only the first worker writes files
+    for file in earlier if writer else ():  # --overwrite: no file of the earlier run survives
+        os.remove(os.path.join(out, file))
 
     net = build_net(name, recipe.resize, context, recipe.seed)
     config = net.zoo_config
