@@ -13,7 +13,6 @@ Distributed training uses MXNet's parameter server: ``kvstore="dist_sync"`` (or 
 in a process started with the ``DMLC_*`` environment; each worker trains on its own shard.
 """
 import dataclasses
-import json
 import os
 import random
 import time
@@ -24,14 +23,12 @@ import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data
-from .config import DATASET_LABELS
+from . import checkpoint, data, runs
 from .registry import get_config, get_model
+from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
 
 OPTIMIZERS = ("sgd", "adam")
 KVSTORES = ("local", "device", "dist_sync", "dist_async")
-LAST = "last"
-LOG_FILE, CURVES_FILE = "log.jsonl", "curves.png"
 
 
 # Per-dataset recipes where the config's (D2L's Fashion-MNIST) recipe does not transfer: the
@@ -207,33 +204,6 @@ def build_net(name, resize=None, ctx=None, seed=0):
     return net
 
 
-class RunExistsError(ValueError):
-    """The run folder already holds a run, and neither resume nor overwrite was asked for."""
-
-
-def run_files(out):
-    """The files of an earlier run in ``out`` (what :func:`train` writes there)."""
-    names = [checkpoint.BEST + ".params", checkpoint.BEST + ".json", LAST + ".params", LAST + ".json",
-             LAST + ".states", LOG_FILE, CURVES_FILE]
-    return [n for n in names if os.path.isfile(os.path.join(out, n))]
-
-
-def check_new_run(out, overwrite=False):
-    """Refuse to start a new run in a folder holding one (it would replace ``best.params`` even
-    with a worse run and mix two runs in one log), unless ``overwrite``."""
-    found = run_files(out)
-    if found and not overwrite:
-        try:
-            best = checkpoint.read_json(os.path.join(out, checkpoint.BEST + ".json"), "manifest")
-            what = (f" ({best['model']} on {best['dataset']}, best test accuracy {best['test_accuracy']:.4f}"
-                    f" after {best['epochs']} epochs)")
-        except (OSError, ValueError, KeyError, TypeError):
-            what = ""
-        raise RunExistsError(f"{out} already holds a run{what}: continue it with --resume {out}, write the new "
-                             "one elsewhere with --out DIR, or replace it with --overwrite")
-    return found
-
-
 def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=None,
           progress=True, overwrite=False, **overrides):
     """Train registered model ``name`` on ``dataset``; return a :class:`RunResult`.
@@ -246,7 +216,7 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     that already holds a run raises :class:`RunExistsError`; ``overwrite`` deletes that run first.
     """
     started = time.perf_counter()
-    state = _read_resume(resume) if resume else None
+    state = runs.read_resume(resume) if resume else None
     if state is not None:
         if state["model"] != name or state["dataset"] != dataset:
             raise ValueError(f"--resume {resume} is a {state['model']} run on {state['dataset']}, "
@@ -258,7 +228,7 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
     out = out or os.path.join(checkpoint.RUNS_DIR, f"{name}-{dataset}")
-    earlier = check_new_run(out, overwrite) if state is None else []  # before joining a cluster
+    earlier = runs.check_new_run(out, overwrite) if state is None else []  # before joining a cluster
     context = resolve_context(ctx)
     seed_everything(recipe.seed)
     kvstore = create_kvstore(recipe.kvstore)
@@ -280,7 +250,7 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         history, best = state["history"], state.get("best")
 
     preprocess = data.preprocessing_spec(config)
-    identity = {"model": name, "dataset": dataset, "labels": _labels(dataset, config.classes),
+    identity = {"model": name, "dataset": dataset, "labels": runs.labels_for(dataset, config.classes),
                 "classes": config.classes, "input_shape": list(config.input_shape),
                 "mean": preprocess["mean"], "std": preprocess["std"], "preprocess": preprocess,
                 "recipe": dataclasses.asdict(recipe), "seed": recipe.seed, "context": str(context)}
@@ -292,9 +262,9 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
             return
         if best is None or record["test_accuracy"] > best["test_accuracy"]:
             best = dict(record)
-            _save_best(net, out, identity, best, history)
-        _save_last(net, trainer, out, identity, best, history)
-        _append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
+            runs.save_best(net, out, identity, best, history)
+        runs.save_last(net, trainer, out, identity, best, history)
+        runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
         plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
 
     fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
@@ -302,42 +272,8 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     best_params = os.path.join(out, checkpoint.BEST + ".params")
     manifest = {}
     if writer and best is not None:  # record the final accuracies in the best manifest too
-        manifest = _save_best(net, out, identity, best, history, params_unchanged=True)
+        manifest = runs.save_best(net, out, identity, best, history, params_unchanged=True)
     return RunResult(out, best_params, manifest, history, time.perf_counter() - started)
-
-
-def _labels(dataset, classes):
-    names = DATASET_LABELS.get(dataset)
-    return list(names) if names is not None and len(names) == classes else None
-
-
-def _manifest(identity, best, history):
-    final = history[-1]
-    return dict(identity, epoch=best["epoch"], epochs=final["epoch"],
-                train_accuracy=best["train_accuracy"], test_accuracy=best["test_accuracy"],
-                final={k: final[k] for k in ("epoch", "train_loss", "train_accuracy", "test_accuracy")})
-
-
-def _save_best(net, out, identity, best, history, params_unchanged=False):
-    """Write best.params (unless only the manifest changes) and best.json."""
-    params = os.path.join(out, checkpoint.BEST + ".params")
-    manifest = _manifest(identity, best, history)
-    if not params_unchanged:
-        return checkpoint.save_checkpoint(net, params, manifest)
-    previous = checkpoint.read_manifest(params)
-    manifest = dict(previous, **manifest)
-    checkpoint.write_json(checkpoint.manifest_path(params), manifest)
-    return manifest
-
-
-def _save_last(net, trainer, out, identity, best, history):
-    params = os.path.join(out, LAST + ".params")
-    try:
-        checkpoint.save_trainer_states(trainer, os.path.join(out, LAST + ".states"))
-    except AssertionError:  # distributed stores keep optimizer state on the servers
-        pass
-    manifest = dict(_manifest(identity, best, history), history=history, best=best)
-    checkpoint.save_checkpoint(net, params, manifest)
 
 
 def _resume_optimizer(trainer, states, previous_optimizer, recipe):
@@ -348,44 +284,3 @@ def _resume_optimizer(trainer, states, previous_optimizer, recipe):
     trainer.load_states(states)
     trainer.set_learning_rate(recipe.lr)
     trainer.optimizer.wd = recipe.wd
-
-
-def _read_resume(path):
-    last = os.path.join(path, LAST + ".json") if os.path.isdir(path) else path
-    if not os.path.isfile(last):
-        raise FileNotFoundError(f"nothing to resume at {path}: expected a run directory holding "
-                                f"{LAST}.json/{LAST}.params written by tools/train.py")
-    state = checkpoint.read_json(last, "checkpoint")
-    checkpoint.verify(state, os.path.join(os.path.dirname(last), state["params"]), state["model"])
-    state["run_dir"] = os.path.dirname(os.path.abspath(last))
-    return state
-
-
-def _append_log(path, record):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-
-
-def plot_curves(history, path, title=""):
-    """PNG of train loss and train/test accuracy per epoch (matplotlib's Agg backend), atomically."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], marker="o", label="train loss")
-    ax_acc.plot(epochs, [r["train_accuracy"] for r in history], marker="o", label="train acc")
-    ax_acc.plot(epochs, [r["test_accuracy"] for r in history], marker="o", label="test acc")
-    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        checkpoint.atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    finally:
-        plt.close(fig)
