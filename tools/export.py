@@ -157,9 +157,11 @@ def build(hybridzoo, name, args, ctx):
 
 def untrained_note(names):
     """The hint after exporting untrained weights that no trained run replaced."""
-    first = names[0]
-    which = f"runs/{first}-*/" if len(names) == 1 else f"runs/ for {len(names)} models ({', '.join(names[:3])}...)"
-    return (f"note: no trained weights in {which}; for real ones run python tools/train.py --model {first} "
+    if len(names) == 1:
+        which, model = f"runs/{names[0]}-*/", names[0]
+    else:
+        which, model = f"runs/ for {len(names)} models ({', '.join(names[:3])}, ...)", "NAME"
+    return (f"note: no trained weights in {which}; for real ones run python tools/train.py --model {model} "
             "--dataset digits, then this again")
 
 
