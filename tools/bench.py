@@ -190,7 +190,7 @@ def machine_line(threads):
         pass
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} logical cores (load average {load} at the end of the run), "
-            f"{threads} threads for MXNet and ORT; "
+            f"{threads} threads for MXNet and ORT, OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
             f"Python {platform.python_version()}, mxnet {mx.__version__}, onnxruntime {ort.__version__}, "
             f"onnx {onnx.__version__}")
 

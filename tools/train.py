@@ -20,13 +20,8 @@ import os
 import sys
 import textwrap
 
-# Sleeping, not spinning, OpenMP threads while data loading interleaves with compute: with other
-# busy processes on the cores MXNet's spinning default made training several times slower
-# (figures: tools/bench_threads.py). Set before MXNet loads; the user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import hybridzoo  # noqa: E402  (after the OpenMP setting)
-from hybridzoo import data, train  # noqa: E402
+import hybridzoo  # first: sleeping OpenMP threads on every core (hybridzoo/_threads.py)
+from hybridzoo import data, train
 
 
 def parse_args(argv=None):
