@@ -168,7 +168,7 @@ def untrained_note(names):
 def export_one(name, args, ctx, providers, bar):
     """Export one model with a progress bar of its steps; return its report lines and weights record."""
     import hybridzoo
-    from export.artifacts.package import export_artifact, format_report, stages
+    from export.artifacts.package import export_artifact, format_report
     from export.artifacts.triton import write_triton_model
 
     def progress(step):  # "resnet152: check: ONNX Runtime  step 7/9 [00:21]", every step shown
@@ -176,7 +176,7 @@ def export_one(name, args, ctx, providers, bar):
         bar.update(1)
         bar.refresh()
 
-    bar.reset(total=len(stages(args.format, not args.no_verify)) + 1)
+    bar.reset()
     progress("weights")
     net, weights, origin = build(hybridzoo, name, args, ctx)
 
@@ -213,7 +213,7 @@ def run(args):
     from tqdm import tqdm
 
     from export._memory import release_memory
-    from export.artifacts.package import AgreementError
+    from export.artifacts.package import AgreementError, stages
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
@@ -226,7 +226,8 @@ def run(args):
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
         models = tqdm(args.names, desc="export", unit="model", disable=len(args.names) < 2, file=sys.stderr)
         # The steps of the model being exported (resnet152 takes half a minute), on terminals only.
-        with tqdm(total=1, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
+        steps = len(stages(args.format, not args.no_verify)) + 1  # + building the net with its weights
+        with tqdm(total=steps, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
                   disable=not sys.stderr.isatty(), bar_format="{desc}  step {n_fmt}/{total_fmt} [{elapsed}]") as bar:
             for name in models:
                 current = name
