@@ -30,13 +30,13 @@ class _Unsupported(Exception):
     """A layout this reader leaves to ``mx.nd.load``."""
 
 
-class TruncatedError(ValueError):
+class _Truncated(_Unsupported):
     """The file starts as MXNet writes params but ends early (an interrupted copy or save)."""
 
 
 def read(path):
-    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``;
-    :class:`TruncatedError` when it is cut short."""
+    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``
+    (which also reports damaged files; :func:`truncation` says where one was cut)."""
     if sys.byteorder != "little":
         return None
     with open(path, "rb") as f:
@@ -50,13 +50,28 @@ def read(path):
         return None
 
 
+def truncation(path):
+    """How a params file MXNet wrote was cut short (``"truncated (N bytes, ...)"``), else None."""
+    if sys.byteorder != "little" or os.path.getsize(path) < 24:
+        return None
+    with open(path, "rb") as f:
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    try:
+        _parse(buffer, len(buffer))
+    except _Truncated as err:
+        return str(err)
+    except (_Unsupported, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
 def _parse(buffer, size):
     pos = 0
 
     def take(fmt):
         nonlocal pos
         if pos + struct.calcsize(fmt) > size:  # only reached after the list magic matched
-            raise TruncatedError(f"truncated ({size} bytes, cut inside its array headers)")
+            raise _Truncated(f"truncated ({size} bytes, cut inside its array headers)")
         values = struct.unpack_from(fmt, buffer, pos)
         pos += struct.calcsize(fmt)
         return values
@@ -76,7 +91,7 @@ def _parse(buffer, size):
         dtype = np.dtype(DTYPES[flag])
         elements = int(np.prod(dims, dtype=np.int64))
         if pos + elements * dtype.itemsize > size:
-            raise TruncatedError(f"truncated ({size} bytes, but array {len(arrays) + 1} of {count} "
+            raise _Truncated(f"truncated ({size} bytes, but array {len(arrays) + 1} of {count} "
                                  f"ends at byte {pos + elements * dtype.itemsize})")
         if elements:
             arrays.append(np.frombuffer(buffer, dtype, elements, pos).reshape(dims))
@@ -90,7 +105,7 @@ def _parse(buffer, size):
     for array in arrays:
         (length,) = take("<Q")
         if pos + length > size:
-            raise TruncatedError(f"truncated ({size} bytes, cut inside the parameter names)")
+            raise _Truncated(f"truncated ({size} bytes, cut inside the parameter names)")
         params[bytes(buffer[pos:pos + length]).decode("utf-8")] = array
         pos += length
     if pos != size:

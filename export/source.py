@@ -51,15 +51,15 @@ def load_params(path):
     """Read a ``.params`` file; a truncated or foreign file gives one clear error."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"params file {path!r} does not exist")
-    try:
-        mapped = _params_file.read(path)  # no copy; None for layouts only MXNet reads
-    except _params_file.TruncatedError as err:
-        raise ValueError(f"cannot read params file {path!r}: it is {err}; copy or save it again") from None
+    mapped = _params_file.read(path)  # no copy; None for layouts only MXNet reads
     if mapped is not None:
         return strip_prefixes(mapped)
     try:
         loaded = mx.nd.load(path)
     except mx.base.MXNetError as err:
+        cut = _params_file.truncation(path)
+        if cut:
+            raise ValueError(f"cannot read params file {path!r}: it is {cut}; copy or save it again") from None
         raise ValueError(f"cannot read params file {path!r} (truncated or not an MXNet .params "
                          f"file?): {mxnet_reason(err)}") from None
     if not isinstance(loaded, dict):
