@@ -7,11 +7,14 @@ class count do not match, so a stale or foreign file fails with a message instea
 into the wrong net. :func:`load_weights` also takes plain params files (no manifest, so nothing
 to check) and :func:`find_trained_run` finds the newest ``runs/NAME-*`` run of a model.
 """
+import contextlib
 import datetime
 import glob
 import hashlib
 import json
 import os
+import signal
+import threading
 import uuid
 
 import mxnet as mx
@@ -43,6 +46,23 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt: files written
+    together (params and their manifest) are never left half updated. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def write_json(path, obj):

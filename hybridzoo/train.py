@@ -260,12 +260,13 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         history.append(record)
         if not writer:
             return
-        if best is None or record["test_accuracy"] > best["test_accuracy"]:
-            best = dict(record)
-            runs.save_best(net, out, identity, best, history)
-        runs.save_last(net, trainer, out, identity, best, history)
-        runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
-        plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
+        with checkpoint.uninterrupted():  # Ctrl-C waits: the folder is always one whole epoch
+            if best is None or record["test_accuracy"] > best["test_accuracy"]:
+                best = dict(record)
+                runs.save_best(net, out, identity, best, history)
+            runs.save_last(net, trainer, out, identity, best, history)
+            runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
+            plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
 
     fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
         scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)

@@ -53,7 +53,12 @@ def interrupt(cmd, cwd, ready, timeout=120):
         time.sleep(0.05)
     assert process.poll() is None, "finished before it could be interrupted"
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=timeout)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"still running {timeout} s after Ctrl-C; its stderr:\n{err}") from None
     return process.returncode, err
 
 

@@ -248,3 +248,17 @@ def test_a_folder_without_a_run_is_used_as_it_is(tmp_path):
     (tmp_path / "notes.txt").write_text("the user's own file")
     result = train.train("softmax_regression", out=str(tmp_path), **QUICK)
     assert os.path.isfile(result.best_params) and (tmp_path / "notes.txt").exists()
+
+
+def test_ctrl_c_waits_until_a_checkpoint_pair_is_written(tmp_path):
+    """SIGINT inside checkpoint.uninterrupted() is held until the block ends, then raised."""
+    import signal
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with checkpoint.uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            checkpoint.write_json(str(tmp_path / "pair.json"), {"written": True})
+            finished.append(True)
+    assert finished and json.loads((tmp_path / "pair.json").read_text()) == {"written": True}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
