@@ -52,7 +52,8 @@ def atomic_write(path, write):
 def uninterrupted():
     """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt: files written
     together (params and their manifest) are never left half updated. Main thread only."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+            signal.SIG_IGN, None):  # not ours to handle, or ignored (a background job): leave it so
         yield
         return
     received = []

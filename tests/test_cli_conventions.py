@@ -46,8 +46,12 @@ def test_unknown_model_is_a_usage_error_naming_the_closest(tool, args, capsys, m
 
 
 def interrupt(cmd, cwd, ready, timeout=120):
-    """Start ``cmd``, send SIGINT once ``ready()`` holds, return (exit status, stderr)."""
-    process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """Start ``cmd``, send SIGINT once ``ready()`` holds, return (exit status, stderr).
+
+    The child gets SIGINT's default disposition, as in a terminal: a suite started in the
+    background (``pytest &``) has it ignored, and children inherit that."""
+    process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + timeout
     while not ready() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
