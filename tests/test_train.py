@@ -255,10 +255,14 @@ def test_ctrl_c_waits_until_a_checkpoint_pair_is_written(tmp_path):
     import signal
 
     finished = []
-    with pytest.raises(KeyboardInterrupt):
-        with checkpoint.uninterrupted():
-            os.kill(os.getpid(), signal.SIGINT)
-            checkpoint.write_json(str(tmp_path / "pair.json"), {"written": True})
-            finished.append(True)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (not pytest &)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with checkpoint.uninterrupted():
+                os.kill(os.getpid(), signal.SIGINT)
+                checkpoint.write_json(str(tmp_path / "pair.json"), {"written": True})
+                finished.append(True)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert finished and json.loads((tmp_path / "pair.json").read_text()) == {"written": True}
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
