@@ -23,7 +23,7 @@ import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data, runs
+from . import checkpoint, data, runs, weights
 from .registry import get_config, get_model
 from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
 
@@ -227,7 +227,7 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
-    out = out or os.path.join(checkpoint.RUNS_DIR, f"{name}-{dataset}")
+    out = out or os.path.join(weights.RUNS_DIR, f"{name}-{dataset}")
     earlier = runs.check_new_run(out, overwrite) if state is None else []  # before joining a cluster
     context = resolve_context(ctx)
     seed_everything(recipe.seed)

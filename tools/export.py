@@ -132,7 +132,7 @@ def remove_if_empty(folder):
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
     from export.source import check_block_input
-    from hybridzoo import checkpoint
+    from hybridzoo import weights
     from hybridzoo.testing import init_model
 
     kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
@@ -140,19 +140,19 @@ def build(hybridzoo, name, args, ctx):
     net = hybridzoo.get_model(name, **kwargs)
     net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
     check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
-    source = args.params or (None if args.untrained else checkpoint.find_trained_run(name))
+    source = args.params or (None if args.untrained else weights.find_trained_run(name))
     if source is None:
         # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
         # them (identity BatchNorm would hide conversion bugs).
         init_model(net, args.seed, ctx=ctx)
         return net, {"trained": False, "source": None, "seed": args.seed}, f"untrained (seed {args.seed}) weights"
     try:
-        weights, origin = checkpoint.load_weights(net, name, source, ctx)
+        record, origin = weights.load_weights(net, name, source, ctx)
     except ValueError as err:
         if args.params:
             raise
         raise ValueError(f"{err}; or pass --untrained for seeded weights") from None
-    return net, weights, origin
+    return net, record, origin
 
 
 def untrained_note(names):
