@@ -3,7 +3,11 @@ import json, sys
 import numpy as np, onnxruntime as ort
 from PIL import Image
 
-folder, image = sys.argv[1], sys.argv[2]
+if len(sys.argv) != 3:  # a usage error: one line, exit status 2 as argparse's
+    print(f"usage: python {sys.argv[0]} ARTIFACT_FOLDER IMAGE  (e.g. artifacts/lenet_bn digits/digit_000_label7.png)",
+          file=sys.stderr)
+    sys.exit(2)
+folder, image = sys.argv[1:]
 manifest = json.load(open(f"{folder}/manifest.json"))
 pre = manifest["preprocess"]  # color, input_size [H, W], scale, mean, std (a resize/crop step is skipped here)
 x = np.asarray(Image.open(image).convert(pre["color"]).resize(pre["input_size"][::-1]), np.float32) * pre["scale"]

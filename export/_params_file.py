@@ -30,8 +30,13 @@ class _Unsupported(Exception):
     """A layout this reader leaves to ``mx.nd.load``."""
 
 
+class _Truncated(_Unsupported):
+    """The file starts as MXNet writes params but ends early (an interrupted copy or save)."""
+
+
 def read(path):
-    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``."""
+    """``{name: np.ndarray}`` in file order, or ``None`` when the file needs ``mx.nd.load``
+    (which also reports damaged files; :func:`truncation` says where one was cut)."""
     if sys.byteorder != "little":
         return None
     with open(path, "rb") as f:
@@ -45,11 +50,28 @@ def read(path):
         return None
 
 
+def truncation(path):
+    """How a params file MXNet wrote was cut short (``"truncated (N bytes, ...)"``), else None."""
+    if sys.byteorder != "little" or os.path.getsize(path) < 24:
+        return None
+    with open(path, "rb") as f:
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    try:
+        _parse(buffer, len(buffer))
+    except _Truncated as err:
+        return str(err)
+    except (_Unsupported, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
 def _parse(buffer, size):
     pos = 0
 
     def take(fmt):
         nonlocal pos
+        if pos + struct.calcsize(fmt) > size:  # only reached after the list magic matched
+            raise _Truncated(f"truncated ({size} bytes, cut inside its array headers)")
         values = struct.unpack_from(fmt, buffer, pos)
         pos += struct.calcsize(fmt)
         return values
@@ -69,7 +91,8 @@ def _parse(buffer, size):
         dtype = np.dtype(DTYPES[flag])
         elements = int(np.prod(dims, dtype=np.int64))
         if pos + elements * dtype.itemsize > size:
-            raise _Unsupported  # truncated
+            raise _Truncated(f"truncated ({size} bytes, but array {len(arrays) + 1} of {count} "
+                                 f"ends at byte {pos + elements * dtype.itemsize})")
         if elements:
             arrays.append(np.frombuffer(buffer, dtype, elements, pos).reshape(dims))
         else:
@@ -82,7 +105,7 @@ def _parse(buffer, size):
     for array in arrays:
         (length,) = take("<Q")
         if pos + length > size:
-            raise _Unsupported
+            raise _Truncated(f"truncated ({size} bytes, cut inside the parameter names)")
         params[bytes(buffer[pos:pos + length]).decode("utf-8")] = array
         pos += length
     if pos != size:

@@ -4,6 +4,7 @@ pair) into one ``Source``: the symbol, its params as numpy arrays, and what is k
 Zoo models are recognised by duck typing (``net.zoo_name``/``net.zoo_config``), never by import.
 """
 import glob
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import numpy as np
 from mxnet.gluon import HybridBlock
 
 from . import _params_file
+from ._errors import check_input_size, mxnet_reason
 
 
 @dataclass
@@ -55,8 +57,11 @@ def load_params(path):
     try:
         loaded = mx.nd.load(path)
     except mx.base.MXNetError as err:
+        cut = _params_file.truncation(path)
+        if cut:
+            raise ValueError(f"cannot read params file {path!r}: it is {cut}; copy or save it again") from None
         raise ValueError(f"cannot read params file {path!r} (truncated or not an MXNet .params "
-                         f"file?): {str(err).splitlines()[0]}") from None
+                         f"file?): {mxnet_reason(err)}") from None
     if not isinstance(loaded, dict):
         raise ValueError(f"params file {path!r} holds an unnamed list of arrays, not named params")
     return strip_prefixes(loaded)
@@ -68,7 +73,7 @@ def load_symbol(path):
     try:
         return mx.sym.load(path)
     except mx.base.MXNetError as err:
-        raise ValueError(f"cannot read symbol file {path!r}: {str(err).splitlines()[0]}") from None
+        raise ValueError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
 
 
 def params_path(prefix, epoch=None):
@@ -128,7 +133,12 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
         net.hybridize()
     if hybridize or _deferred(net):
         dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
-        net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
+        try:
+            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
+        except mx.base.MXNetError as err:
+            if len(input_shapes) == 1:
+                check_block_input(net, input_shapes[0])  # names the smallest size that fits
+            raise ValueError(f"input shapes {input_shapes} do not fit the net: {mxnet_reason(err)}") from None
     return bool(missing)
 
 
@@ -143,6 +153,21 @@ def block_symbol(net, count):
     if isinstance(outputs, (list, tuple)):
         outputs = mx.sym.Group(list(_flatten(outputs)))
     return outputs
+
+
+def check_block_input(net, shape):
+    """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
+    the smallest size), ignoring the shapes its params were declared with (those follow the
+    input size the net was built for). Nets with several inputs are not checked here."""
+    if len(zoo_input_dtypes(net) or [None]) != 1:
+        return
+    graph = json.loads(block_symbol(net, 1).tojson())
+    for node in graph["nodes"]:
+        if node["op"] == "null" and node.get("attrs"):
+            node["attrs"].pop("__shape__", None)
+    reason = check_input_size(mx.sym.load_json(json.dumps(graph)), input_names(1)[0], shape)
+    if reason:
+        raise ValueError(f"input shape {tuple(shape)} does not fit the net: {reason}")
 
 
 def _flatten(items):

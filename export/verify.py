@@ -6,11 +6,13 @@ prefix and an ONNX file. ``compare`` runs each against the reference and reports
 error, the tolerance ``1e-4 * max(1, max|ref|)``, pass/fail and the median latency.
 """
 import time
+import warnings
 
 import mxnet as mx
 import numpy as np
 import onnxruntime as ort
 
+from ._memory import release_memory
 from .deploy.runtime import default_providers, session_options
 
 RTOL = 1e-4
@@ -28,9 +30,11 @@ def make_session(path, providers=None, threads=None):
 
 def reload_symbol(prefix, epoch=0, input_names=("data",), ctx=None):
     """``SymbolBlock.imports`` of ``prefix-symbol.json`` + ``prefix-NNNN.params``."""
-    return mx.gluon.SymbolBlock.imports(f"{prefix}-symbol.json", list(input_names),
-                                        f"{prefix}-{int(epoch):04d}.params",
-                                        ctx=ctx or default_context())
+    with warnings.catch_warnings():  # MXNet warns that the inputs have no declared type
+        warnings.filterwarnings("ignore", "Cannot decide type for the following arguments", UserWarning)
+        return mx.gluon.SymbolBlock.imports(f"{prefix}-symbol.json", list(input_names),
+                                            f"{prefix}-{int(epoch):04d}.params",
+                                            ctx=ctx or default_context())
 
 
 def _as_list(outputs):
@@ -61,6 +65,23 @@ def onnx_backend(path_or_session, providers=None, threads=None):
     return lambda inputs: session.run(None, dict(zip(names, inputs)))
 
 
+class Lazy:
+    """A backend built on its first call and dropped by :meth:`close`: :func:`compare` closes
+    each after use, so a check holds the weights of one reloaded backend at a time."""
+
+    def __init__(self, make):
+        self.make, self.backend = make, None
+
+    def __call__(self, inputs):
+        if self.backend is None:
+            self.backend = self.make()
+        return self.backend(inputs)
+
+    def close(self):
+        self.backend = None
+        release_memory()
+
+
 def tolerance(reference):
     return RTOL * max(1.0, max(float(np.abs(r).max()) for r in reference))
 
@@ -85,11 +106,12 @@ def timed(backend, inputs, repeats=3):
     return outputs, float(np.median(times)) if times else None
 
 
-def compare(reference, backends, inputs, repeats=3):
+def compare(reference, backends, inputs, repeats=3, progress=None, close=True):
     """``{"tolerance", "backends": {name: {"max_abs_error", "passed", "latency_ms"}}}``.
 
     ``reference`` is a backend (its latency is reported under ``"reference"``) or a list of
-    reference output arrays.
+    reference output arrays. ``progress(name)`` is called before each backend runs; backends
+    with a ``close()`` (:class:`Lazy`) are closed after theirs unless ``close=False``.
     """
     report = {"backends": {}}
     if callable(reference):
@@ -99,7 +121,11 @@ def compare(reference, backends, inputs, repeats=3):
     tol = tolerance(reference)
     report["tolerance"] = tol
     for name, backend in backends.items():
+        if progress is not None:
+            progress(f"check: {name}")
         outputs, ms = timed(backend, inputs, repeats)
+        if close:
+            getattr(backend, "close", lambda: None)()
         error = max_error(reference, outputs)
         report["backends"][name] = {"max_abs_error": error, "passed": error <= tol,
                                     "latency_ms": ms}
@@ -132,18 +158,20 @@ def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dy
     dynamic_axes = dynamic_axes or zoo_dynamic_axes(net)
     prefix = os.path.join(workdir, name)
     export_symbol(net, prefix, input_shape=shapes, ctx=ctx, manifest=None)
-    backends = {"hybridized": block_backend(net, hybridize=True, ctx=ctx),
-                "symbol": symbol_backend(prefix, input_names=names, ctx=ctx)}
+    makers = {"hybridized": lambda: block_backend(net, hybridize=True, ctx=ctx),
+              "symbol": lambda: symbol_backend(prefix, input_names=names, ctx=ctx)}
     for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
         path = os.path.join(workdir, f"{name}-{label}.onnx")
         export_onnx(prefix, path, input_shape=shapes, input_dtype=dtypes, optimize=optimize,
                     dynamic_axes=dynamic_axes)
-        backends[label] = onnx_backend(path)
+        makers[label] = lambda path=path: onnx_backend(path)
     errors, tol, passed = {}, 0.0, True
-    for key, x in inputs.items():
-        report = compare(reference[key], backends, x, repeats=0)
-        tol = max(tol, report["tolerance"])
-        for backend, result in report["backends"].items():
-            errors[backend] = max(errors.get(backend, 0.0), result["max_abs_error"])
-            passed = passed and result["passed"]
+    for label, make in makers.items():  # one backend (and its copy of the weights) at a time
+        backend = Lazy(make)
+        for key, x in inputs.items():
+            report = compare(reference[key], {label: backend}, x, repeats=0, close=False)
+            tol = max(tol, report["tolerance"])
+            errors[label] = max(errors.get(label, 0.0), report["backends"][label]["max_abs_error"])
+            passed = passed and report["backends"][label]["passed"]
+        backend.close()
     return {"tolerance": tol, "errors": errors, "passed": passed, "reference": reference}

@@ -4,12 +4,16 @@ A checkpoint is ``NAME.params`` (Gluon ``save_parameters``) plus ``NAME.json`` b
 model name, dataset, labels, classes, input shape, mean/std, recipe and accuracies, and the
 sha256 of the params file. :func:`load_pretrained` refuses files whose hash, model name or
 class count do not match, so a stale or foreign file fails with a message instead of loading
-into the wrong net.
+into the wrong net. Plain params files and the search for a model's trained run:
+:mod:`hybridzoo.weights`.
 """
+import contextlib
 import datetime
 import hashlib
 import json
 import os
+import signal
+import threading
 import uuid
 
 import mxnet as mx
@@ -41,6 +45,24 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt: files written
+    together (params and their manifest) are never left half updated. Main thread only."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+            signal.SIG_IGN, None):  # not ours to handle, or ignored (a background job): leave it so
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def write_json(path, obj):
@@ -80,8 +102,8 @@ def resolve_params(path, name=None):
         path = os.path.join(os.path.dirname(path), read_json(path, "manifest").get("params", ""))
     if not os.path.isfile(path):
         hint = f" for {name!r}" if name else ""
-        raise FileNotFoundError(f"no parameters{hint} at {path}: pass a .params file written by "
-                                "tools/train.py, its .json manifest, or the run directory")
+        raise FileNotFoundError(f"no parameters{hint} at {path}: pass a .params file (from tools/train.py "
+                                "or net.save_parameters), a checkpoint's .json manifest, or a run directory")
     return path
 
 

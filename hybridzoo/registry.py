@@ -38,7 +38,7 @@ def list_models(pattern="*"):
 
 def _unknown(name):
     close = difflib.get_close_matches(name, _MODELS, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else "see hybridzoo.list_models()"
+    hint = f"did you mean {', '.join(close)}?" if close else f"choose from {', '.join(sorted(_MODELS))}"
     return ValueError(f"unknown model {name!r}: {hint}")
 
 

@@ -13,7 +13,6 @@ Distributed training uses MXNet's parameter server: ``kvstore="dist_sync"`` (or 
 in a process started with the ``DMLC_*`` environment; each worker trains on its own shard.
 """
 import dataclasses
-import json
 import os
 import random
 import time
@@ -24,14 +23,12 @@ import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data
-from .config import DATASET_LABELS
+from . import checkpoint, data, runs, weights
 from .registry import get_config, get_model
+from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
 
 OPTIMIZERS = ("sgd", "adam")
 KVSTORES = ("local", "device", "dist_sync", "dist_async")
-LAST = "last"
-LOG_FILE, CURVES_FILE = "log.jsonl", "curves.png"
 
 
 # Per-dataset recipes where the config's (D2L's Fashion-MNIST) recipe does not transfer: the
@@ -208,17 +205,18 @@ def build_net(name, resize=None, ctx=None, seed=0):
 
 
 def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=None,
-          progress=True, **overrides):
+          progress=True, overwrite=False, **overrides):
     """Train registered model ``name`` on ``dataset``; return a :class:`RunResult`.
 
     ``overrides`` are :class:`Recipe` fields (``lr``, ``batch_size``, ``epochs``, ``wd``,
     ``optimizer``, ``momentum``, ``resize``, ``seed``, ``kvstore``, ``workers``); None keeps the
     recipe. ``out`` is the run directory (default ``runs/NAME-DATASET``). ``resume`` is a run
     directory or its ``last.json``: training continues after its last epoch up to ``epochs``,
-    with its parameters, optimizer state and recipe (overrides still apply).
+    with its parameters, optimizer state and recipe (overrides still apply). Without it, a folder
+    that already holds a run raises :class:`RunExistsError`; ``overwrite`` deletes that run first.
     """
     started = time.perf_counter()
-    state = _read_resume(resume) if resume else None
+    state = runs.read_resume(resume) if resume else None
     if state is not None:
         if state["model"] != name or state["dataset"] != dataset:
             raise ValueError(f"--resume {resume} is a {state['model']} run on {state['dataset']}, "
@@ -229,12 +227,15 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
-    out = out or os.path.join("runs", f"{name}-{dataset}")
+    out = out or os.path.join(weights.RUNS_DIR, f"{name}-{dataset}")
+    earlier = runs.check_new_run(out, overwrite) if state is None else []  # before joining a cluster
     context = resolve_context(ctx)
     seed_everything(recipe.seed)
     kvstore = create_kvstore(recipe.kvstore)
     rank, workers = (kvstore.rank, kvstore.num_workers) if not isinstance(kvstore, str) else (0, 1)
     writer = rank == 0  # in a cluster only the first worker writes files
+    for file in earlier if writer else ():  # --overwrite: no file of the earlier run survives
+        os.remove(os.path.join(out, file))
 
     net = build_net(name, recipe.resize, context, recipe.seed)
     config = net.zoo_config
@@ -249,7 +250,7 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         history, best = state["history"], state.get("best")
 
     preprocess = data.preprocessing_spec(config)
-    identity = {"model": name, "dataset": dataset, "labels": _labels(dataset, config.classes),
+    identity = {"model": name, "dataset": dataset, "labels": runs.labels_for(dataset, config.classes),
                 "classes": config.classes, "input_shape": list(config.input_shape),
                 "mean": preprocess["mean"], "std": preprocess["std"], "preprocess": preprocess,
                 "recipe": dataclasses.asdict(recipe), "seed": recipe.seed, "context": str(context)}
@@ -259,54 +260,21 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
         history.append(record)
         if not writer:
             return
-        if best is None or record["test_accuracy"] > best["test_accuracy"]:
-            best = dict(record)
-            _save_best(net, out, identity, best, history)
-        _save_last(net, trainer, out, identity, best, history)
-        _append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
-        plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
+        with checkpoint.uninterrupted():  # Ctrl-C waits: the folder is always one whole epoch
+            if best is None or record["test_accuracy"] > best["test_accuracy"]:
+                best = dict(record)
+                runs.save_best(net, out, identity, best, history)
+            runs.save_last(net, trainer, out, identity, best, history)
+            runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
+            plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
 
     fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
         scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
     best_params = os.path.join(out, checkpoint.BEST + ".params")
     manifest = {}
     if writer and best is not None:  # record the final accuracies in the best manifest too
-        manifest = _save_best(net, out, identity, best, history, params_unchanged=True)
+        manifest = runs.save_best(net, out, identity, best, history, params_unchanged=True)
     return RunResult(out, best_params, manifest, history, time.perf_counter() - started)
-
-
-def _labels(dataset, classes):
-    names = DATASET_LABELS.get(dataset)
-    return list(names) if names is not None and len(names) == classes else None
-
-
-def _manifest(identity, best, history):
-    final = history[-1]
-    return dict(identity, epoch=best["epoch"], epochs=final["epoch"],
-                train_accuracy=best["train_accuracy"], test_accuracy=best["test_accuracy"],
-                final={k: final[k] for k in ("epoch", "train_loss", "train_accuracy", "test_accuracy")})
-
-
-def _save_best(net, out, identity, best, history, params_unchanged=False):
-    """Write best.params (unless only the manifest changes) and best.json."""
-    params = os.path.join(out, checkpoint.BEST + ".params")
-    manifest = _manifest(identity, best, history)
-    if not params_unchanged:
-        return checkpoint.save_checkpoint(net, params, manifest)
-    previous = checkpoint.read_manifest(params)
-    manifest = dict(previous, **manifest)
-    checkpoint.write_json(checkpoint.manifest_path(params), manifest)
-    return manifest
-
-
-def _save_last(net, trainer, out, identity, best, history):
-    params = os.path.join(out, LAST + ".params")
-    try:
-        checkpoint.save_trainer_states(trainer, os.path.join(out, LAST + ".states"))
-    except AssertionError:  # distributed stores keep optimizer state on the servers
-        pass
-    manifest = dict(_manifest(identity, best, history), history=history, best=best)
-    checkpoint.save_checkpoint(net, params, manifest)
 
 
 def _resume_optimizer(trainer, states, previous_optimizer, recipe):
@@ -317,44 +285,3 @@ def _resume_optimizer(trainer, states, previous_optimizer, recipe):
     trainer.load_states(states)
     trainer.set_learning_rate(recipe.lr)
     trainer.optimizer.wd = recipe.wd
-
-
-def _read_resume(path):
-    last = os.path.join(path, LAST + ".json") if os.path.isdir(path) else path
-    if not os.path.isfile(last):
-        raise FileNotFoundError(f"nothing to resume at {path}: expected a run directory holding "
-                                f"{LAST}.json/{LAST}.params written by tools/train.py")
-    state = checkpoint.read_json(last, "checkpoint")
-    checkpoint.verify(state, os.path.join(os.path.dirname(last), state["params"]), state["model"])
-    state["run_dir"] = os.path.dirname(os.path.abspath(last))
-    return state
-
-
-def _append_log(path, record):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-
-
-def plot_curves(history, path, title=""):
-    """PNG of train loss and train/test accuracy per epoch (matplotlib's Agg backend), atomically."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], marker="o", label="train loss")
-    ax_acc.plot(epochs, [r["train_accuracy"] for r in history], marker="o", label="train acc")
-    ax_acc.plot(epochs, [r["test_accuracy"] for r in history], marker="o", label="test acc")
-    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        checkpoint.atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    finally:
-        plt.close(fig)

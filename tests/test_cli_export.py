@@ -108,11 +108,11 @@ def test_trained_params_are_what_gets_exported(tmp_path):
     assert manifest["dataset"] == "digits" and manifest["labels"] == [str(d) for d in range(10)]
 
 
-def test_unknown_model_exits_nonzero_with_suggestion(tmp_path):
+def test_unknown_model_is_a_usage_error_with_suggestion(tmp_path):
     result = run_tool("export", "--model", "lenet_nb", "--out", tmp_path, cwd=tmp_path)
-    assert result.returncode == 1
-    (line,) = error_lines(result.stderr)
-    assert "lenet_nb" in line and "lenet_bn" in line
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert line.startswith("export.py: error: unknown model 'lenet_nb'") and "lenet_bn" in line
     assert not any(tmp_path.iterdir())
 
 
@@ -164,7 +164,56 @@ def test_agreement_failure_writes_nothing_and_keeps_the_old_artifact(tmp_path, c
 
 
 def test_params_with_several_models_is_refused(tmp_path, capsys, export_cli):
-    status = export_cli.main(["--model", "lenet*", "--params", "x.params", "--out", str(tmp_path)])
-    assert status == 1
+    with pytest.raises(SystemExit) as exit_info:
+        export_cli.main(["--model", "lenet*", "--params", "x.params", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "error: --params holds one model's weights but 2 models were selected" in capsys.readouterr().err
+
+
+def test_failed_triton_step_leaves_no_half_made_model(tmp_path, capsys, export_cli):
+    """--triton's own step fails (OUT/triton is a file): neither the model folder nor a Triton
+    entry is left, and an earlier export of the model stays as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "triton").write_text("a file where the Triton repository should go")
+    assert export_cli.main(["--model", "lenet", "--out", str(out), "--triton", "--untrained"]) == 1
     (line,) = error_lines(capsys.readouterr().err)
-    assert "--params" in line
+    assert "lenet" in line and "triton" in line
+    assert sorted(p.name for p in out.iterdir()) == ["triton"]  # no lenet/, no staging folder
+    (out / "triton").unlink()
+    assert export_cli.main(["--model", "lenet", "--out", str(out), "--triton", "--untrained", "--no-verify"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["lenet", "triton"]
+    assert (out / "triton" / "lenet" / "1" / "model.onnx").read_bytes() == (out / "lenet" / "model.onnx").read_bytes()
+
+
+def test_progress_names_each_step_on_a_terminal(tmp_path):
+    """A big single export (resnet152: ~30 s) shows which step runs (checked on lenet, in a pty)."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from _tools import TOOLS
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal has columns
+    process = subprocess.Popen([sys.executable, str(TOOLS / "export.py"), "--model", "lenet", "--untrained",
+                                "--out", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=slave, cwd=tmp_path)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert process.wait(timeout=300) == 0
+    shown = b"".join(chunks).decode(errors="replace")
+    steps = ["weights", "symbol files", "ONNX", "check: imperative", "check: hybridized", "check: reloaded symbol",
+             "check: ONNX Runtime", "manifest"]
+    for number, step in enumerate(steps, 1):
+        assert f"lenet: {step}  step {number}/8" in shown, shown

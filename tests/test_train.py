@@ -216,5 +216,54 @@ def test_cli_trains_and_reports(tmp_path, capsys):
 def test_cli_reports_missing_fashion_mnist(tmp_path, capsys):
     code = load_cli().main(["--model", "lenet", "--dataset", "fashion_mnist",
                             "--data-dir", str(tmp_path), "--out", str(tmp_path / "x"), "--quiet"])
-    assert code == 2
+    assert code == 1
     assert f"Fashion-MNIST not found in {tmp_path}" in capsys.readouterr().err
+
+
+def test_new_run_into_a_run_folder_is_refused_and_changes_nothing(run, tmp_path, capsys):
+    """Without --resume a second run would replace best.params even when worse and append to
+    the first run's log; it must refuse, naming the way out, and touch no file."""
+    folder = copy_run(run, tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(train.RunExistsError, match="already holds a run"):
+        train.train("lenet_bn", out=str(folder), **QUICK)
+    code = load_cli().main(["--model", "lenet_bn", "--epochs", "1", "--out", str(folder), "--quiet"])
+    assert code == 1
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert line.startswith(f"error: {folder} already holds a run (lenet_bn on digits, best test accuracy")
+    assert f"--resume {folder}" in line and "--out" in line and "--overwrite" in line
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_overwrite_replaces_the_run_whole_and_keeps_other_files(run, tmp_path):
+    folder = copy_run(run, tmp_path)
+    (folder / "notes.txt").write_text("the user's own file")
+    result = train.train("lenet_bn", out=str(folder), overwrite=True, lr=0.5, **QUICK)
+    log = [json.loads(line) for line in open(folder / "log.jsonl")]
+    assert [r["epoch"] for r in log] == [1] and log[0]["test_accuracy"] == result.history[0]["test_accuracy"]
+    assert json.loads((folder / "best.json").read_text())["recipe"]["lr"] == 0.5
+    assert (folder / "notes.txt").read_text() == "the user's own file"
+
+
+def test_a_folder_without_a_run_is_used_as_it_is(tmp_path):
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    result = train.train("softmax_regression", out=str(tmp_path), **QUICK)
+    assert os.path.isfile(result.best_params) and (tmp_path / "notes.txt").exists()
+
+
+def test_ctrl_c_waits_until_a_checkpoint_pair_is_written(tmp_path):
+    """SIGINT inside checkpoint.uninterrupted() is held until the block ends, then raised."""
+    import signal
+
+    finished = []
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (not pytest &)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with checkpoint.uninterrupted():
+                os.kill(os.getpid(), signal.SIGINT)
+                checkpoint.write_json(str(tmp_path / "pair.json"), {"written": True})
+                finished.append(True)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert finished and json.loads((tmp_path / "pair.json").read_text()) == {"written": True}

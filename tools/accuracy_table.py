@@ -31,7 +31,7 @@ def main(argv=None):
     for name in args.models:
         started = time.perf_counter()
         result = train.train(name, dataset="digits", out=os.path.join(args.out, name), seed=args.seed,
-                             progress=False)
+                             progress=False, overwrite=True)  # the table's own runs, made anew each time
         seconds = time.perf_counter() - started
         recipe, manifest = result.manifest["recipe"], result.manifest
         rows.append(f"| {name} | {recipe['optimizer']} lr {recipe['lr']:g}, batch {recipe['batch_size']}, "

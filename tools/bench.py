@@ -4,6 +4,7 @@
   python tools/bench.py                                   # D2L set + resnet50 + densenet121
   python tools/bench.py --models lenet,alexnet --repeats 3 --batch-sizes 1,32
   python tools/bench.py --set nlp --threads 2            # BERT-base (seq 128) and an LSTM LM, batch 1 and 8
+  python tools/bench.py --models 'resnet*' --threads 1 --no-peer --out bench/resnets
 
 For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
 an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
@@ -11,7 +12,8 @@ from ``mx.onnx.export_model``'s file (the peer) made from the same symbol files.
 measured interleaved (round robin, order rotated each round); each figure is the median over
 rounds of the mean call time within a round. MXNet (OMP_NUM_THREADS) and ONNX Runtime
 (intra_op_num_threads) get the same thread count. Writes ``bench.md`` (Markdown table, machine
-and versions) and ``bench.png`` (bar chart) to ``--out``.
+and versions) and ``bench.png`` (bar chart) to ``--out``. Exit status: 0 done, 2 a usage error
+(e.g. an unknown model), 130 interrupted (Ctrl-C).
 
 This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx.mapping``,
 which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
@@ -31,7 +33,9 @@ EXTRA_MODELS = ("resnet50", "densenet121")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], usage="%(prog)s [--models LIST] [options]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
     parser.add_argument("--set", choices=("zoo", "nlp"), default="zoo",
                         help="zoo: the zoo's models (default); nlp: GluonNLP BERT-base and a standard LSTM LM (tools/bench_nlp.py)")
     parser.add_argument("--models", metavar="LIST", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
@@ -44,7 +48,10 @@ def parse_args(argv=None):
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="weights seed (default 0)")
     parser.add_argument("--out", metavar="DIR", default="bench", help="folder for bench.md and bench.png (default bench/)")
     args = parser.parse_args(argv)
-    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    try:
+        args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    except ValueError:
+        parser.error(f"--batch-sizes takes comma-separated integers like 1,32, got {args.batch_sizes!r}")
     if args.repeats < 1 or min(args.batch_sizes) < 1:
         parser.error("--repeats and batch sizes must be positive")
     return args
@@ -226,7 +233,7 @@ def machine_line(threads):
         pass
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} logical cores (load average {load} at the end of the run), "
-            f"{threads} threads for MXNet and ORT; "
+            f"{threads} threads for MXNet and ORT, OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
             f"Python {platform.python_version()}, mxnet {mx.__version__}, onnxruntime {ort.__version__}, "
             f"onnx {onnx.__version__}")
 
@@ -325,7 +332,14 @@ def chart(rows, batch_sizes, path):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    try:
+        return run(parse_args(argv), argv)
+    except KeyboardInterrupt:
+        print("interrupted: no table was written", file=sys.stderr)
+        return 130
+
+
+def run(args, argv=None):
     # Same thread count for both engines; OpenMP reads it when libmxnet loads, so set it first.
     threads = args.threads or len(os.sched_getaffinity(0))
     args.threads = threads

@@ -8,10 +8,17 @@
   python tools/export.py --model resnet18 --dynamic-axes data:0=batch,2=height,3=width
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits --quantize int8 --precision fp16
   python tools/export.py --model resnet50 --quantize int8 --calib my_images/ --calib-samples 64
+  python tools/export.py --model resnet18 --classes 1000 --in-channels 3 --input-size 224 --params my.params
+
+Weights: --params, else the newest trained run runs/MODEL-*/ of tools/train.py, else seeded
+untrained weights (--untrained forces those); each model's line says which. --params also takes
+files without a manifest (net.save_parameters, or mxnet.gluon.model_zoo nets of the same
+architecture), loaded unchecked.
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
-outputs on one random batch, max error vs imperative, pass/fail and latency. Any failure prints
-one line on stderr and exits with status 1; no half-written model folder is left behind.
+outputs on one random batch, max error vs imperative, pass/fail and latency. A progress bar on
+stderr names the step running. Exit status: 0 done, 1 an export failed (one line on stderr;
+no half-written model folder is left behind), 2 a usage error, 130 interrupted (Ctrl-C).
 """
 import argparse
 import os
@@ -24,11 +31,11 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
 DEFAULT_MODEL = "lenet_bn"
-DEFAULT_RUN = os.path.join("runs", "lenet_bn-digits")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     usage="%(prog)s [--model NAME | --all] [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     which = parser.add_argument_group("models")
@@ -36,7 +43,9 @@ def parse_args(argv=None):
                        help="registered name or wildcard, repeatable (default: lenet_bn)")
     which.add_argument("--all", action="store_true", help="every registered model")
     weights = parser.add_argument_group("weights and shape")
-    weights.add_argument("--params", metavar="PATH", help="trained parameters from tools/train.py (.params, its .json, or run folder)")
+    weights.add_argument("--params", metavar="PATH", help="weights: a tools/train.py run folder, its .params or .json, "
+                         "or any .params file of the model (default: the newest runs/MODEL-*/ run)")
+    weights.add_argument("--untrained", action="store_true", help="seeded untrained weights even when runs/ has a trained run")
     weights.add_argument("--seed", metavar="N", type=int, default=0, help="seed for untrained weights (default 0)")
     weights.add_argument("--classes", metavar="N", type=int, help="output classes (default: the model's)")
     weights.add_argument("--in-channels", metavar="C", type=int, help="input channels (default: the model's)")
@@ -69,16 +78,9 @@ def parse_args(argv=None):
     run.add_argument("--no-verify", action="store_true", help="skip the agreement check and the variants' check against FP32")
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
-    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    args.hint = None
-    if not argv:
-        args.model = [DEFAULT_MODEL]
-        if os.path.isdir(DEFAULT_RUN):
-            args.params = DEFAULT_RUN
-        else:
-            args.hint = (f"note: no trained weights in {DEFAULT_RUN}/; for real ones run "
-                         f"python tools/train.py --model {DEFAULT_MODEL} --dataset digits, then this again")
+    if args.params and args.untrained:
+        parser.error("give --params or --untrained, not both")
     if args.all and args.model:
         parser.error("give --model or --all, not both")
     if not args.all and not args.model:
@@ -94,6 +96,13 @@ def parse_args(argv=None):
         if args.batch < 1:
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
     args.dynamic_axes = parse_dynamic_axes(parser, args.dynamic_axes)
+    import hybridzoo  # after --help: it loads MXNet
+    try:
+        args.names = select_models(hybridzoo, args)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.params and len(args.names) != 1:
+        parser.error(f"--params holds one model's weights but {len(args.names)} models were selected")
     for flag in ("classes", "in_channels", "input_size", "triton_max_batch"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -178,19 +187,81 @@ def remove_if_empty(folder):
 
 
 def build(hybridzoo, name, args, ctx):
-    """The net with its weights, and the manifest's ``weights`` record."""
+    """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
+    from export.source import check_block_input
+    from hybridzoo import weights
     from hybridzoo.testing import init_model
 
     kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
                                 ("input_size", args.input_size)) if v is not None}
-    if args.params:
-        net = hybridzoo.get_model(name, pretrained=args.params, **kwargs)
-        net.collect_params().reset_ctx(ctx)
-        return net, {"trained": True, "source": os.path.normpath(args.params), "seed": net.zoo_manifest.get("seed")}
-    # Untrained: seeded init with BatchNorm statistics randomized, so the agreement check
-    # exercises them (identity BatchNorm would hide conversion bugs).
-    net = init_model(hybridzoo.get_model(name, **kwargs), args.seed, ctx=ctx)
-    return net, {"trained": False, "source": None, "seed": args.seed}
+    net = hybridzoo.get_model(name, **kwargs)
+    net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
+    check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
+    source = args.params or (None if args.untrained else weights.find_trained_run(name))
+    if source is None:
+        # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
+        # them (identity BatchNorm would hide conversion bugs).
+        init_model(net, args.seed, ctx=ctx)
+        return net, {"trained": False, "source": None, "seed": args.seed}, f"untrained (seed {args.seed}) weights"
+    try:
+        record, origin = weights.load_weights(net, name, source, ctx)
+    except ValueError as err:
+        if args.params:
+            raise
+        raise ValueError(f"{err}; or pass --untrained for seeded weights") from None
+    return net, record, origin
+
+
+def untrained_note(names):
+    """The hint after exporting untrained weights that no trained run replaced."""
+    if len(names) == 1:
+        which, model = f"runs/{names[0]}-*/", names[0]
+    else:
+        which, model = f"runs/ for {len(names)} models ({', '.join(names[:3])}, ...)", "NAME"
+    return (f"note: no trained weights in {which}; for real ones run python tools/train.py --model {model} "
+            "--dataset digits, then this again")
+
+
+def export_one(name, args, ctx, providers, bar):
+    """Export one model with a progress bar of its steps; return its report lines, weights
+    record and the precision variants' warnings."""
+    import hybridzoo
+    from export.artifacts.package import export_artifact, format_report
+    from export.artifacts.triton import write_triton_model
+    from export.precision.plan import format_variants
+    from export.precision.serving import FILE_NAMES
+
+    def progress(step):  # "resnet152: check: ONNX Runtime  step 7/9 [00:21]", every step shown
+        bar.set_description_str(f"{name}: {step}", refresh=False)
+        bar.update(1)
+        bar.refresh()
+
+    bar.reset()
+    progress("weights")
+    net, weights, origin = build(hybridzoo, name, args, ctx)
+    plan = precision_plan(net, weights, args)
+
+    triton = []
+
+    def write_triton(folder, manifest):  # inside the artifact's staging: a failure discards both
+        layout = (manifest.get("preprocess") or {}).get("layout")
+        path = write_triton_model(os.path.join(folder, FILE_NAMES[args.triton_precision]),
+                                  os.path.join(args.out, "triton"), name, max_batch_size=args.triton_max_batch,
+                                  layout=layout, labels=manifest.get("labels"))
+        triton.append(f"{path} ({args.triton_precision})")
+
+    artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
+                               optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
+                               seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes,
+                               precision=plan, progress=progress, finish=write_triton if args.triton else None)
+    lines = [f"{name}: {origin} -> {artifact.path}"]
+    if artifact.report:
+        lines += ["  " + line for line in format_report(artifact.report)]
+    variant_lines, warnings = format_variants(artifact.manifest.get("variants"),
+                                              (artifact.report or {}).get("precision"))
+    lines += ["  " + line for line in variant_lines]
+    lines += [f"  triton: {path}" for path in triton]
+    return lines, weights, warnings
 
 
 def precision_plan(net, weights, args):
@@ -225,62 +296,57 @@ def precision_plan(net, weights, args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    import hybridzoo  # after argument parsing: --help stays fast
+    try:
+        args = parse_args(argv)
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted: models already exported are complete; none is left half-written", file=sys.stderr)
+        return 130
+
+
+def run(args):
     import mxnet as mx
     from tqdm import tqdm
 
-    from export.artifacts.package import AgreementError, export_artifact, format_report
+    from export._memory import release_memory
+    from export.artifacts.package import AgreementError, stages
     from export.precision import PrecisionError
-    from export.precision.plan import format_variants
-    from export.precision.serving import FILE_NAMES
-    from export.artifacts.triton import write_triton_model
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
     current = None  # the model being exported, named in any error
+    untrained = []  # models that got seeded weights because no trained run exists
     created = False  # whether this run made --out (removed again if it fails with it empty)
     try:
-        names = select_models(hybridzoo, args)
-        if args.params and len(names) != 1:
-            raise ValueError(f"--params holds one model's weights but {len(names)} models were selected")
         created = check_writable(args.out)
         ctx = resolve_context(args.ctx)
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
-        bar = tqdm(names, desc="export", unit="model", disable=len(names) < 2, file=sys.stderr)
-        for name in bar:
-            current = name
-            bar.set_postfix_str(name)
-            net, weights = build(hybridzoo, name, args, ctx)
-            plan = precision_plan(net, weights, args)
-            artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
-                                       optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
-                                       seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes,
-                                       precision=plan)
-            origin = f"trained weights ({weights['source']})" if weights["trained"] else \
-                f"untrained (seed {args.seed}) weights"
-            lines = [f"{name}: {origin} -> {artifact.path}"]
-            if artifact.report:
-                lines += ["  " + line for line in format_report(artifact.report)]
-            variant_lines, warnings = format_variants(artifact.manifest.get("variants"),
-                                                      (artifact.report or {}).get("precision"))
-            lines += ["  " + line for line in variant_lines]
-            if args.triton:
-                manifest = artifact.manifest
-                layout = (manifest.get("preprocess") or {}).get("layout")
-                path = write_triton_model(os.path.join(artifact.path, FILE_NAMES[args.triton_precision]),
-                                          os.path.join(args.out, "triton"), name, max_batch_size=args.triton_max_batch,
-                                          layout=layout, labels=manifest.get("labels"))
-                lines.append(f"  triton: {path} ({args.triton_precision})")
-            tqdm.write("\n".join(lines), file=sys.stdout)
-            for warning in warnings:
-                tqdm.write(f"warning: {name}: {warning}", file=sys.stderr)
-        if args.hint:
-            print(args.hint)
+        models = tqdm(args.names, desc="export", unit="model", disable=len(args.names) < 2, file=sys.stderr)
+        # The steps of the model being exported (resnet152 takes half a minute), on terminals only.
+        steps = len(stages(args.format, not args.no_verify, args.quantize or args.fp16)) + 1  # + building the net with its weights
+        with tqdm(total=steps, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
+                  disable=not sys.stderr.isatty(), bar_format="{desc}  step {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+            for name in models:
+                current = name
+                lines, weights, warnings = export_one(name, args, ctx, providers, bar)
+                if weights["trained"] is False:
+                    untrained.append(name)
+                tqdm.write("\n".join(lines), file=sys.stdout)
+                for warning in warnings:
+                    tqdm.write(f"warning: {name}: {warning}", file=sys.stderr)
+                release_memory()  # this model's arrays, before the next one is built
+        if untrained and not args.untrained:
+            print(untrained_note(untrained))
+    except KeyboardInterrupt:
+        if created:
+            remove_if_empty(args.out)
+        raise
     except (AgreementError, PrecisionError) as err:
         print(f"error: {err}", file=sys.stderr)
     except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
+        if isinstance(err, OSError) and err.filename and err.strerror:
+            message = f"{err.filename}: {err.strerror}"
         where = f"{current}: " if current and not message.startswith(current) else ""
         print(f"error: {where}{message}", file=sys.stderr)
     else:

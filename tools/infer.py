@@ -5,9 +5,12 @@
   python tools/infer.py artifacts/resnet18/model.onnx --bench 1,32 --json
   python tools/infer.py artifacts/lenet_bn digits/ --precision int8       # model.int8.onnx
   python tools/infer.py artifacts/lenet_bn --bench 1,32                   # every variant, same run
+  python tools/infer.py artifacts/lenet_bn digits/ --top-k 2 --json > predictions.json
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
-the model (or the ONNX metadata). Errors are one line on stderr and exit status 2.
+the model (or the ONNX metadata); a model exported with untrained weights gets a warning.
+Exit status: 0 done, 1 the model or an input cannot be used (one line on stderr), 2 a usage
+error, 130 interrupted (Ctrl-C).
 """
 import argparse
 import json
@@ -23,7 +26,10 @@ from export.precision.serving import FP32, PRECISIONS, available, check_precisio
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     usage="%(prog)s MODEL [INPUT ...] [--bench B1,B2] [options]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
     parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays")
     parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes to print per input (default 5)")
@@ -91,7 +97,14 @@ def print_bench(rows):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    try:
+        return run(parse_args(argv))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run(args):
     try:
         models = {precision: OnnxModel(path, providers=args.providers, threads=args.threads)
                   for precision, path in model_files(args).items()}
@@ -101,11 +114,13 @@ def main(argv=None):
                   "providers": model.providers, "input": {"name": model.input_name, "shape": list(model.input_shape)}}
         if args.inputs:
             report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
+            if model.untrained_warning():
+                print(f"warning: {model.untrained_warning()}", file=sys.stderr)
         if args.bench:
             report["bench"] = compare_latency(models, args.bench, repeats=args.repeats)
     except (InputError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -4,24 +4,34 @@
   python tools/train.py --model lenet_bn --dataset digits
   python tools/train.py --model lenet --dataset fashion_mnist --data-dir ~/data/fashion-mnist --epochs 10
   python tools/train.py --model lenet_bn --dataset digits --resume runs/lenet_bn-digits --epochs 30
+  python tools/train.py --model mlp --epochs 5 --lr 0.05 --optimizer adam --out runs/mlp-adam
 
 The recipe (lr, batch size, epochs, resize) comes from the model's config for the dataset
 unless overridden. Files go to --out (default runs/MODEL-DATASET): best.params + best.json
 (load with hybridzoo.get_model(MODEL, pretrained=...) or tools/export.py --params), last.*
-(for --resume), log.jsonl, curves.png. In a cluster started with the DMLC_* environment,
-pass --kvstore dist_sync; each worker trains on its own shard and the first one writes files.
+(for --resume), log.jsonl, curves.png. A folder that already holds a run is never replaced
+or mixed with a new one unless --overwrite is given. In a cluster started with the DMLC_*
+environment, pass --kvstore dist_sync; each worker trains on its own shard and the first one
+writes files. Exit status: 0 done, 1 training failed (one line on stderr), 2 a usage error,
+130 interrupted (Ctrl-C: the run keeps its last finished epoch, for --resume).
 """
 import argparse
 import os
 import sys
+import textwrap
 
-import hybridzoo
+import hybridzoo  # first: sleeping OpenMP threads on every core (hybridzoo/_threads.py)
 from hybridzoo import data, train
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="registered model name, e.g. lenet_bn")
+    classifiers = [n for n in hybridzoo.list_models() if hybridzoo.get_config(n).task == "classification"]
+    models = textwrap.fill(", ".join(classifiers), 96, initial_indent="  ", subsequent_indent="  ")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], usage="%(prog)s --model NAME [options]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:])
+                                     + f"\n\nmodels:\n{models}")
+    parser.add_argument("--model", required=True, help="registered model name, e.g. lenet_bn (list below)")
     parser.add_argument("--dataset", default="digits", choices=data.DATASETS,
                         help="digits (bundled with scikit-learn, default) or fashion_mnist (local IDX files)")
     parser.add_argument("--data-dir", help=f"folder of the Fashion-MNIST IDX files (default {data.DEFAULT_FASHION_MNIST_DIR})")
@@ -38,10 +48,15 @@ def parse_args(argv=None):
     parser.add_argument("--kvstore", choices=train.KVSTORES, help="Gluon Trainer's kvstore (default device)")
     parser.add_argument("--workers", type=int, help="DataLoader worker processes (default 0: in-process)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in this directory")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in --out (default: refuse, so no run is lost or mixed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     args = parser.parse_args(argv)
     if args.model not in hybridzoo.list_models():
-        parser.error(f"unknown model {args.model!r}; choose from {', '.join(hybridzoo.list_models())}")
+        try:
+            hybridzoo.get_config(args.model)
+        except ValueError as err:  # names the closest models, or all of them
+            parser.error(str(err))
     for name in ("lr", "batch_size", "epochs", "resize", "workers"):
         value = getattr(args, name)
         if value is not None and (value < 0 or (value == 0 and name != "workers")):
@@ -54,18 +69,30 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
+        return run(args)
+    except KeyboardInterrupt:
+        out = args.resume or args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
+        if os.path.isfile(os.path.join(out, train.LAST + ".json")):
+            print(f"interrupted: {out} keeps its last finished epoch; continue with --resume {out}", file=sys.stderr)
+        else:
+            print("interrupted before the first epoch finished", file=sys.stderr)
+        return 130
+
+
+def run(args):
+    try:
         result = train.train(
             args.model, dataset=args.dataset, out=args.out, ctx=args.ctx, data_dir=args.data_dir,
-            resume=args.resume, progress=not args.quiet, lr=args.lr, batch_size=args.batch_size,
+            resume=args.resume, overwrite=args.overwrite, progress=not args.quiet, lr=args.lr, batch_size=args.batch_size,
             epochs=args.epochs, wd=args.wd, optimizer=args.optimizer, momentum=args.momentum,
             resize=args.resize, seed=args.seed, kvstore=args.kvstore, workers=args.workers)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     except OSError as err:  # e.g. a run folder we may not write to
         print(f"error: cannot write {err.filename or 'the run'}: {err.strerror or err}; choose another --out",
               file=sys.stderr)
-        return 2
+        return 1
     m = result.manifest
     if m:
         print(f"best test accuracy {m['test_accuracy']:.4f} at epoch {m['epoch']}/{m['epochs']} "

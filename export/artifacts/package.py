@@ -10,17 +10,18 @@
 
 Everything is built in a hidden temporary folder inside the output folder and renamed into
 place only after the agreement check passed, so a failure leaves the previous artifact (if
-any) untouched and no half-written folder behind.
+any) untouched and no half-written folder behind. The check reloads one backend at a time and
+releases it before the next, so it holds at most one extra copy of the weights.
 """
 import json
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import manifest as manifests
 from .. import verify
+from .._memory import release_memory
 from .io import atomic_write_text
 from .staging import staged_dir
 from ..source import input_names as _input_names
@@ -54,9 +55,19 @@ class Artifact:
     report: dict
 
 
+def stages(formats=FORMATS, check=True, precision=False):
+    """The steps :func:`export_artifact` reports to ``progress``, in order."""
+    symbol, onnx = "symbol" in formats, "onnx" in formats
+    steps = ["symbol files"] * symbol + ["ONNX"] * onnx
+    if check:
+        backends = [REFERENCE, "hybridized"] + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
+        steps += [f"check: {b}" for b in backends]
+    return steps + ["precision variants"] * bool(precision) + ["manifest"]
+
+
 def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, opset=None, batch=None,
                     optimize=True, check=True, weights=None, seed=0, ctx=None, providers=None,
-                    dynamic_axes=None, precision=None):
+                    dynamic_axes=None, precision=None, progress=None, finish=None):
     """Export ``net`` into ``out_dir/<name>`` and return an :class:`Artifact`.
 
     ``input_shape`` excludes the batch axis (zoo models default to their config's); ``batch`` fixes
@@ -67,7 +78,11 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest. ``precision``
     (an ``export.precision.PrecisionPlan``) adds INT8/FP16 copies of model.onnx, checked against
     it when ``check``; the manifest lists them under ``variants``, the report under ``precision``.
+    ``progress(step)`` is called as each of :func:`stages` starts. ``finish(folder, manifest)``
+    runs on the complete folder before it is renamed into place (e.g. a Triton entry made from
+    it): if it raises, the artifact is discarded too.
     """
+    progress = progress or (lambda step: None)
     name = name or getattr(net, "zoo_name", None)
     if not name:
         raise ValueError("name is required for a net that is not from the zoo")
@@ -84,10 +99,12 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
-        files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes)
-        report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers) if check else None
+        files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
+                               progress, dynamic_axes)
+        report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress) if check else None
         variants = {}
         if precision is not None and (report is None or report["passed"]):
+            progress("precision variants")
             variants, checks = precision.write(staging, ONNX_NAME, check=check)
             files += [entry["file"] for entry in variants.values()]
             if report is not None:
@@ -97,39 +114,47 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
             files.append(REPORT_NAME)
             if not report["passed"]:
                 raise AgreementError(name, report)
+        progress("manifest")
         manifest = _manifest(net, staging, name, files, formats, opset, weights, seed, variants)
+        if finish is not None:
+            finish(staging, manifest)
     return Artifact(name, target, manifest, report)
 
 
-def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, dynamic_axes=None):
+def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx, progress,
+                   dynamic_axes=None):
     files = []
     if "symbol" in formats:
+        progress("symbol files")
         paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
         files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
+        release_memory()  # HybridBlock.export's copy of the weights
     if "onnx" in formats:
+        progress("ONNX")
         export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
                     optimize=optimize, seed=seed, dynamic_axes=dynamic_axes)
         files.append(ONNX_NAME)
     return files
 
 
-def _check(net, staging, name, shape, formats, batch, seed, ctx, providers):
+def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress):
     """Agreement report: max |backend - imperative| per backend on one seeded random batch
     (standard normal, or what the zoo config describes: token ids, valid lengths...)."""
     if _described_inputs(net):
         inputs = net.zoo_config.sample_inputs(batch or CHECK_BATCH, seed)
     else:
         inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
+    release_memory()  # the ONNX writer's arrays, before backends load their copies
     backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
-    if "symbol" in formats:
-        with warnings.catch_warnings():  # SymbolBlock.imports warns that `data` has no declared type
-            warnings.simplefilter("ignore", UserWarning)
-            backends["reloaded symbol"] = verify.symbol_backend(os.path.join(staging, name), ctx=ctx,
-                                                                input_names=_input_names(len(inputs)))
+    if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
+        names = _input_names(len(inputs))
+        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
+                                                                                 input_names=names, ctx=ctx))
     if "onnx" in formats:
-        backends["ONNX Runtime"] = verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
+        backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
     # The reference runs first and switches hybridization off; "hybridized" switches it back on.
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs)
+    progress(f"check: {REFERENCE}")
+    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress)
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}

@@ -200,6 +200,14 @@ class OnnxModel:
                 {"class": int(c), "label": self._label(c), "prob": float(row[c])} for c in top]})
         return results
 
+    def untrained_warning(self):
+        """A sentence when the manifest says the weights are untrained (seeded), else None."""
+        weights = self.manifest.get("weights") or {}
+        if weights.get("trained") is not False:
+            return None
+        return (f"{self.name} has untrained (seed {weights.get('seed')}) weights (its manifest says "
+                "\"trained\": false), so these classes mean nothing; train it with tools/train.py and export again")
+
     def _label(self, index):
         if self.labels and index < len(self.labels):
             return self.labels[index]

@@ -6,11 +6,13 @@ import tempfile
 import numpy as np
 import onnx
 
+from .._errors import check_input_size, mxnet_reason
 from ..artifacts.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
-from .inputs import (data_inputs, dynamic_spec, feedable_inputs, label_inputs, name_dtypes,  # noqa: F401
-                     name_shapes, warn_dropped_labels)
+from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
+                     feedable_inputs, few, label_inputs, name_dtypes, name_shapes,
+                     warn_dropped_labels)
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
@@ -28,12 +30,23 @@ def get_operator_support(opset=None):
     return sorted(op for op, versions in table.items() if min(versions) <= opset)
 
 
+def _is_weight(sym_attrs, name):
+    attrs = sym_attrs.get(name, {})
+    return any(k in attrs for k in PARAM_ATTRS + ("__shape__",)) or name.endswith(PARAM_SUFFIXES)
+
+
 def check_param_names(sym, params):
-    """Every param must be an input of the symbol (else they were saved for another one)."""
-    stray = sorted(set(params) - set(sym.list_inputs()))
+    """Every param must be an input of the symbol (else they were saved for another one); the
+    error names a few strays and a few of the symbol's weights that are missing."""
+    inputs = sym.list_inputs()
+    stray = sorted(set(params) - set(inputs))
     if stray:
-        raise ValueError(f"params do not match the symbol: {stray[:5]}{'...' if len(stray) > 5 else ''}"
-                         " are not inputs of the symbol; pass the params saved with this symbol")
+        attrs = sym.attr_dict()
+        missing = [n for n in inputs if n not in params and _is_weight(attrs, n)]
+        lacking = f" and {len(missing)} of its weights are missing ({few(missing)})" if missing else ""
+        raise ValueError(f"params do not match the symbol (saved for another model?): {len(stray)} params "
+                         f"are not inputs of the symbol ({few(stray)}){lacking}; pass the params saved "
+                         "with this symbol")
 
 
 def check_param_shapes(sym, params, shapes):
@@ -46,8 +59,10 @@ def check_param_shapes(sym, params, shapes):
             return
         except Exception:  # noqa: BLE001
             pass
-        raise ValueError(f"input shapes {shapes} do not fit the symbol: "
-                         f"{str(err).splitlines()[0]}") from None
+        if len(shapes) == 1:  # an image input too small for the net: name the smallest size
+            (name, shape), = shapes.items()
+            check_input_size(sym, name, shape, {n: v.shape for n, v in params.items()})
+        raise ValueError(f"input shapes {shapes} do not fit the symbol: {mxnet_reason(err)}") from None
     inferred = dict(zip(sym.list_arguments(), arg_shapes or []))
     inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
     for name, value in params.items():

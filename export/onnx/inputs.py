@@ -12,6 +12,9 @@ import numpy as np
 from .convert import BATCH_DIM
 
 PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
+# Names Gluon and the Module API give weights (for error messages only).
+PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta", "_running_mean", "_running_var",
+                  "_moving_mean", "_moving_var", "_alpha")
 # Training heads whose inputs after the first are labels, unused at inference.
 LABEL_HEADS = ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
                "MAERegressionOutput", "SVMOutput")
@@ -59,9 +62,19 @@ def _per_input(names, values, everything, what, noun="shape(s)"):
     if len(values) == len(everything) and len(everything) > len(names):
         return {n: v for n, v in zip(everything, values) if n in names}
     labels = [n for n in everything if n not in names]
-    also = f" (or {len(everything)} with the labels {labels})" if labels else ""
+    also = f" (or {len(everything)} with the labels {few(labels)})" if labels else ""
+    weights = [n for n in names if n.endswith(PARAM_SUFFIXES)]
+    hint = (f"; {len(weights)} of them look like weights missing from params ({few(weights)}): "
+            "pass the params saved with this symbol" if weights else "; give one per input")
     raise ValueError(f"{what} has {len(values)} {noun} but the symbol has {len(names)} run-time "
-                     f"input(s) {names}{also} (inputs not found in params); give one per input")
+                     f"input(s) not found in params ({few(names)}){also}{hint}")
+
+
+def few(names, count=3):
+    """``'a', 'b', 'c'`` or ``'a', 'b', 'c', ...``: a readable sample of a long list."""
+    names = list(names)
+    shown = ", ".join(repr(n) for n in names[:count])
+    return shown if len(names) <= count else f"{shown}, ..."
 
 
 def name_shapes(names, shapes, what="input_shape", everything=None):

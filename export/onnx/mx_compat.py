@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model_parts, save_model
+from .api import build_model_parts, check_param_names, save_model
 from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
 from .writer import append_initializers
 
@@ -51,6 +51,18 @@ def name_shapes_raw(names, everything, values, what):
                      f"input(s) {names} (or {len(everything)} with labels); give one per input")
 
 
+def _shape_list(in_shapes):
+    """``[(1, 3, 224, 224)]``, or one shape ``(1, 3, 224, 224)`` -> a list of int tuples."""
+    def is_shape(value):
+        return isinstance(value, (list, tuple)) and all(isinstance(d, (int, np.integer)) for d in value)
+    if is_shape(in_shapes) and in_shapes:
+        return [tuple(int(d) for d in in_shapes)]
+    if not isinstance(in_shapes, (list, tuple)) or not all(is_shape(s) for s in in_shapes):
+        raise ValueError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
+                         f"[(1, 3, 224, 224)], or one shape; got {in_shapes!r}")
+    return [tuple(int(d) for d in s) for s in in_shapes]
+
+
 def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_file_path="model.onnx",
                  verbose=False, dynamic=False, dynamic_input_shapes=None,
                  run_shape_inference=False, input_type=None, input_shape=None, opset_version=None,
@@ -78,8 +90,9 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
         raise ValueError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
+    check_param_names(sym, params)  # params of another model: say so before counting inputs
     names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
-    shapes = name_shapes(names, [tuple(s) for s in in_shapes], "in_shapes", everything)
+    shapes = name_shapes(names, _shape_list(in_shapes), "in_shapes", everything)
     types = name_dtypes(names, in_types, everything)
     if dynamic_axes is None:
         dynamic_axes = _dynamic_axes(names, everything, shapes, dynamic, dynamic_input_shapes)

@@ -1,0 +1,49 @@
+"""MXNet's errors as one line a user can act on: the reason without C++ traceback, and for an
+input too small for the net, the smallest size it takes."""
+import re
+
+import mxnet as mx
+
+
+def mxnet_reason(err):
+    """MXNet's error text as its one-line reason: no C++ traceback, source location or check
+    expression (``Check failed: a <= b: kernel size (2) exceeds input`` -> ``kernel size ...``)."""
+    lines = [ln.strip() for ln in str(err).strip().splitlines()
+             if ln.strip() and not ln.strip().startswith(("Traceback", 'File "'))]
+    text = re.sub(r"^\w*Error: ", "", lines[-1] if lines else str(err))
+    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)  # [13:10:23] ../src/x.cc:202:
+    return re.sub(r"Check failed: (.*?)\s?: (?=\S)", "", text, count=1)
+
+
+class InputTooSmallError(ValueError):
+    """The input is smaller than the net's layers (kernels, pooling windows) can take."""
+
+
+def fits(sym, shapes):
+    """Whether MXNet's shape inference accepts ``shapes`` (``{input name: shape}``) for ``sym``."""
+    try:
+        sym.infer_shape_partial(**shapes)
+    except mx.base.MXNetError:
+        return False
+    return True
+
+
+def check_input_size(sym, name, shape, fixed=None, limit=2048):
+    """Raise :class:`InputTooSmallError` (naming the smallest square input size that fits) when
+    the ``(N, C, H, W)`` ``shape`` of input ``name`` is too small for ``sym``; ``fixed`` gives
+    the shapes of other inputs (e.g. params). Returns None when it fits, else MXNet's reason."""
+    fixed = dict(fixed or {})
+    try:
+        sym.infer_shape_partial(**fixed, **{name: tuple(shape)})
+        return None
+    except mx.base.MXNetError as err:
+        reason = mxnet_reason(err)
+    if len(shape) == 4:
+        # A linear scan, not bisection: some nets fit only some sizes (strides, concatenations).
+        smallest = next((s for s in range(1, limit + 1)
+                         if fits(sym, dict(fixed, **{name: tuple(shape[:2]) + (s, s)}))), None)
+        if smallest and smallest > min(shape[2:]):
+            raise InputTooSmallError(f"input {tuple(shape)} is too small for this net ({reason}); "
+                                     f"the smallest input size it takes is {smallest} "
+                                     f"({shape[1]}x{smallest}x{smallest})")
+    return reason

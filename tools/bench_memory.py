@@ -1,0 +1,80 @@
+#!/usr/bin/env python
+"""Peak resident memory (RSS) of exports and of the test suite, each in a fresh process.
+
+  python tools/bench_memory.py                               # the largest models one by one, then --all
+  python tools/bench_memory.py --models vgg16 resnet152 --no-all
+  python tools/bench_memory.py --models lenet --no-all --suite   # the whole test suite too (minutes)
+
+Each export is ``tools/export.py --untrained`` (verification included, as users run it) into a
+temporary folder; ``--all`` exports every registered model in one process, so its peak against
+the largest single peak shows whether memory is released between models (target: within 1.3x).
+The peak is the kernel's ru_maxrss of the process (os.wait4), which covers its children too
+(the largest of them, not their sum).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LARGEST = ("vgg19_bn", "vgg19", "resnet152", "densenet201")  # the largest of each big family
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("--models", nargs="+", default=list(LARGEST), metavar="NAME",
+                        help=f"single exports to measure (default: {' '.join(LARGEST)})")
+    parser.add_argument("--no-all", action="store_true", help="skip tools/export.py --all")
+    parser.add_argument("--suite", action="store_true", help="also run the whole test suite (pytest -x -q)")
+    return parser.parse_args(argv)
+
+
+def peak(cmd, cwd):
+    """(peak RSS in GB, seconds, exit status) of ``cmd`` run to completion."""
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    err = process.stderr.read().decode(errors="replace")
+    if process.returncode != 0:
+        print(f"  {' '.join(cmd[1:])} exited {process.returncode}: {err.strip().splitlines()[-1:]}", file=sys.stderr)
+    return usage.ru_maxrss / 2 ** 20, time.perf_counter() - start, process.returncode  # ru_maxrss is in KiB
+
+
+def export_cmd(*args, out):
+    return [sys.executable, os.path.join(ROOT, "tools", "export.py"), "--untrained", "--out", out, *args]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            gb, seconds, status = peak(export_cmd("--model", name, out=os.path.join(tmp, "single")), tmp)
+            rows.append((f"tools/export.py --model {name}", gb, seconds, status))
+            print(f"| {rows[-1][0]} | {gb:.2f} | {seconds:.0f} |", flush=True)
+        if not args.no_all:
+            gb, seconds, status = peak(export_cmd("--all", out=os.path.join(tmp, "all")), tmp)
+            rows.append(("tools/export.py --all", gb, seconds, status))
+            largest = max((r[1] for r in rows[:-1]), default=None)
+            ratio = f" ({gb / largest:.2f}x the largest single)" if largest else ""
+            print(f"| tools/export.py --all | {gb:.2f}{ratio} | {seconds:.0f} |", flush=True)
+        if args.suite:
+            cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+            gb, seconds, status = peak(cmd, ROOT)
+            rows.append(("pytest -x -q (whole suite)", gb, seconds, status))
+            print(f"| pytest -x -q (whole suite) | {gb:.2f} | {seconds:.0f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f}; peak RSS per process:")
+    print("| command | peak RSS GB | wall s |\n|---|---:|---:|")
+    for command, gb, seconds, status in rows:
+        print(f"| {command} | {gb:.2f} | {seconds:.0f} |" + ("" if status == 0 else f" exit {status} |"))
+    return 0 if all(r[3] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
