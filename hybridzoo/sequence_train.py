@@ -10,7 +10,8 @@
 
 ``hybridzoo.train`` is for image classifiers (one input); these nets take several. Both write
 ``<out>/best.params`` + ``best.json`` (:mod:`hybridzoo.checkpoint`), which
-``get_model(name, pretrained=out)`` loads and ``export`` records as trained.
+``get_model(name, pretrained=out)`` loads and ``export`` records as trained; a folder that
+holds a run is not written into unless ``overwrite=True``.
 """
 import math
 import os
@@ -20,9 +21,17 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import checkpoint, text
+from . import checkpoint, runs, text
 from .data import digits_split
 from .registry import get_model
+
+
+def _new_run(out, overwrite):
+    """``out``, refusing a folder that already holds a run unless ``overwrite``."""
+    if runs.run_files(out) and not overwrite:
+        raise runs.RunExistsError(f"{out} already holds a run: write the new one elsewhere with --out DIR "
+                                  "(out=...), or replace it with --overwrite (overwrite=True)")
+    return out
 
 
 def _build(name, ctx, seed, **kwargs):
@@ -61,8 +70,9 @@ def classifier_accuracy(net, images, labels, ctx, batch_size=256):
 
 
 def train_classifier(name="transformer_classifier", out=None, epochs=30, lr=0.003, batch_size=32,
-                     seed=0, ctx=None, log=print):
+                     seed=0, ctx=None, log=print, overwrite=False):
     """Train on the digits' training split; keep the parameters of the best test epoch."""
+    out = _new_run(out or os.path.join("runs", f"{name}-digits"), overwrite)
     ctx = ctx or mx.cpu()
     (train_x, train_y), (test_x, test_y) = digits_split()
     net = _build(name, ctx, seed)
@@ -70,7 +80,6 @@ def train_classifier(name="transformer_classifier", out=None, epochs=30, lr=0.00
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     rng = np.random.RandomState(seed)
     recipe = dict(optimizer="adam", lr=lr, batch_size=batch_size, epochs=epochs, seed=seed)
-    out = out or os.path.join("runs", f"{name}-digits")
     history, best = [], -1.0
     for epoch in range(1, epochs + 1):
         started, order, total = time.perf_counter(), rng.permutation(len(train_x)), 0.0
@@ -108,10 +117,11 @@ def perplexity(net, ids, ctx, batch_size=32, num_steps=35):
 
 
 def train_language_model(name="gru_lm", out=None, epochs=20, lr=1.0, batch_size=32, num_steps=35,
-                         seed=0, ctx=None, log=print, max_chars=None, **kwargs):
+                         seed=0, ctx=None, log=print, max_chars=None, overwrite=False, **kwargs):
     """D2L's ``train_ch8`` with sequential partitioning (SGD, clipping at 1); keeps the
     parameters of the epoch with the lowest held-out perplexity. ``max_chars`` trims the
     training text (quick runs)."""
+    out = _new_run(out or os.path.join("runs", f"{name}-python_docs"), overwrite)
     ctx = ctx or mx.cpu()
     train_ids, test_ids = text.corpus_split()
     train_ids = train_ids[:max_chars] if max_chars else train_ids
@@ -122,7 +132,6 @@ def train_language_model(name="gru_lm", out=None, epochs=20, lr=1.0, batch_size=
     rng = np.random.RandomState(seed)
     recipe = dict(optimizer="sgd", lr=lr, clip=1.0, batch_size=batch_size, num_steps=num_steps,
                   epochs=epochs, seed=seed, train_chars=int(len(train_ids)), **kwargs)
-    out = out or os.path.join("runs", f"{name}-python_docs")
     history, best, manifest = [], math.inf, None
     for epoch in range(1, epochs + 1):
         started, total, count = time.perf_counter(), 0.0, 0

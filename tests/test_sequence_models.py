@@ -11,6 +11,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from hybridzoo import sequence_train, text
+from hybridzoo.runs import RunExistsError
 from hybridzoo.specs import TensorSpec
 from hybridzoo.testing import init_model, sample_inputs
 
@@ -136,6 +137,8 @@ def test_training_loops_write_loadable_checkpoints(tmp_path):
     assert manifest["test_accuracy"] > 0.5 and len(logs) == 2
     net = hybridzoo.get_model("transformer_classifier", pretrained=str(tmp_path / "tf"))
     assert net.zoo_config.accuracy == {"digits": manifest["test_accuracy"]}
+    with pytest.raises(RunExistsError, match="already holds a run"):  # never silently replaced
+        sequence_train.train_classifier(out=str(tmp_path / "tf"), epochs=1)
     manifest = sequence_train.train_language_model("rnn_lm", out=str(tmp_path / "lm"), epochs=1,
                                                    max_chars=20000, num_hiddens=32, log=logs.append)
     assert manifest["test_perplexity"] < 28  # better than guessing among 28 characters

@@ -13,7 +13,7 @@ hybridzoo.sequence_train; image classifiers train with tools/train.py.
 import argparse
 import sys
 
-import hybridzoo
+import hybridzoo  # noqa: F401  (before mxnet: sets the OpenMP thread count)
 from hybridzoo import sequence_train
 
 LANGUAGE_MODELS = ("rnn_lm", "gru_lm", "lstm_lm")
@@ -28,6 +28,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, help="default: Adam 0.003 (classifier), SGD 1.0 (language models)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     parser.add_argument("--num-hiddens", type=int, help="language models: hidden units (default 256)")
     parser.add_argument("--max-chars", type=int, help="language models: train on the first N characters only")
     args = parser.parse_args(argv)
@@ -38,7 +39,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    common = dict(out=args.out, batch_size=args.batch_size, seed=args.seed)
+    common = dict(out=args.out, batch_size=args.batch_size, seed=args.seed, overwrite=args.overwrite)
     if args.model == "transformer_classifier":
         manifest = sequence_train.train_classifier(epochs=args.epochs or 30, lr=args.lr or 0.003, **common)
         print(f"best test accuracy {manifest['test_accuracy']:.4f} (epoch {manifest['epoch']})")
