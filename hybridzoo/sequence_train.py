@@ -26,6 +26,10 @@ from .data import digits_split
 from .registry import get_model
 
 
+# what tools/train_sequence.py trains (the other multi-input nets have no bundled data)
+TRAINABLE = ("transformer_classifier", "rnn_lm", "gru_lm", "lstm_lm")
+
+
 def _new_run(out, overwrite):
     """``out``, refusing a folder that already holds a run unless ``overwrite``."""
     if runs.run_files(out) and not overwrite:

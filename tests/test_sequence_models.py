@@ -156,3 +156,11 @@ def test_artifact_of_a_multi_input_model(tmp_path):
     inputs = artifact.manifest["inputs"]
     assert [(i["name"], i["dtype"], i["shape"]) for i in inputs] == \
         [("data0", "int32", [None, None]), ("data1", "float32", [1, None, 8])]
+
+
+def test_image_trainer_points_sequence_models_to_their_loop():
+    from hybridzoo import train
+    with pytest.raises(ValueError, match="tools/train_sequence.py"):
+        train.build_net("gru_lm")
+    with pytest.raises(ValueError, match="no bundled data"):
+        train.build_net("fcn_resnet18")

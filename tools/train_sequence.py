@@ -17,7 +17,7 @@ import hybridzoo  # noqa: F401  (before mxnet: sets the OpenMP thread count)
 from hybridzoo import sequence_train
 
 LANGUAGE_MODELS = ("rnn_lm", "gru_lm", "lstm_lm")
-MODELS = ("transformer_classifier",) + LANGUAGE_MODELS
+MODELS = sequence_train.TRAINABLE
 
 
 def parse_args(argv=None):
