@@ -62,6 +62,22 @@ def _infer(internals, shapes, names):
     return out_shapes
 
 
+def _rename_repeated_outputs(nodes):
+    """A block applied twice (Mask R-CNN's top features) repeats node and output names in the
+    symbol; every op output after the first of a name gets a ``_N`` suffix (values are unique)."""
+    taken = {out for node in nodes for out in node.outputs}
+    seen = set()
+    for node in nodes:
+        for j, out in enumerate(node.outputs):
+            if out in seen and node.op != "null":
+                n = 1
+                while f"{out}_{n}" in taken:
+                    n += 1
+                node.outputs[j] = f"{out}_{n}"
+                taken.add(node.outputs[j])
+            seen.add(node.outputs[j])
+
+
 def shapes_summary(shapes, names):
     return {n: shapes[n] for n in names if n in shapes}
 
@@ -73,8 +89,10 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, batch_axes):
     infers their shapes and the converters ignore them). ``input_shapes``/``input_dtypes``: run-time input name -> shape/dtype. ``batch_axes``: input
     name -> axes that carry the batch (varied in a second inference to find them everywhere).
     """
-    graph_json = json.loads(sym.tojson())
-    internals = sym.get_internals()
+    import mxnet as mx  # noqa: PLC0415 (the rest of this module needs no MXNet)
+    text = sym.tojson()  # drops amp_cast/amp_multicast nodes (gluoncv's box decoders emit them)
+    graph_json = json.loads(text)
+    internals = mx.sym.load_json(text).get_internals()  # so internals match the JSON's nodes
     out_names = internals.list_outputs()
 
     shapes = {n: tuple(v.shape) for n, v in params.items()}
@@ -90,23 +108,25 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, batch_axes):
     if out_types is None or any(t is None for t in out_types):
         raise ValueError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 
-    nodes, k = [], 0
-    for raw in graph_json["nodes"]:
+    # internal output k is output heads[k][1] of node heads[k][0] (names can repeat)
+    owner = {}
+    for k, (node_id, _, *_) in enumerate(json.loads(internals.tojson())["heads"]):
+        owner.setdefault(node_id, []).append(k)
+    nodes = []
+    for node_id, raw in enumerate(graph_json["nodes"]):
         attrs = {a: v for a, v in (raw.get("attrs") or raw.get("attr") or {}).items()
                  if not a.startswith("__")}
         node = MXNode(raw["name"], raw["op"], attrs, [(i[0], i[1]) for i in raw["inputs"]])
-        while k < len(out_names) and internals[k].name == raw["name"]:
+        for k in owner.get(node_id, ()):
             node.outputs.append(out_names[k])
             node.shapes.append(tuple(out_shapes[k]))
             node.dtypes.append(np.dtype(out_types[k]))
             node.batch_axes.append(tuple(
                 i for i, (a, b) in enumerate(zip(out_shapes[k], grown_shapes[k])) if a != b))
-            k += 1
-            if node.op == "null":
-                break
         if not node.outputs:
             raise ValueError(f"internal error: cannot match outputs of node {raw['name']!r}")
         nodes.append(node)
+    _rename_repeated_outputs(nodes)
     heads = [(h[0], h[1]) for h in graph_json["heads"]]
     used = {nodes[i].name for i in graph_json["arg_nodes"]}
     kept = {n: np.asarray(v) for n, v in params.items() if n in used}
