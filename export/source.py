@@ -192,6 +192,8 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         return Source(load_symbol(sym_file), load_params(par_file),
                       files={"symbol": sym_file, "params": par_file},
                       manifest=_manifest_for(sym_file))
+    if isinstance(source, tuple) and len(source) == 3:  # mx.model.load_checkpoint's result
+        source = (source[0], [source[1], source[2]])
     if isinstance(source, (tuple, list)) and len(source) == 2:
         sym, params = source
         files = {}
@@ -204,5 +206,5 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         if not isinstance(sym, mx.sym.Symbol):
             raise TypeError(f"expected an mxnet Symbol, got {type(sym).__name__}")
         return Source(sym, strip_prefixes(params), files=files)
-    raise TypeError("source must be a HybridBlock, a symbol prefix/path, or a (Symbol, params) "
-                    f"pair; got {type(source).__name__}")
+    raise TypeError("source must be a HybridBlock, a symbol prefix/path, a (Symbol, params) pair "
+                    f"or load_checkpoint's (Symbol, arg_params, aux_params); got {type(source).__name__}")

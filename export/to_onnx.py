@@ -6,7 +6,8 @@ from mxnet.gluon import HybridBlock
 
 from .artifacts import manifest as manifests
 from . import source as sources
-from .onnx.api import build_model_parts, check_param_names, data_inputs, name_shapes, save_model
+from .onnx.api import build_model_parts, check_param_names, save_model
+from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
 from .artifacts.versions import package_version
 
@@ -46,16 +47,32 @@ def _shape_list(input_shape):
     return [tuple(s) for s in input_shape]
 
 
+def _in_gluon_order(names, values, is_shape=False):
+    """A list for inputs named by Gluon (``data0``, ``data1``...: a block's forward arguments,
+    which the symbol may list in another order) -> a dict by those names; else unchanged."""
+    if isinstance(values, dict) or not isinstance(values, (list, tuple)):
+        return values
+    if is_shape and (isinstance(values, tuple) or all(isinstance(d, (int, np.integer)) for d in values)):
+        return values  # one shape
+    if len(values) != len(names) or sorted(names) != sorted(sources.input_names(len(names))):
+        return values
+    return dict(zip(sources.input_names(len(names)), values))
+
+
 def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, optimize=True,
-                input_dtype=np.float32, epoch=None, seed=0, metadata=None):
+                input_dtype=np.float32, epoch=None, seed=0, metadata=None, dynamic_axes=None):
     """Export ``source`` to ONNX at ``path`` and return ``path``.
 
     ``source``: a HybridBlock (initialized under ``seed`` if it is not, hybridized, warmed up), a
     symbol prefix on disk (``prefix-symbol.json`` + ``prefix-NNNN.params``; ``epoch`` picks the
     file, default the highest), or ``(Symbol or path, params dict or path)``. ``input_shape``
     includes the batch axis, e.g. ``(1, 1, 28, 28)``; several inputs: a dict name -> shape or a
-    list in symbol input order. Zoo models default to ``(1,) + net.zoo_config.input_shape``.
+    list (in forward-argument order for Gluon's ``data0``, ``data1``... names, else in symbol
+    input order; training labels may be included). Zoo models default to ``(1,) + net.zoo_config.input_shape``.
     ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic;
+    ``dynamic_axes`` (torch.onnx style: ``{"data0": {0: "batch", 1: "seq"}}`` or ``{"data0":
+    [0, 1]}``) replaces it, naming any dynamic axes; an axis that cannot vary is exported fixed
+    with a warning and recorded in the model's ``fixed_axes`` metadata.
     ``optimize`` folds BatchNorm into convolutions and drops identities. ``metadata`` adds
     ``metadata_props`` entries. Nothing is written when anything fails.
     """
@@ -74,9 +91,13 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     if input_shape is None:
         raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
     check_param_names(src.symbol, src.params)
-    shape_map = name_shapes(data_inputs(src.symbol, src.params, input_shape), input_shape)
+    names = data_inputs(src.symbol, src.params)
+    input_shape = _in_gluon_order(names, input_shape, is_shape=True)
+    input_dtype = _in_gluon_order(names, input_dtype)
+    shape_map = name_shapes(names, input_shape, everything=feedable_inputs(src.symbol, src.params))
     meta = model_metadata(src, shape_map, opset)
     meta.update(metadata or {})
     model, weights = build_model_parts(src.symbol, src.params, shape_map, input_dtype, opset=opset,
-                                       dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta)
+                                       dynamic_batch=dynamic_batch, optimize=optimize, metadata=meta,
+                                       dynamic_axes=dynamic_axes)
     return save_model(model, path, weights)

@@ -118,3 +118,24 @@ def check_block(block, inputs, opset=MIN_OPSET, tmp_path=None, name="block", all
             assert_close(got, ref, f"{name} output {i} (opset {opset}, batch {feeds[0].shape[0]})",
                          allow_constant)
     return path
+
+
+def check_dynamic(sym, make, sizes, dynamic_axes, params=None, opset=MIN_OPSET, tmp_path=None,
+                  allow_constant=False, name=None):
+    """Export ``(sym, params)`` once at ``sizes[0]`` with ``dynamic_axes`` (``{input: {axis:
+    dim}}``), then compare ORT with MXNet at every entry of ``sizes`` (dicts of dim -> size;
+    ``make(**sizes)`` returns the feeds) through that one file. Returns the ONNX path."""
+    params = params or {}
+    path = tmp_path / f"{name or sym.name}_{opset}.onnx"
+    first = make(**sizes[0])
+    names = data_inputs(sym, params)
+    export_onnx((sym, params), path, input_shape={n: first[n].shape for n in names}, opset=opset,
+                input_dtype={n: first[n].dtype for n in names}, dynamic_axes=dynamic_axes)
+    for at in sizes:
+        feeds = make(**at)
+        refs = _symbol_outputs(sym, {**feeds, **params})
+        gots = _ort(path, _runtime(feeds, names))
+        assert len(gots) == len(refs)
+        for i, (got, ref) in enumerate(zip(gots, refs)):
+            assert_close(got, ref, f"{path.stem} output {i} at {at}", allow_constant)
+    return path

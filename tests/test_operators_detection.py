@@ -9,6 +9,7 @@ import hybridzoo  # noqa: F401  (must precede mxnet)
 import mxnet as mx
 import numpy as np
 import pytest
+from mxnet.gluon import HybridBlock, nn
 
 from export import export_onnx
 from export.onnx import MAX_OPSET, MIN_OPSET
@@ -242,7 +243,7 @@ def test_roi_align(case, opset, tmp_path):
     if attrs.get("aligned") and opset < 16:
         with pytest.raises(NotImplementedError, match=r"align_aligned.*aligned=True at opset 13.*opset >= 16"):
             export_onnx((sym, {}), tmp_path / "x.onnx", input_shape={"data": (2, 3, 12, 14), "rois": (7, 5)},
-                        opset=opset)
+                        opset=opset, dynamic_batch=False)
         return
     runs = run_both(sym, [{"data": RNG.randn(2, 3, 12, 14).astype(np.float32)}], tmp_path, opset,
                     fixed={"rois": rois(7, 2)}, name=case, reference=opset >= 22)
@@ -272,7 +273,8 @@ def test_roi_align_position_sensitive_is_refused(tmp_path):
     sym = mx.sym.contrib.ROIAlign(mx.sym.var("data"), mx.sym.var("rois"), pooled_size=(2, 2),
                                   spatial_scale=1.0, position_sensitive=True, name="psroi")
     with pytest.raises(NotImplementedError, match="psroi.*position_sensitive=True"):
-        export_onnx((sym, {}), tmp_path / "x.onnx", input_shape={"data": (1, 8, 6, 6), "rois": (2, 5)})
+        export_onnx((sym, {}), tmp_path / "x.onnx", input_shape={"data": (1, 8, 6, 6), "rois": (2, 5)},
+                    dynamic_batch=False)
 
 
 @pytest.mark.parametrize("opset", (MIN_OPSET, 21))
@@ -300,24 +302,27 @@ def test_sort_ties_small_rows(op, opset, tmp_path):
     assert_same(runs, op)
 
 
-def test_amp_multicast_and_repeated_block(tmp_path):
-    """GluonCV's box decoder emits amp_multicast (dropped from the symbol JSON), and Mask
-    R-CNN applies one block twice (repeated node names): both export and agree."""
-    from gluoncv.nn.coder import NormalizedBoxCenterDecoder
-    from mxnet.gluon import nn
+class _Decoded(HybridBlock):
+    """GluonCV's box decoder (it emits amp_multicast, which the symbol JSON drops), then
+    optionally one Dense applied twice (repeated node names, as Mask R-CNN's top features)."""
 
-    class Net(nn.HybridBlock):
-        def __init__(self):
-            super().__init__()
-            self.decoder = NormalizedBoxCenterDecoder(convert_anchor=True)
-            self.shared = nn.Dense(4, flatten=False, in_units=4)
+    def __init__(self, shared):
+        super().__init__()
+        from gluoncv.nn.coder import NormalizedBoxCenterDecoder
+        self.decoder = NormalizedBoxCenterDecoder(convert_anchor=True)
+        self.shared = nn.Dense(4, flatten=False, in_units=4) if shared else None
 
-        def hybrid_forward(self, F, x, anchors):
-            return self.shared(self.decoder(x, anchors)) + self.shared(x)
+    def hybrid_forward(self, F, x, anchors):
+        boxes = self.decoder(x, anchors)
+        return self.shared(boxes) + self.shared(x) if self.shared else boxes
 
-    net = Net()
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_amp_multicast_and_repeated_block(shared, tmp_path):
+    net = _Decoded(shared)
     net.initialize(mx.init.Xavier())
     x, anchors = RNG.randn(2, 6, 4).astype(np.float32), corner_boxes(1, 6)
-    path = export_onnx(net, tmp_path / "net.onnx", input_shape=[x.shape, anchors.shape])
+    path = export_onnx(net, tmp_path / "net.onnx", input_shape=[x.shape, anchors.shape],
+                       dynamic_axes={"data0": {0: "batch"}})
     got = _ort(path, {"data0": x, "data1": anchors})[0]
     np.testing.assert_allclose(got, net(mx.nd.array(x), mx.nd.array(anchors)).asnumpy(), rtol=1e-5, atol=1e-5)

@@ -9,13 +9,14 @@ import onnx
 from ..artifacts.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
+from .inputs import (data_inputs, dynamic_spec, feedable_inputs, label_inputs, name_dtypes,  # noqa: F401
+                     name_shapes, warn_dropped_labels)
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
 
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
-PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
 
 
 def get_operator_support(opset=None):
@@ -25,51 +26,6 @@ def get_operator_support(opset=None):
     if opset is None:
         return table
     return sorted(op for op, versions in table.items() if min(versions) <= opset)
-
-
-# Training heads whose inputs after the first are labels, unused at inference.
-LABEL_HEADS = ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
-               "MAERegressionOutput", "SVMOutput")
-
-
-def label_inputs(sym):
-    """Variables fed only into the label slot of training heads (mx2onnx drops them too)."""
-    nodes = json.loads(sym.tojson())["nodes"]
-    label_uses, other_uses = set(), set()
-    for node in nodes:
-        for slot, (src, _, _) in enumerate(node["inputs"]):
-            if nodes[src]["op"] == "null":
-                is_label = node["op"] in LABEL_HEADS and slot > 0
-                (label_uses if is_label else other_uses).add(nodes[src]["name"])
-    return label_uses - other_uses
-
-
-def data_inputs(sym, params, shapes=None):
-    """Symbol inputs the user feeds at run time: not params, and not training labels unless
-    ``shapes`` (a dict of input shapes) names them."""
-    labels = label_inputs(sym) - set(shapes if isinstance(shapes, dict) else ())
-    return [n for n in sym.list_inputs() if n not in params and n not in labels]
-
-
-def name_shapes(names, shapes, what="input_shape"):
-    """A tuple (one input), a list (symbol input order) or a dict -> ``{name: shape}``."""
-    if isinstance(shapes, dict):
-        unknown = sorted(set(shapes) - set(names))
-        missing = [n for n in names if n not in shapes]
-        if unknown or missing:
-            raise ValueError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
-                             f"{'; missing ' + str(missing) if missing else ''}; the run-time "
-                             f"inputs are {names}")
-        return {n: tuple(shapes[n]) for n in names}
-    if isinstance(shapes, tuple) or (isinstance(shapes, list) and shapes
-                                      and all(isinstance(d, (int, np.integer)) for d in shapes)):
-        shapes = [tuple(shapes)]
-    shapes = list(shapes or [])
-    if len(shapes) != len(names):
-        raise ValueError(f"{what} gives {len(shapes)} shape(s) but the symbol has {len(names)} "
-                         f"run-time input(s) {names} (inputs not found in params); give one shape "
-                         "per input, batch axis included")
-    return {n: tuple(int(d) for d in s) for n, s in zip(names, shapes)}
 
 
 def check_param_names(sym, params):
@@ -85,6 +41,11 @@ def check_param_shapes(sym, params, shapes):
     try:
         arg_shapes, _, aux_shapes = sym.infer_shape_partial(**shapes)
     except Exception as err:  # noqa: BLE001 (MXNetError: report MXNet's reason)
+        try:  # some ops (the RNN's param concat) infer only with the params' shapes given
+            sym.infer_shape_partial(**shapes, **{n: v.shape for n, v in params.items()})
+            return
+        except Exception:  # noqa: BLE001
+            pass
         raise ValueError(f"input shapes {shapes} do not fit the symbol: "
                          f"{str(err).splitlines()[0]}") from None
     inferred = dict(zip(sym.list_arguments(), arg_shapes or []))
@@ -97,47 +58,44 @@ def check_param_shapes(sym, params, shapes):
                              f"shapes {shapes}; pass the params saved with this symbol")
 
 
-def batch_axes_of(sym, names, dynamic):
-    """``dynamic``: True -> axis 0 of every data input that is not a parameter-like variable;
-    a ``{name: axes}`` dict -> as given; False -> none."""
-    if not dynamic:
-        return {}
-    if isinstance(dynamic, dict):
-        return {n: tuple(a) for n, a in dynamic.items()}
-    attrs = sym.attr_dict()
-    return {n: (0,) for n in names if not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)}
-
-
 def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
-                dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
+                dynamic_batch=True, optimize=True, metadata=None, dynamic_axes=None):
     """Convert to an in-memory, checked ``onnx.ModelProto``."""
     model, weights = build_model_parts(sym, params, input_shapes, input_dtypes, opset,
-                                       dynamic_batch, optimize, metadata, dim_name)
+                                       dynamic_batch, optimize, metadata, dynamic_axes)
     append_initializers(model.graph, weights)
     return model
 
 
 def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
-                      dynamic_batch=True, optimize=True, metadata=None, dim_name=None):
+                      dynamic_batch=True, optimize=True, metadata=None, dynamic_axes=None):
     """As :func:`build_model`, but returns ``(model, weights)``: the weights as ``(name,
-    array)`` pairs, not yet in the model, for :func:`save_model` to stream to the file."""
+    array)`` pairs, not yet in the model, for :func:`save_model` to stream to the file.
+
+    ``input_shapes``/``input_dtypes`` may include training-label inputs (dropped with one
+    warning). ``dynamic_axes``/``dynamic_batch``: see :func:`.inputs.dynamic_spec`. The
+    model's ``metadata_props`` record the dynamic axes (``dynamic_axes``: input -> {axis:
+    dim}) and any requested axis that had to be exported fixed (``fixed_axes``).
+    """
     opset = check_opset(opset)
     check_param_names(sym, params)
-    names = data_inputs(sym, params, input_shapes)
-    shapes = name_shapes(names, input_shapes)
-    if not isinstance(input_dtypes, dict):
-        dtypes = input_dtypes if isinstance(input_dtypes, (list, tuple)) else [input_dtypes] * len(names)
-        if len(dtypes) != len(names):
-            raise ValueError(f"in_types gives {len(dtypes)} dtype(s) for {len(names)} inputs {names}")
-        input_dtypes = dict(zip(names, dtypes))
+    names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
+    shapes = name_shapes(names, input_shapes, everything=everything)
+    input_dtypes = name_dtypes(names, input_dtypes, everything)
+    warn_dropped_labels(sym, params)
     check_param_shapes(sym, params, shapes)
-    axes = batch_axes_of(sym, names, dynamic_batch)
-    graph = mxgraph.build(sym, params, names, shapes, input_dtypes, axes)
+    spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes)
+    graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)
     if optimize:
         optimize_graph(graph)
-    model, weights = to_model_parts(graph, opset, dynamic_axes=bool(axes), dim_name=dim_name)
-    if metadata:
-        onnx.helper.set_model_props(model, {k: _meta_value(v) for k, v in metadata.items()})
+    model, weights = to_model_parts(graph, opset)
+    props = dict(metadata or {})
+    if graph.dynamic:
+        props["dynamic_axes"] = {n: {str(a): d for a, d in axes.items()} for n, axes in graph.dynamic.items()}
+    if graph.fixed:
+        props["fixed_axes"] = graph.fixed
+    if props:
+        onnx.helper.set_model_props(model, {k: _meta_value(v) for k, v in props.items()})
     return model, weights
 
 

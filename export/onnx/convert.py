@@ -11,7 +11,7 @@ from .writer import append_initializers
 DEFAULT_OPSET = 17
 # Highest opset we test and stamp; bounded by the installed onnx package as well.
 MAX_OPSET = min(onnx.defs.onnx_opset_version(), 23)
-BATCH_DIM = "batch"
+BATCH_DIM = "batch"  # the name of axis 0 when only the batch is dynamic
 SMALL_CONSTANT = 64  # elements; constants up to this size stay in the checked skeleton
 
 
@@ -40,27 +40,28 @@ def check_supported(mxgraph, opset):
             f"{also}; see export.onnx.get_operator_support() for the supported ops and opsets")
 
 
-def _value_info(name, dtype, shape, batch_axes, dynamic_names):
-    dims = [dynamic_names(i) if i in batch_axes else int(d) for i, d in enumerate(shape)]
-    return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
+def _value_info(name, dtype, shape, dims):
+    """A typed value; a dynamic axis is named after its dim (or ``<value>_dim<axis>`` when
+    it is not exactly one named dim)."""
+    names = [None if d is None else (d.name or f"{name}_dim{i}") for i, d in enumerate(dims)]
+    shape = [int(s) if n is None else n for s, n in zip(shape, names)]
+    return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape)
 
 
-def to_model(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph", check=True):
-    """Convert; ``dynamic_axes`` marks each node's batch axes symbolic in inputs/outputs;
+def to_model(mxgraph, opset, graph_name="mxnet_graph", check=True):
+    """Convert; dynamic axes (``MXNode.dims``) are symbolic in the inputs and outputs;
     ``check`` runs the ONNX checker (full check) on the result."""
-    model, weights = to_model_parts(mxgraph, opset, dynamic_axes, dim_name, graph_name, check)
+    model, weights = to_model_parts(mxgraph, opset, graph_name, check)
     append_initializers(model.graph, weights)
     return model
 
 
-def to_model_parts(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name="mxnet_graph",
-                   check=True):
+def to_model_parts(mxgraph, opset, graph_name="mxnet_graph", check=True):
     """As :func:`to_model`, but the weights (initializers above ``SMALL_CONSTANT`` elements)
     are returned as ``(name, array)`` pairs instead of copied into the model, so that
     :func:`.writer.write_model` can stream them to the file."""
     check_supported(mxgraph, opset)
-    dim_name = dim_name or (lambda value, axis: BATCH_DIM)
-    graph = GraphBuilder(opset)
+    graph = GraphBuilder(opset, mxgraph.dim_sources)
     nodes, index = mxgraph.nodes, {}
     for i, node in enumerate(nodes):
         for j, out in enumerate(node.outputs):
@@ -70,9 +71,7 @@ def to_model_parts(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name=
     for name in mxgraph.data_inputs:
         node = nodes[index[name][0]]
         graph.reserve(name)
-        axes = node.batch_axes[0] if dynamic_axes else ()
-        inputs.append(_value_info(name, node.dtypes[0], node.shapes[0], axes,
-                                  lambda a, n=name: dim_name(n, a)))
+        inputs.append(_value_info(name, node.dtypes[0], node.shapes[0], node.dims[0]))
     for name, value in mxgraph.params.items():
         graph.add_initializer(value, name, exact_name=True)
     for node in nodes:
@@ -90,8 +89,7 @@ def to_model_parts(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name=
             in_shapes=[nodes[r[0]].shapes[r[1]] for r in refs],
             in_dtypes=[nodes[r[0]].dtypes[r[1]] for r in refs],
             out_shapes=list(node.shapes), out_dtypes=list(node.dtypes), opset=opset, graph=graph,
-            out_batch_axes=list(node.batch_axes),
-            in_batch_axes=[nodes[r[0]].batch_axes[r[1]] for r in refs])
+            out_dims=list(node.dims), in_dims=[nodes[r[0]].dims[r[1]] for r in refs])
         graph.add_nodes(lookup(node.op, opset)(op_node))
 
     outputs, seen = [], set(mxgraph.data_inputs)
@@ -103,9 +101,7 @@ def to_model_parts(mxgraph, opset, dynamic_axes=True, dim_name=None, graph_name=
             name = graph.unique(want)
             graph.add_nodes([helper.make_node("Identity", [have], [name], name=graph.unique(name))])
         seen.add(name)
-        axes = node.batch_axes[ref[1]] if dynamic_axes else ()
-        outputs.append(_value_info(name, node.dtypes[ref[1]], node.shapes[ref[1]], axes,
-                                   lambda a, n=name: dim_name(n, a)))
+        outputs.append(_value_info(name, node.dtypes[ref[1]], node.shapes[ref[1]], node.dims[ref[1]]))
 
     used = {i for n in graph.nodes for i in n.input}
     weights = {n for n in used if graph.is_constant(n) and graph.constant_value(n).size > SMALL_CONSTANT}

@@ -19,11 +19,15 @@ def _clean(hint):
 class GraphBuilder:
     """Names, initializers and nodes of one ONNX graph."""
 
-    def __init__(self, opset):
+    def __init__(self, opset, dim_sources=None):
         self.opset = opset
         self.nodes = []
         self._values = {}  # initializer name -> np.ndarray (insertion order = file order)
         self._used = set()
+        # named dynamic dim -> (graph input, axis) it is read from, and the value holding its
+        # run-time size once a converter asked for it (see Emitter.dim_size)
+        self.dim_sources = dict(dim_sources or {})
+        self.dim_values = {}
 
     # -- names -------------------------------------------------------------------------------
     def reserve(self, name):

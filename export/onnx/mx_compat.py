@@ -3,7 +3,8 @@
 Same signature and argument meaning; switching is one import. Differences, all deliberate:
 the opset is ours (``opset_version``, default 17) instead of onnx's newest; weights are
 initializers only; with ``dynamic=True`` and no ``dynamic_input_shapes`` only the batch axis
-becomes symbolic (MXNet made every axis unknown); outputs keep MXNet's names
+becomes symbolic (MXNet made every axis unknown), with ``dynamic_input_shapes`` exactly its
+``None`` axes (and every axis that follows them); outputs keep MXNet's names
 (``<node>_output``) and order; the file is checked and written atomically.
 """
 import logging
@@ -12,72 +13,84 @@ import numpy as np
 import onnx
 
 from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model_parts, data_inputs, save_model
-from .convert import BATCH_DIM
+from .api import build_model_parts, save_model
+from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
 from .writer import append_initializers
 
 log = logging.getLogger(__name__)
 
 
-def _dynamic_axes(names, in_shapes, dynamic, dynamic_input_shapes):
+def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
+    """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: the ``None``
+    dims of each input (axis 0 named ``batch``, axis k ``<input>_dim<k>``; axes of two
+    inputs that must match are merged into one dim when the model is converted)."""
     if not dynamic:
         if dynamic_input_shapes is not None:
             raise ValueError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
-        return False
+        return {}
     if dynamic_input_shapes is None:
-        return True  # the batch axis of every data input
-    if len(dynamic_input_shapes) != len(in_shapes):
-        raise ValueError(f"dynamic_input_shapes has {len(dynamic_input_shapes)} entries but "
-                         f"in_shapes has {len(in_shapes)}; give one per input")
+        return None  # the batch axis of every data input
+    dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
     axes = {}
-    for name, shape, dyn in zip(names, in_shapes, dynamic_input_shapes):
-        if len(shape) != len(dyn):
-            raise ValueError(f"dynamic_input_shapes entry {tuple(dyn)} for input {name!r} has "
-                             f"{len(dyn)} dims but in_shapes gives {tuple(shape)}")
-        axes[name] = tuple(i for i, d in enumerate(dyn) if d is None)
+    for name, shape in in_shapes.items():
+        if len(shape) != len(dyn[name]):
+            raise ValueError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
+                             f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
+        axes[name] = [i for i, d in enumerate(dyn[name]) if d is None]
     return axes
 
 
-def _dim_name(value, axis):
-    return BATCH_DIM if axis == 0 else f"{value}_dim{axis}"
+def name_shapes_raw(names, everything, values, what):
+    """Per-input entries (labels optional) without converting them to ints (None stays)."""
+    values = [tuple(v) for v in values]
+    if len(values) == len(names):
+        return dict(zip(names, values))
+    if len(values) == len(everything):
+        return {n: v for n, v in zip(everything, values) if n in names}
+    raise ValueError(f"{what} has {len(values)} entries but the symbol has {len(names)} run-time "
+                     f"input(s) {names} (or {len(everything)} with labels); give one per input")
 
 
-def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_path="model.onnx",
+def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_file_path="model.onnx",
                  verbose=False, dynamic=False, dynamic_input_shapes=None,
-                 run_shape_inference=False, input_type=None, input_shape=None, opset_version=None):
+                 run_shape_inference=False, input_type=None, input_shape=None, opset_version=None,
+                 dynamic_axes=None):
     """Export an MXNet symbol + params (objects or file paths) to ``onnx_file_path``; return it.
 
-    ``sym``: Symbol or path to ``-symbol.json``. ``params``: dict (``arg:``/``aux:`` prefixes
-    accepted), ``[arg_params, aux_params]`` or path to ``.params``. ``in_shapes``: list of input
-    shapes (batch included) in symbol input order, params excluded. ``in_types``: one dtype or one
-    per input. ``input_type``/``input_shape`` are the old names of ``in_types``/``in_shapes``.
+    ``sym``: Symbol or path to ``-symbol.json`` (or ``mx.model.load_checkpoint``'s ``(sym,
+    arg_params, aux_params)`` with ``params`` left out). ``params``: dict (``arg:``/``aux:``
+    prefixes accepted), ``[arg_params, aux_params]`` or path to ``.params``. ``in_shapes``:
+    list of input shapes (batch included) in symbol input order, params excluded; training
+    labels (``softmax_label``...) may be included or not: they are dropped with a warning.
+    ``in_types``: one dtype or one per input. ``input_type``/``input_shape`` are the old names
+    of ``in_types``/``in_shapes``. ``dynamic_axes`` (ours, torch.onnx style, e.g. ``{"data":
+    {0: "batch", 1: "seq"}}``) overrides ``dynamic``/``dynamic_input_shapes``.
     """
     if input_type is not None:
         in_types = input_type
     if input_shape is not None:
         in_shapes = input_shape
+    if isinstance(sym, tuple) and len(sym) == 3 and params is None:  # load_checkpoint's result
+        sym, params = sym[0], [sym[1], sym[2]]
+    if params is None:
+        raise ValueError("params is required: a dict, [arg_params, aux_params] or a .params path")
     if in_shapes is None:
         raise ValueError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
-    names = data_inputs(sym, params)
-    in_shapes = [tuple(s) for s in in_shapes]
-    if len(in_shapes) != len(names):
-        raise ValueError(f"in_shapes has {len(in_shapes)} shape(s) but the symbol has "
-                         f"{len(names)} input(s) not found in params: {names}")
-    types = in_types if isinstance(in_types, (list, tuple)) else [in_types] * len(names)
-    if len(types) != len(names):
-        raise ValueError(f"in_types has {len(types)} entries for {len(names)} inputs {names}")
-    dynamic_axes = _dynamic_axes(names, in_shapes, dynamic, dynamic_input_shapes)
-    model, weights = build_model_parts(sym, params, dict(zip(names, in_shapes)),
-                                       {n: np.dtype(t) for n, t in zip(names, types)},
-                                       opset=opset_version, dynamic_batch=dynamic_axes,
-                                       optimize=False, dim_name=_dim_name)
+    names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
+    shapes = name_shapes(names, [tuple(s) for s in in_shapes], "in_shapes", everything)
+    types = name_dtypes(names, in_types, everything)
+    if dynamic_axes is None:
+        dynamic_axes = _dynamic_axes(names, everything, shapes, dynamic, dynamic_input_shapes)
+    model, weights = build_model_parts(sym, params, shapes, types, opset=opset_version,
+                                       dynamic_batch=dynamic_axes is None, optimize=False,
+                                       dynamic_axes=dynamic_axes)
     if run_shape_inference:  # on the whole model; the weights are then inside it
         append_initializers(model.graph, weights)
         model, weights = onnx.shape_inference.infer_shapes(model), ()
     save_model(model, onnx_file_path, weights)
     if verbose:
-        log.info("exported %s: inputs %s, opset %d", onnx_file_path, dict(zip(names, in_shapes)),
+        log.info("exported %s: inputs %s, opset %d", onnx_file_path, shapes,
                  model.opset_import[0].version)
     return onnx_file_path

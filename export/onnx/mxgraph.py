@@ -1,14 +1,17 @@
-"""The MXNet symbol as a plain node list with inferred shapes, dtypes and batch axes.
+"""The MXNet symbol as a plain node list with inferred shapes, dtypes and dynamic axes.
 
 One ``infer_shape``/``infer_type`` pass over ``get_internals()`` gives every visible output's
-shape and dtype; a second ``infer_shape`` at another batch size marks the axes that follow the
-batch. The graph optimisations in :mod:`.optimize` edit this structure, not the symbol.
+shape and dtype; one more ``infer_shape`` per named dynamic dim marks the axes that follow it
+(see :mod:`.dims`). The graph optimisations in :mod:`.optimize` edit this structure, not the
+symbol.
 """
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+from . import dims as dynamic
 
 
 @dataclass
@@ -20,7 +23,12 @@ class MXNode:
     outputs: List[str] = field(default_factory=list)   # value names of visible outputs
     shapes: List[tuple] = field(default_factory=list)
     dtypes: List[np.dtype] = field(default_factory=list)
-    batch_axes: List[tuple] = field(default_factory=list)
+    dims: List[Tuple[Optional[dynamic.SymDim], ...]] = field(default_factory=list)
+
+    @property
+    def batch_axes(self):
+        """Per output, the axes that vary at run time (any named dim)."""
+        return [tuple(i for i, d in enumerate(out) if d is not None) for out in self.dims]
 
 
 @dataclass
@@ -30,6 +38,9 @@ class MXGraph:
     params: Dict[str, np.ndarray]   # constant inputs (become initializers)
     data_inputs: List[str]          # run-time inputs, symbol order
     alias: Dict[str, str] = field(default_factory=dict)  # removed value -> replacement
+    dim_sources: Dict[str, Tuple[str, int]] = field(default_factory=dict)  # dim -> (input, axis)
+    dynamic: Dict[str, Dict[int, str]] = field(default_factory=dict)  # input -> {axis: dim}
+    fixed: List[dict] = field(default_factory=list)  # requested dynamic dims exported fixed
 
     def value(self, ref):
         node_index, out_index = ref
@@ -50,84 +61,80 @@ class MXGraph:
         return uses
 
 
-def _infer(internals, shapes, names):
-    try:
-        _, out_shapes, _ = internals.infer_shape(**shapes)
-    except Exception as err:  # MXNetError carries MXNet's own explanation
-        raise ValueError(f"cannot infer shapes from input shapes {shapes_summary(shapes, names)}: "
-                         f"{str(err).splitlines()[0]}") from None
-    if out_shapes is None or any(s is None or 0 in s for s in out_shapes):
-        raise ValueError(f"input shapes {shapes_summary(shapes, names)} do not determine every "
-                         "shape in the symbol; give the shape of every run-time input")
-    return out_shapes
-
-
-def _rename_repeated_outputs(nodes):
-    """A block applied twice (Mask R-CNN's top features) repeats node and output names in the
-    symbol; every op output after the first of a name gets a ``_N`` suffix (values are unique)."""
-    taken = {out for node in nodes for out in node.outputs}
-    seen = set()
-    for node in nodes:
-        for j, out in enumerate(node.outputs):
-            if out in seen and node.op != "null":
-                n = 1
-                while f"{out}_{n}" in taken:
-                    n += 1
-                node.outputs[j] = f"{out}_{n}"
-                taken.add(node.outputs[j])
-            seen.add(node.outputs[j])
-
-
 def shapes_summary(shapes, names):
     return {n: shapes[n] for n in names if n in shapes}
 
 
-def build(sym, params, data_inputs, input_shapes, input_dtypes, batch_axes):
+def unique_node_names(sym):
+    """``sym`` with repeated op-node names made unique (MXNet repeats a name when one block is
+    applied twice; ONNX value names must be unique). Variables keep their names. The symbol is
+    rebuilt from its JSON when that drops nodes: ``tojson`` leaves out amp_cast/amp_multicast
+    (GluonCV's box decoders emit them), which ``get_internals`` would still list."""
+    graph_json = json.loads(sym.tojson())
+    seen, renamed = {n["name"] for n in graph_json["nodes"] if n["op"] == "null"}, False
+    for node in graph_json["nodes"]:
+        if node["op"] == "null":
+            continue
+        name, k = node["name"], 0
+        while name in seen:
+            k += 1
+            name = f"{node['name']}_{k}"
+            renamed = True
+        node["name"] = name
+        seen.add(name)
+    with_amp = json.loads(sym.tojson(remove_amp_cast=False))["nodes"]
+    if not renamed and len(graph_json["nodes"]) == len(with_amp):
+        return sym, graph_json
+    import mxnet as mx  # only here: importing export.onnx must not load MXNet
+    return mx.sym.load_json(json.dumps(graph_json)), graph_json
+
+
+def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     """Parse ``sym`` into an :class:`MXGraph`.
 
     ``data_inputs``: the run-time inputs in order (labels of training heads left out: MXNet
-    infers their shapes and the converters ignore them). ``input_shapes``/``input_dtypes``: run-time input name -> shape/dtype. ``batch_axes``: input
-    name -> axes that carry the batch (varied in a second inference to find them everywhere).
+    infers their shapes and the converters ignore them). ``input_shapes``/``input_dtypes``:
+    run-time input name -> shape/dtype. ``dynamic_axes``: ``{input: {axis: dim name}}``.
     """
-    import mxnet as mx  # noqa: PLC0415 (the rest of this module needs no MXNet)
-    text = sym.tojson()  # drops amp_cast/amp_multicast nodes (gluoncv's box decoders emit them)
-    graph_json = json.loads(text)
-    internals = mx.sym.load_json(text).get_internals()  # so internals match the JSON's nodes
+    sym, graph_json = unique_node_names(sym)
+    internals = sym.get_internals()
     out_names = internals.list_outputs()
 
     shapes = {n: tuple(v.shape) for n, v in params.items()}
     shapes.update({n: tuple(input_shapes[n]) for n in data_inputs})
-    out_shapes = _infer(internals, shapes, data_inputs)
-    grown = dict(shapes)
-    for name, axes in batch_axes.items():
-        grown[name] = tuple(d * 2 + 1 if i in axes else d for i, d in enumerate(shapes[name]))
-    grown_shapes = _infer(internals, grown, data_inputs)
+    out_shapes, error = dynamic.infer_quietly(internals, shapes)
+    if out_shapes is None:
+        node, reason = error
+        at = f" (node {node!r})" if node else ""
+        raise ValueError(f"cannot infer shapes from input shapes "
+                         f"{shapes_summary(shapes, data_inputs)}{at}: {reason}; give the shape "
+                         "of every run-time input, batch axis included")
+    grown, places, fixed = dynamic.resolve(internals, shapes, dynamic_axes)
     dtypes = {n: v.dtype for n, v in params.items()}
     dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
     _, out_types, _ = internals.infer_type(**dtypes)
     if out_types is None or any(t is None for t in out_types):
         raise ValueError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 
-    # internal output k is output heads[k][1] of node heads[k][0] (names can repeat)
-    owner = {}
-    for k, (node_id, _, *_) in enumerate(json.loads(internals.tojson())["heads"]):
-        owner.setdefault(node_id, []).append(k)
-    nodes = []
-    for node_id, raw in enumerate(graph_json["nodes"]):
+    nodes, k = [], 0
+    for raw in graph_json["nodes"]:
         attrs = {a: v for a, v in (raw.get("attrs") or raw.get("attr") or {}).items()
                  if not a.startswith("__")}
         node = MXNode(raw["name"], raw["op"], attrs, [(i[0], i[1]) for i in raw["inputs"]])
-        for k in owner.get(node_id, ()):
+        while k < len(out_names) and internals[k].name == raw["name"]:
             node.outputs.append(out_names[k])
             node.shapes.append(tuple(out_shapes[k]))
             node.dtypes.append(np.dtype(out_types[k]))
-            node.batch_axes.append(tuple(
-                i for i, (a, b) in enumerate(zip(out_shapes[k], grown_shapes[k])) if a != b))
+            node.dims.append(dynamic.axis_dims(out_shapes, grown, k))
+            k += 1
+            if node.op == "null":
+                break
         if not node.outputs:
             raise ValueError(f"internal error: cannot match outputs of node {raw['name']!r}")
         nodes.append(node)
-    _rename_repeated_outputs(nodes)
     heads = [(h[0], h[1]) for h in graph_json["heads"]]
     used = {nodes[i].name for i in graph_json["arg_nodes"]}
     kept = {n: np.asarray(v) for n, v in params.items() if n in used}
-    return MXGraph(nodes, heads, kept, data_inputs)
+    sources = {dim: where[0] for dim, where in places.items()}
+    return MXGraph(nodes, heads, kept, data_inputs, dim_sources=sources,
+                   dynamic=dynamic.spec_names(places), fixed=fixed)

@@ -36,7 +36,8 @@ def _producer(graph, value):
 
 def _add_param(graph, value, name):
     graph.params[name] = value
-    graph.nodes.append(MXNode(name, "null", {}, [], [name], [value.shape], [value.dtype], [()]))
+    graph.nodes.append(MXNode(name, "null", {}, [], [name], [value.shape], [value.dtype],
+                              [(None,) * value.ndim]))
     return (len(graph.nodes) - 1, 0)
 
 

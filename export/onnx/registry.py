@@ -42,9 +42,16 @@ class OpNode:
 
     ``inputs``/``outputs`` are ONNX value names (outputs already chosen by the graph builder;
     the converter must produce exactly these). Shapes and dtypes come from one
-    ``infer_shape``/``infer_type`` pass at the example batch; ``out_batch_axes[i]`` lists the
-    axes of output ``i`` whose size follows the batch size (found by inferring at a second
-    batch size), so converters never bake a batch-dependent size into a constant.
+    ``infer_shape``/``infer_type`` pass at the export shapes.
+
+    Dynamic axes: ``in_dims[i]`` / ``out_dims[i]`` hold, per axis of input/output ``i``, None
+    for a static axis or the :class:`~export.onnx.dims.SymDim` its run-time size follows (a
+    named dim such as ``batch``, ``seq`` or an image ``height``; a product of dims; or some
+    other function of them). A converter must not bake the export size of a dynamic axis into
+    a constant: read it at run time (``Shape``) or use ``Emitter.reshape`` /
+    ``Emitter.shape_tensor`` / ``Emitter.dim_size``, which build shapes from these dims.
+    ``in_dynamic_axes[i]`` / ``out_dynamic_axes[i]`` list the dynamic axes (``in_batch_axes`` /
+    ``out_batch_axes`` are their former names).
     """
 
     name: str
@@ -58,5 +65,20 @@ class OpNode:
     out_dtypes: List[np.dtype]
     opset: int
     graph: "object"  # export.onnx.graph.GraphBuilder
-    out_batch_axes: List[Tuple[int, ...]] = field(default_factory=list)
-    in_batch_axes: List[Tuple[int, ...]] = field(default_factory=list)
+    in_dims: List[tuple] = field(default_factory=list)
+    out_dims: List[tuple] = field(default_factory=list)
+
+    @property
+    def in_dynamic_axes(self):
+        return [_dynamic(d) for d in self.in_dims]
+
+    @property
+    def out_dynamic_axes(self):
+        return [_dynamic(d) for d in self.out_dims]
+
+    in_batch_axes = in_dynamic_axes
+    out_batch_axes = out_dynamic_axes
+
+
+def _dynamic(dims):
+    return tuple(i for i, d in enumerate(dims) if d is not None)

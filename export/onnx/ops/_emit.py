@@ -59,20 +59,79 @@ class Emitter:
     def squeeze(self, x, axes, out=None):
         return self("Squeeze", [x, self.int64(list(axes), "axes")], out=out)
 
-    def reshape(self, x, out_index=0, out=None, shape=None, batch_axes=None):
-        """Reshape ``x`` to the node's static output shape, keeping batch axes dynamic.
+    def reshape(self, x, out_index=0, out=None, shape=None, dims=None, x_dims=None):
+        """Reshape ``x`` to the node's output shape (or ``shape`` with per-axis ``dims``),
+        keeping its dynamic axes dynamic.
 
-        The (at most one) batch-following axis becomes -1, so the file works at any batch.
+        A static axis is a constant; a dynamic one is 0 (copy) where ``x`` has the same dim at
+        the same index (``x_dims``, by default the node's first input's when ``x`` is that
+        input), -1 for one remaining axis, and its run-time size (:meth:`sym_size`) otherwise.
         """
         shape = list(self.node.out_shapes[out_index] if shape is None else shape)
-        if batch_axes is None:
-            batch_axes = batch_axes_of(self.node.out_batch_axes, out_index)
-        if len(batch_axes) > 1:
-            raise unsupported(self.node, f"an output shape {tuple(shape)} with several batch "
-                              f"axes {tuple(batch_axes)}", "keep the batch in one axis")
-        for axis in batch_axes:
-            shape[axis] = -1
-        return self("Reshape", [x, self.int64(shape)], out=out)
+        if dims is None:
+            outs = self.node.out_dims
+            dims = outs[out_index] if out_index < len(outs) and shape == list(
+                self.node.out_shapes[out_index]) else (None,) * len(shape)
+        if x_dims is None and self.node.inputs and x == self.node.inputs[0] and self.node.in_dims:
+            x_dims = self.node.in_dims[0]
+        x_dims = tuple(x_dims or ())
+        pending = []
+        for i, dim in enumerate(dims):
+            if dim is not None and dim.known and i < len(x_dims) and x_dims[i] == dim:
+                shape[i] = 0
+            elif dim is not None:
+                pending.append(i)
+        unknown = [i for i in pending if not dims[i].known]
+        if len(unknown) > 1:
+            raise unsupported(self.node, f"a reshape to {tuple(self.node.out_shapes[out_index])} "
+                              f"whose dynamic axes {tuple(unknown)} are not products of the "
+                              "dynamic input dims", "keep those axes static (export them fixed)")
+        if pending:
+            shape[(unknown or pending)[-1]] = -1
+        runtime = [dims[i] if i in pending and shape[i] != -1 else None for i in range(len(shape))]
+        return self("Reshape", [x, self.shape_tensor(shape, runtime)], out=out)
+
+    # -- dynamic sizes -----------------------------------------------------------------------
+    def dim_size(self, dim):
+        """The run-time size of the named dim ``dim`` as a 1-element int64 tensor, read from
+        the graph input that carries it (once per graph)."""
+        graph = self.node.graph
+        if dim not in graph.dim_values:
+            source, axis = graph.dim_sources[dim]
+            shape = self("Shape", [source])
+            graph.dim_values[dim] = self("Gather", [shape, self.int64([axis], "axis")], axis=0)
+        return graph.dim_values[dim]
+
+    def sym_size(self, sym):
+        """The run-time size of a :class:`~export.onnx.dims.SymDim` (1-element int64)."""
+        if not sym.known:
+            raise unsupported(self.node, f"an axis that follows {', '.join(sym.dims)} other than "
+                              "as a product", "keep that axis static (export it fixed)")
+        value = None
+        for dim in sym.dims:
+            size = self.dim_size(dim)
+            value = size if value is None else self("Mul", [value, size])
+        if sym.coef.numerator != 1:
+            value = self("Mul", [value, self.int64([sym.coef.numerator], "coef")])
+        if sym.coef.denominator != 1:
+            value = self("Div", [value, self.int64([sym.coef.denominator], "coef")])
+        return value
+
+    def shape_tensor(self, sizes, dims):
+        """An int64 shape tensor: ``sizes[i]`` where ``dims[i]`` is None, else the run-time
+        size of ``dims[i]``; a constant when every axis is static."""
+        parts, run = [], []
+        for size, dim in zip(sizes, dims):
+            if dim is None:
+                run.append(int(size))
+                continue
+            if run:
+                parts.append(self.int64(run, "dims"))
+                run = []
+            parts.append(self.sym_size(dim))
+        if run or not parts:
+            parts.append(self.int64(run, "shape"))
+        return parts[0] if len(parts) == 1 else self("Concat", parts, axis=0)
 
     def per_channel(self, name, ndim, axis=1):
         """A (C,) parameter shaped to broadcast along ``axis`` of an ``ndim``-D tensor."""
@@ -92,10 +151,6 @@ def onnx_dtype(dtype):
     return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
-def batch_axes_of(axes_list, index):
-    return tuple(axes_list[index]) if index < len(axes_list) else ()
-
-
 def normalize_axis(axis, ndim):
     """MXNet's negative axis -> non-negative, with a clear error when out of range."""
     if not -ndim <= axis < ndim:
@@ -109,4 +164,4 @@ def unsupported(node, what, fix):
         f"{node.op} node '{node.name}': {what} is not supported by the ONNX exporter; {fix}")
 
 
-__all__ = ["Emitter", "onnx_dtype", "unsupported", "normalize_axis", "batch_axes_of"]
+__all__ = ["Emitter", "onnx_dtype", "unsupported", "normalize_axis"]

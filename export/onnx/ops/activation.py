@@ -60,11 +60,20 @@ def leaky_relu(node):
     return e.nodes
 
 
+def _length_mask(e, x, lengths, axis, rank):
+    """True where the position along ``axis`` is below the row's length (lengths: the data's
+    shape without ``axis``); the positions come from the run-time shape."""
+    count = e("Reshape", [e("Gather", [e("Shape", [x]), e.int64([axis], "axis")], axis=0),
+                          e.int64([], "scalar")])
+    steps = e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")])
+    steps = e.unsqueeze(steps, [i for i in range(rank) if i != axis])
+    return e("Less", [steps, e.unsqueeze(e.cast(lengths, np.int64), [axis])])
+
+
 def _softmax(node, onnx_op, negate=False):
-    """softmax/log_softmax/softmin along ``axis`` with ``temperature`` and output ``dtype``."""
-    if attr_bool(node.attrs, "use_length"):
-        raise unsupported(node, "use_length=True (length-masked softmax)",
-                          "mask the input before softmax (e.g. F.where) instead")
+    """softmax/log_softmax/softmin along ``axis`` with ``temperature`` and output ``dtype``;
+    softmax with ``use_length``: positions at or beyond each row's length are left out and are
+    0 in the output (a row of length 0 is all 0), as in MXNet."""
     e = Emitter(node)
     x = node.inputs[0]
     in_dtype, out_dtype = np.dtype(node.in_dtypes[0]), np.dtype(node.out_dtypes[0])
@@ -75,8 +84,15 @@ def _softmax(node, onnx_op, negate=False):
         x = e("Neg", [x])
     if temperature != 1.0:
         x = e("Div", [x, e.const(temperature, out_dtype, "temperature")])
-    axis = normalize_axis(attr_int(node.attrs, "axis", -1), len(node.in_shapes[0]))
-    e(onnx_op, [x], out=node.outputs[0], axis=axis)
+    rank = len(node.in_shapes[0])
+    axis = normalize_axis(attr_int(node.attrs, "axis", -1), rank)
+    if not attr_bool(node.attrs, "use_length") or len(node.inputs) < 2:
+        e(onnx_op, [x], out=node.outputs[0], axis=axis)
+        return e.nodes
+    keep = _length_mask(e, x, node.inputs[1], axis, rank)
+    lowest = e.const(np.finfo(out_dtype).min, out_dtype, "lowest")
+    y = e(onnx_op, [e("Where", [keep, x, lowest])], axis=axis)
+    e("Where", [keep, y, e.const(0.0, out_dtype, "zero")], out=node.outputs[0])
     return e.nodes
 
 
@@ -118,7 +134,7 @@ def softmax_output(node):
         e("Softmax", [x], out=out, axis=1)
     else:  # MXNet flattens everything after the batch axis
         flat = e("Flatten", [x], axis=1)
-        e.reshape(e("Softmax", [flat], axis=1), out=out)
+        e("Reshape", [e("Softmax", [flat], axis=1), e("Shape", [x])], out=out)
     return e.nodes
 
 

@@ -19,6 +19,13 @@ def _split_heads(e, packed, heads, parts, index, width):
     return e("Transpose", [part], perm=[1, 2, 0, 3]), head_dim
 
 
+def _tail_shape(e, x, start, end, head):
+    """int64 shape ``head + Shape(x)[start:end]``: the attention sizes (batch, lengths) are
+    read at run time, so any of them may be dynamic."""
+    tail = e("Slice", [e("Shape", [x]), e.int64([start], "start"), e.int64([end], "end")])
+    return e("Concat", [e.int64(head, "head"), tail], axis=0)
+
+
 def _scores(node, queries, parts_q, keys, parts_k, key_index):
     e = Emitter(node)
     heads = attr_int(node.attrs, "heads")
@@ -26,7 +33,7 @@ def _scores(node, queries, parts_q, keys, parts_k, key_index):
     k, _ = _split_heads(e, keys, heads, parts_k, key_index, node.in_shapes[-1][2])
     q = e("Mul", [q, e.const(1.0 / math.sqrt(head_dim), hint="scale")])
     scores = e("MatMul", [q, e("Transpose", [k], perm=[0, 1, 3, 2])])  # (N, heads, Tq, Tk)
-    e.reshape(scores, out=node.outputs[0])
+    e("Reshape", [scores, _tail_shape(e, scores, 2, 4, [-1])], out=node.outputs[0])
     return e.nodes
 
 
@@ -34,9 +41,8 @@ def _weighted_values(node, values, parts, index):
     e = Emitter(node)
     heads = attr_int(node.attrs, "heads")
     attention = node.inputs[1]
-    _, tq, tk = node.in_shapes[1]
     v, head_dim = _split_heads(e, values, heads, parts, index, node.in_shapes[0][2])
-    att = e("Reshape", [attention, e.int64([-1, heads, tq, tk], "att_shape")])
+    att = e("Reshape", [attention, _tail_shape(e, attention, 1, 3, [-1, heads])])
     context = e("Transpose", [e("MatMul", [att, v])], perm=[2, 0, 1, 3])  # (Tq, N, heads, D)
     e("Reshape", [context, e.int64([0, 0, heads * head_dim], "out_shape")], out=node.outputs[0])
     return e.nodes

@@ -9,12 +9,19 @@ from onnx import helper, numpy_helper
 
 from ..attrs import attr_bool, attr_float, attr_int
 from ..registry import converter
-from ._emit import Emitter, normalize_axis, onnx_dtype, unsupported
+from ._emit import Emitter, normalize_axis, onnx_dtype
 
 
 def _constant(node, value):
+    """A Constant; a uniform value whose shape follows a dynamic dim (``zeros((0, C))``
+    inferred from its consumer) is filled at run time instead."""
     e = Emitter(node)
     value = np.asarray(value, dtype=node.out_dtypes[0]).reshape(node.out_shapes[0])
+    dims = node.out_dims[0] if node.out_dims else ()
+    if any(d is not None for d in dims) and value.size and (value == value.flat[0]).all():
+        fill = numpy_helper.from_array(value.reshape(-1)[:1], "value")
+        e("ConstantOfShape", [e.shape_tensor(node.out_shapes[0], dims)], out=node.outputs[0], value=fill)
+        return e.nodes
     e("Constant", [], out=node.outputs[0], value=numpy_helper.from_array(value, node.outputs[0]))
     return e.nodes
 
@@ -34,14 +41,36 @@ def full(node):
     return _constant(node, np.full(node.out_shapes[0], attr_float(node.attrs, "value", 0.0)))
 
 
+def _repeated_range(e, count, start, step, repeat):
+    """float64 ``start + step * floor(i / repeat)`` for i < ``count`` (a scalar int64 value);
+    an integer Range: a float one can get an extra element from rounding in its length."""
+    index = e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")])
+    if repeat != 1:
+        index = e("Div", [index, e.int64(repeat, "repeat")])  # integer division: floor for i >= 0
+    scaled = e("Mul", [e.cast(index, np.float64), e.const(step, np.float64, "step")])
+    return e("Add", [scaled, e.const(start, np.float64, "start")])
+
+
 @converter("_arange")
 def arange(node):
-    """np.arange(start, stop, step), each value ``repeat`` times (stop=None: from 0 to start)."""
+    """np.arange(start, stop, step), each value ``repeat`` times (stop=None: from 0 to start);
+    with ``infer_range`` the length is the output's (inferred from its consumer), read at run
+    time when it follows a dynamic dim."""
     start, stop = attr_float(node.attrs, "start", 0.0), attr_float(node.attrs, "stop")
+    step, repeat = attr_float(node.attrs, "step", 1.0), attr_int(node.attrs, "repeat", 1)
+    dims = node.out_dims[0] if node.out_dims else (None,)
+    if attr_bool(node.attrs, "infer_range") and dims[0] is not None:
+        e = Emitter(node)
+        count = e("Reshape", [e.sym_size(dims[0]), e.int64([], "scalar")])
+        e.cast(_repeated_range(e, count, start, step, repeat), node.out_dtypes[0], out=node.outputs[0])
+        return e.nodes
+    if attr_bool(node.attrs, "infer_range"):
+        size = node.out_shapes[0][0]
+        return _constant(node, start + step * (np.arange(size) // repeat))
     if stop is None:
         start, stop = 0.0, start
-    values = np.arange(start, stop, attr_float(node.attrs, "step", 1.0), dtype=np.float64)
-    return _constant(node, np.repeat(values, attr_int(node.attrs, "repeat", 1)))
+    values = np.arange(start, stop, step, dtype=np.float64)
+    return _constant(node, np.repeat(values, repeat))
 
 
 @converter("_eye")
@@ -72,9 +101,8 @@ converter("ones_like")(_filled_like(1))
 
 @converter("_contrib_arange_like")
 def arange_like(node):
-    """start + step * i over the run-time size of ``axis`` (or of the whole input, reshaped)."""
-    if attr_int(node.attrs, "repeat", 1) != 1:
-        raise unsupported(node, "repeat != 1", "use repeat=1")
+    """start + step * floor(i / repeat) over the run-time size of ``axis`` (or of the whole
+    input, reshaped to it)."""
     e = Emitter(node)
     x = node.inputs[0]
     axis = attr_int(node.attrs, "axis")
@@ -83,13 +111,9 @@ def arange_like(node):
         count = e("Size", [x])
     else:
         axis = normalize_axis(axis, len(node.in_shapes[0]))
-        count = e("Gather", [shape, e.int64(axis, "axis")], axis=0)
-    # an integer Range: a float one can get an extra element from rounding in its length
-    index = e.cast(e("Range", [e.int64(0, "zero"), e("Reshape", [count, e.int64([], "scalar")]),
-                               e.int64(1, "one")]), np.float64)
-    step = e.const(attr_float(node.attrs, "step", 1.0), np.float64, "step")
-    start = e.const(attr_float(node.attrs, "start", 0.0), np.float64, "start")
-    values = e("Add", [e("Mul", [index, step]), start])
+        count = e("Reshape", [e("Gather", [shape, e.int64([axis], "axis")], axis=0), e.int64([], "scalar")])
+    values = _repeated_range(e, count, attr_float(node.attrs, "start", 0.0),
+                             attr_float(node.attrs, "step", 1.0), attr_int(node.attrs, "repeat", 1))
     if axis is None:
         values = e("Reshape", [values, shape])
     e.cast(values, node.out_dtypes[0], out=node.outputs[0])

@@ -239,8 +239,15 @@ def smooth_l1(node):
 
 @converter("_contrib_div_sqrt_dim")
 def div_sqrt_dim(node):
-    """x / sqrt(size of the last axis) (scaled dot-product attention)."""
+    """x / sqrt(size of the last axis) (scaled dot-product attention); the size is read at run
+    time when that axis is dynamic."""
     e = Emitter(node)
+    dims = node.in_dims[0] if node.in_dims else ()
+    if dims and dims[-1] is not None:
+        size = e.cast(e("Gather", [e("Shape", [node.inputs[0]]), e.int64([-1], "last")], axis=0),
+                      node.in_dtypes[0])
+        e("Div", [node.inputs[0], e("Sqrt", [size])], out=node.outputs[0])
+        return e.nodes
     scale = e.const(1.0 / math.sqrt(node.in_shapes[0][-1]), hint="inv_sqrt_dim")
     e("Mul", [node.inputs[0], scale], out=node.outputs[0])
     return e.nodes

@@ -33,8 +33,8 @@ def embedding(node):
 @converter("take")
 def take(node):
     axis = normalize_axis(attr_int(node.attrs, "axis", 0), len(node.in_shapes[0]))
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "take along the batch axis", "take along another axis")
+    if node.in_dims and axis in node.in_dynamic_axes[0]:
+        raise unsupported(node, "take along a dynamic axis", "take along a static axis")
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[1], node.in_shapes[0][axis],
                            attr_str(node.attrs, "mode", "clip"))
@@ -77,8 +77,8 @@ def pick(node):
     if node.attrs.get("axis") == "None":
         raise unsupported(node, "axis=None", "pick along one axis")
     axis = normalize_axis(attr_int(node.attrs, "axis", -1), len(data_shape))
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "pick along the batch axis", "pick along another axis")
+    if node.in_dims and axis in node.in_dynamic_axes[0]:
+        raise unsupported(node, "pick along a dynamic axis", "pick along a static axis")
     e = Emitter(node)
     idx = _clipped_indices(e, node.inputs[1], data_shape[axis], attr_str(node.attrs, "mode", "clip"))
     if len(index_shape) < len(data_shape):
@@ -160,7 +160,8 @@ converter("argsort")(_sort(True))
 
 @converter("SequenceMask")
 def sequence_mask(node):
-    """Steps at or beyond each sequence's length (time on ``axis`` 0 or 1) are set to ``value``."""
+    """Steps at or beyond each sequence's length (time on ``axis`` 0 or 1) are set to ``value``;
+    MXNet truncates float lengths (2.5 keeps two steps)."""
     e = Emitter(node)
     x = node.inputs[0]
     if not attr_bool(node.attrs, "use_sequence_length"):
@@ -168,11 +169,11 @@ def sequence_mask(node):
         return e.nodes
     axis = attr_int(node.attrs, "axis", 0)
     rank = len(node.in_shapes[0])
-    # time steps 0..T-1 from the run-time shape: T may be the (dynamic) axis 0
+    # time steps 0..T-1 from the run-time shape: T may be dynamic
     count = e("Reshape", [_axis_length(e, x, axis), e.int64([], "scalar")])
-    steps = e.cast(e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")]), np.float32)
+    steps = e("Range", [e.int64(0, "zero"), count, e.int64(1, "one")])
     steps = e.unsqueeze(steps, [1 if axis == 0 else 0])
-    lengths = e.unsqueeze(e.cast(node.inputs[1], np.float32), [0 if axis == 0 else 1])
+    lengths = e.unsqueeze(e.cast(node.inputs[1], np.int64), [0 if axis == 0 else 1])
     keep = e("Less", [steps, lengths])
     if rank > 2:
         keep = e.unsqueeze(keep, range(2, rank))

@@ -25,6 +25,9 @@ def deconvolution(node):
     pad = _spatial(node, "pad", n, 0)
     adj = _spatial(node, "adj", n, 0)
     target = attr_tuple(node.attrs, "target_shape", ())
+    if target and any(target) and node.in_dims and any(d is not None for d in node.in_dims[0][2:]):
+        raise unsupported(node, f"target_shape={tuple(target)} over dynamic height/width",
+                          "export the spatial axes fixed, or give pad/adj instead of target_shape")
     if target and any(target):
         spatial_in = node.in_shapes[0][2:]
         for i in range(n):
@@ -90,6 +93,9 @@ def adaptive_avg_pooling(node):
     x, out = node.inputs[0], node.outputs[0]
     if (oh, ow) == (1, 1):
         e("GlobalAveragePool", [x], out=out)
+    elif node.in_dims and any(d is not None for d in node.in_dims[0][2:]):
+        raise unsupported(node, f"output_size {(oh, ow)} over dynamic height/width (the bins "
+                          "depend on the run-time size)", "export the spatial axes fixed, or pool to 1x1")
     elif h % oh == 0 and w % ow == 0:
         kernel = [h // oh, w // ow]
         e("AveragePool", [x], out=out, kernel_shape=kernel, strides=kernel)
@@ -100,14 +106,30 @@ def adaptive_avg_pooling(node):
     return e.nodes
 
 
+def _resized_size(e, node, x, axis, dim):
+    """The output size of spatial ``axis``: static, a product of dims, or (mode 'size' with a
+    scale) MXNet's int(in * scale) from the run-time input size."""
+    if dim is None or dim.known:
+        return e.shape_tensor([node.out_shapes[0][axis]], [dim])
+    scale = node.attrs.get("scale_height" if axis == 2 else "scale_width", "None")
+    if attr_str(node.attrs, "mode", "size") != "size" or scale == "None":
+        raise unsupported(node, f"mode={attr_str(node.attrs, 'mode', 'size')!r} over dynamic height/width",
+                          "use mode='size' with scale_height/scale_width, or export the spatial axes fixed")
+    size = e.cast(e("Gather", [e("Shape", [x]), e.int64([axis], "axis")], axis=0), np.float64)
+    scaled = e("Mul", [size, e.const(float(scale), np.float64, "scale")])
+    return e.cast(e("Floor", [scaled]), np.int64)
+
+
 @converter("_contrib_BilinearResize2D")
 def bilinear_resize(node):
-    """Linear Resize to the static output size (any ``mode``: the size is known at export);
-    ``align_corners`` picks the coordinate mapping."""
+    """Linear Resize to the output size (static, or computed at run time over dynamic
+    height/width); ``align_corners`` picks the coordinate mapping."""
     e = Emitter(node)
     x = node.inputs[0]
     batch_channels = e("Slice", [e("Shape", [x]), e.int64([0], "start"), e.int64([2], "end")])
-    sizes = e("Concat", [batch_channels, e.int64(list(node.out_shapes[0][2:]), "hw")], axis=0)
+    dims = node.out_dims[0][2:] if node.out_dims else (None, None)
+    hw = [_resized_size(e, node, x, axis, dim) for axis, dim in zip((2, 3), dims)]
+    sizes = e("Concat", [batch_channels] + hw, axis=0)
     mapping = "align_corners" if attr_bool(node.attrs, "align_corners", True) else "half_pixel"
     e("Resize", [x, "", "", sizes], out=node.outputs[0], mode="linear",
       coordinate_transformation_mode=mapping)

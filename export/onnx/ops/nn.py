@@ -112,6 +112,8 @@ def pooling(node):
     pad = _spatial(node, "pad", 0)
     in_sizes = node.in_shapes[0][2:]
     out_sizes, extra = list(node.out_shapes[0][2:]), [0] * len(kernel)
+    if convention == "full" and _spatial_dynamic(node):
+        return _full_pool_dynamic(node, e, pool_type, kernel, stride, pad)
     if convention == "full":
         out_sizes, extra = zip(*(_full_extra_pad(*a) for a in zip(in_sizes, kernel, stride, pad)))
     x, out = node.inputs[0], node.outputs[0]
@@ -129,6 +131,23 @@ def pooling(node):
     else:  # sum: the zero-padded window mean times the window size
         mean = e("AveragePool", [x], count_include_pad=1, **common)
         e("Mul", [mean, e.const(np.prod(kernel), hint="window")], out=out)
+    return e.nodes
+
+
+def _spatial_dynamic(node):
+    return bool(node.in_dims) and any(d is not None for d in node.in_dims[0][2:])
+
+
+def _full_pool_dynamic(node, e, pool_type, kernel, stride, pad):
+    """'full' pooling over dynamic height/width: ONNX's ceil_mode gives MXNet's windows when
+    no window can start in the padding (no padding, stride <= kernel); max only (the average
+    divisors of the clipped windows depend on the run-time size)."""
+    if pool_type != "max" or any(pad) or any(s > k for s, k in zip(stride, kernel)):
+        raise unsupported(node, f"pooling_convention='full' ({pool_type}, pad {tuple(pad)}, stride "
+                          f"{tuple(stride)}) over dynamic height/width",
+                          "export the spatial axes fixed, or use max pooling without padding")
+    e("MaxPool", [node.inputs[0]], out=node.outputs[0], kernel_shape=list(kernel), strides=list(stride),
+      ceil_mode=1)
     return e.nodes
 
 

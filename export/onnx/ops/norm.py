@@ -63,18 +63,13 @@ def group_norm(node):
     """MXNet 1.x GroupNorm: statistics and gamma/beta (shape (num_groups,)) per group."""
     if attr_bool(node.attrs, "output_mean_var"):
         raise unsupported(node, "output_mean_var=True", "use the normalized output only")
-    if tuple(node.in_batch_axes[0]) not in ((), (0,)):
-        raise unsupported(node, f"batch axes {node.in_batch_axes[0]}", "keep the batch on axis 0")
     e = Emitter(node)
-    shape = node.in_shapes[0]
     groups = attr_int(node.attrs, "num_groups", 1)
     x, gamma, beta = node.inputs[:3]
-    rest = 1
-    for d in shape[1:]:
-        rest *= d
-    grouped = e.reshape(x, shape=(shape[0], groups, rest // groups), batch_axes=node.in_batch_axes[0])
+    # (N, groups, rest): the batch copied, the rest inferred: any axis may be dynamic
+    grouped = e("Reshape", [x, e.int64([0, groups, -1], "grouped")])
     y = _normalize(e, grouped, [2], attr_float(node.attrs, "eps", 1e-5))
-    e.reshape(_affine(e, y, gamma, beta, 3, 1, None), out=node.outputs[0])
+    e("Reshape", [_affine(e, y, gamma, beta, 3, 1, None), e("Shape", [x])], out=node.outputs[0])
     return e.nodes
 
 

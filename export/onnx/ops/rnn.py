@@ -26,14 +26,18 @@ def rnn_param_concat(node):
 
 
 def _drop_zero_state(graph, name):
-    """True when ``name`` is a Constant of zeros emitted earlier: Gluon's default begin state,
-    whose shape carries the export batch. That Constant is removed (ONNX's recurrent ops
-    start from zeros when the state is omitted), so the file stays batch-independent."""
+    """True when ``name`` is zeros made earlier (a Constant, or a ConstantOfShape when its
+    shape follows a dynamic dim): Gluon's default begin state. ONNX's recurrent ops start from
+    zeros when the state is omitted, so the file stays independent of the export batch; a
+    Constant used only here is removed."""
     for onnx_node in reversed(graph.nodes):
         if name in onnx_node.output:
-            if onnx_node.op_type != "Constant" or numpy_helper.to_array(onnx_node.attribute[0].t).any():
+            if onnx_node.op_type not in ("Constant", "ConstantOfShape") or not onnx_node.attribute:
                 return False
-            graph.nodes.remove(onnx_node)
+            if numpy_helper.to_array(onnx_node.attribute[0].t).any():
+                return False
+            if onnx_node.op_type == "Constant":
+                graph.nodes.remove(onnx_node)
             return True
     return False
 

@@ -52,20 +52,24 @@ def expand_dims(node):
 
 @converter("squeeze")
 def squeeze(node):
-    """axis=None squeezes the size-1 axes of the static shape; a batch axis of size 1 is an
-    error (squeezing it would make the graph's rank depend on the batch size)."""
+    """axis=None squeezes the size-1 axes of the static shape; a dynamic axis of size 1 is an
+    error (squeezing it would make the graph's rank depend on its run-time size). MXNet keeps
+    shape (1,) where every axis is squeezed; ONNX would give a scalar."""
     shape = node.in_shapes[0]
     axes = attr_tuple(node.attrs, "axis")
     if axes is None:
-        batch = set(node.in_batch_axes[0]) if node.in_batch_axes else set()
-        if any(shape[i] == 1 for i in batch):
-            raise unsupported(node, "squeeze without axis on a batch of 1 (it would drop the "
-                              "batch axis)", "pass squeeze(axis=...) or export with a batch > 1")
+        dynamic = set(node.in_dynamic_axes[0]) if node.in_dims else set()
+        if any(shape[i] == 1 for i in dynamic):
+            raise unsupported(node, "squeeze without axis on a dynamic axis of size 1 (e.g. a batch "
+                              "of 1: it would drop that axis)", "pass squeeze(axis=...) or export with a batch > 1")
         axes = [i for i, d in enumerate(shape) if d == 1]
     else:
         axes = sorted(normalize_axis(a, len(shape)) for a in axes)
     e = Emitter(node)
-    e.squeeze(node.inputs[0], axes, out=node.outputs[0])
+    if len(axes) == len(shape):  # MXNet: shape (1,), not a scalar
+        e("Reshape", [node.inputs[0], e.int64([1])], out=node.outputs[0])
+    else:
+        e.squeeze(node.inputs[0], axes, out=node.outputs[0])
     return e.nodes
 
 
@@ -92,6 +96,8 @@ def slice_(node):
 def crop(node):
     """Legacy Crop: the spatial axes cut to the output's size at ``offset`` (or centred)."""
     (h, w), (out_h, out_w) = node.in_shapes[0][2:4], node.out_shapes[0][2:4]
+    if node.in_dims and any(d is not None for d in node.in_dims[0][2:4]):
+        raise unsupported(node, "cropping dynamic height/width", "export the spatial axes fixed")
     if attr_bool(node.attrs, "center_crop"):
         top, left = (h - out_h) // 2, (w - out_w) // 2
     else:
@@ -197,8 +203,8 @@ def split(node):
     """Split sizes come from the static output shapes (1 each when the axis is squeezed)."""
     ndim = len(node.in_shapes[0])
     axis = normalize_axis(attr_int(node.attrs, "axis", 1), ndim)
-    if node.in_batch_axes and axis in node.in_batch_axes[0]:
-        raise unsupported(node, "splitting along the batch axis", "split another axis")
+    if node.in_dims and axis in node.in_dynamic_axes[0]:
+        raise unsupported(node, "splitting along a dynamic axis", "split a static axis")
     squeeze_axis = attr_bool(node.attrs, "squeeze_axis")
     sizes = [1 if squeeze_axis else s[axis] for s in node.out_shapes]
     e = Emitter(node)
@@ -213,14 +219,17 @@ def split(node):
 
 
 def _expand_static(node):
-    """Expand to the static output shape, with 1 (= keep) where the input already matches."""
+    """Expand to the output shape: 1 (keep) where the input already has the output's size or
+    dim, the static size or the run-time size of the output's dim elsewhere."""
     e = Emitter(node)
-    shape = [1 if i == o else o for i, o in zip(node.in_shapes[0], node.out_shapes[0])]
-    grown_batch = set(node.out_batch_axes[0] if node.out_batch_axes else ()) - set(
-        node.in_batch_axes[0] if node.in_batch_axes else ())
-    if grown_batch:
-        raise unsupported(node, "broadcasting along the batch axis", "broadcast other axes")
-    e("Expand", [node.inputs[0], e.int64(shape)], out=node.outputs[0])
+    in_dims = node.in_dims[0] if node.in_dims else (None,) * len(node.in_shapes[0])
+    out_dims = node.out_dims[0] if node.out_dims else (None,) * len(node.out_shapes[0])
+    sizes, dims = [], []
+    for i, o, di, do in zip(node.in_shapes[0], node.out_shapes[0], in_dims, out_dims):
+        same = di == do if do is not None else (di is None and i == o)
+        sizes.append(1 if same else o)
+        dims.append(None if same else do)
+    e("Expand", [node.inputs[0], e.shape_tensor(sizes, dims)], out=node.outputs[0])
     return e.nodes
 
 
@@ -229,10 +238,20 @@ converter("broadcast_to", "broadcast_axis", "broadcast_axes")(_expand_static)
 
 @converter("broadcast_like")
 def broadcast_like(node):
-    if attr_tuple(node.attrs, "lhs_axes") or attr_tuple(node.attrs, "rhs_axes"):
-        return _expand_static(node)
+    """Without axes: broadcast to ``rhs``'s shape; with ``lhs_axes``/``rhs_axes``: those axes of
+    ``lhs`` take the run-time sizes of those axes of ``rhs`` (the others stay)."""
+    lhs_axes, rhs_axes = attr_tuple(node.attrs, "lhs_axes"), attr_tuple(node.attrs, "rhs_axes")
     e = Emitter(node)
-    e("Expand", [node.inputs[0], e("Shape", [node.inputs[1]])], out=node.outputs[0])
+    like_shape = e("Shape", [node.inputs[1]])
+    if not lhs_axes and not rhs_axes:
+        e("Expand", [node.inputs[0], like_shape], out=node.outputs[0])
+        return e.nodes
+    ndim, like_ndim = len(node.in_shapes[0]), len(node.in_shapes[1])
+    lhs = [normalize_axis(a, ndim) for a in lhs_axes]
+    rhs = [normalize_axis(a, like_ndim) for a in rhs_axes]
+    sizes = e("Gather", [like_shape, e.int64(rhs, "rhs_axes")], axis=0)
+    target = e("ScatterElements", [e.int64([1] * ndim, "ones"), e.int64(lhs, "lhs_axes"), sizes], axis=0)
+    e("Expand", [node.inputs[0], target], out=node.outputs[0])
     return e.nodes
 
 
