@@ -8,13 +8,16 @@ pretrained_base=False`` (nothing is downloaded) and gives it realistic random we
   BatchNorms without initializers, which get gamma 1 / beta 0 / mean 0 / var 1 first;
 - every Gluon BatchNorm calibrated on a seeded batch (``hybridzoo.testing.randomize_batchnorm``)
   and the symbol-built ones randomized, so BatchNorm folding is exercised;
-- each head's last layer rescaled so its output has a fixed spread on that batch: random
-  weights otherwise saturate the scores (CenterNet's heatmap is 1.0 everywhere, Faster R-CNN's
-  softmax one-hot), which makes every score equal and the order among them arbitrary.
+- each head's last layer rescaled per output channel to mean 0 and a fixed spread on that
+  batch: random weights otherwise saturate the scores (CenterNet's heatmap is 1.0 everywhere,
+  Faster R-CNN's softmax one-hot, YOLOv3's boxes exp(20) pixels wide), which makes every score
+  equal and the order among them arbitrary.
 
 ``DETECTORS`` is the 29-model list of MXNet's own ONNX test-suite; ``FAMILIES`` one
 representative per family. Needs the ``test`` extra (gluoncv).
 """
+import contextlib
+
 import mxnet as mx
 import numpy as np
 
@@ -38,7 +41,7 @@ FAMILIES = {
     "mask_rcnn": "mask_rcnn_resnet18_v1b_coco", "center_net": "center_net_resnet18_v1b_voc",
 }
 # Spread (std) of each head's output on the calibration batch: logits, box offsets.
-SCORE_STD, BOX_STD = 2.0, 0.3
+SCORE_STD, BOX_STD = 1.0, 0.3
 
 
 def family(name):
@@ -51,9 +54,12 @@ def family(name):
                      "faster_rcnn_*, mask_rcnn_*, center_net_*)")
 
 
-def build_detector(name, seed=0, size=512, ctx=None, rois=None):
+def build_detector(name, seed=0, size=512, ctx=None, rois=None, context=None):
     """GluonCV detector ``name`` with test weights calibrated on a seeded (1, 3, size, size)
-    batch; not hybridized. ``rois``: for R-CNNs, keep that many proposals (10x before NMS)."""
+    batch; not hybridized. ``rois``: for R-CNNs, keep that many proposals (10x before NMS).
+    ``context``: a context manager factory the calibration passes run in (FPN detectors need
+    ``export.verify_detection.defined_roi_align``: MXNet's own ROIAlign leaves the output of
+    masked ROIs unwritten, so their statistics would be garbage)."""
     import gluoncv  # noqa: PLC0415 (optional: the test extra)
     family(name)
     net = gluoncv.model_zoo.get_model(name, pretrained=False, pretrained_base=False)
@@ -63,7 +69,8 @@ def build_detector(name, seed=0, size=512, ctx=None, rois=None):
         if hasattr(net, "_rcnn_max_dets"):  # Mask R-CNN: masks for this many detections
             net._rcnn_max_dets = rois
     batch = np.random.RandomState(seed).uniform(-1, 1, (1, 3, size, size)).astype(np.float32)
-    return init_detector(net, batch, seed, ctx or mx.cpu())
+    with (context or contextlib.nullcontext)():
+        return init_detector(net, batch, seed, ctx or mx.cpu())
 
 
 def init_detector(net, batch, seed=0, ctx=None):
@@ -105,11 +112,12 @@ def _randomize_symbol_batchnorms(net, seed):
 
 
 def _heads(net):
-    """Groups of (layer, target std): each head's last layer, in the order they run."""
+    """Groups of (layer, target std per output channel or one for all): each head's last
+    layer, in the order they run."""
     if hasattr(net, "class_predictors"):  # SSD
         return [[(p, SCORE_STD) for p in net.class_predictors] + [(p, BOX_STD) for p in net.box_predictors]]
-    if hasattr(net, "yolo_outputs"):
-        return [[(o.prediction, SCORE_STD) for o in net.yolo_outputs]]
+    if hasattr(net, "yolo_outputs"):  # per anchor: x, y (sigmoid), w, h (exp), objectness, classes
+        return [[(o.prediction, _yolo_targets(o)) for o in net.yolo_outputs]]
     if hasattr(net, "class_predictor"):  # Faster / Mask R-CNN: the RPN first, then the rest
         rpn = net.rpn.rpn_head if hasattr(net.rpn, "rpn_head") else net.rpn
         groups = [[(rpn.score, SCORE_STD), (rpn.loc, BOX_STD)],
@@ -122,13 +130,21 @@ def _heads(net):
     return []
 
 
+def _yolo_targets(output):
+    per_anchor = np.full(output._num_pred, SCORE_STD)
+    per_anchor[:4] = (1.0, 1.0, BOX_STD, BOX_STD)
+    return np.tile(per_anchor, output._num_anchors)
+
+
 def _rescale(net, heads, data):
-    """Scale each layer's weight and bias so that its output std on ``data`` is its target."""
-    spread = {}
+    """Per output channel, scale the layer's weight and shift its bias so that the channel has
+    mean 0 and its target std on ``data`` (class logits that differ in mean would saturate)."""
+    stats = {}
 
     def record(block, _inputs, output):
-        values = output.asnumpy()
-        spread[block.name] = spread.get(block.name, []) + [values.std()]
+        values = output.asnumpy().astype(np.float64)
+        axes = tuple(a for a in range(values.ndim) if a != (1 if values.ndim == 4 else values.ndim - 1))
+        stats[block.name] = values.mean(axis=axes), values.std(axis=axes)
 
     handles = [layer.register_forward_hook(record) for layer, _ in heads]
     try:
@@ -138,7 +154,14 @@ def _rescale(net, heads, data):
         for handle in handles:
             handle.detach()
     for layer, target in heads:
-        std = float(np.mean(spread.get(layer.name, [0.0])))
-        if std > 0:
-            for param in layer.collect_params().values():
-                param.set_data(param.data() * (target / std))
+        if layer.name not in stats:
+            continue
+        mean, std = stats[layer.name]
+        factor = np.where(std > 0, np.broadcast_to(target, std.shape) / np.maximum(std, 1e-30), 1.0)
+        for param in layer.collect_params().values():
+            value = param.data().asnumpy().astype(np.float64)
+            if param.name.endswith("bias"):
+                value = (value - mean) * factor
+            else:
+                value *= factor.reshape((-1,) + (1,) * (value.ndim - 1))
+            param.set_data(mx.nd.array(value.astype(np.float32), ctx=param.list_ctx()[0]))
