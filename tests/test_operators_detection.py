@@ -326,3 +326,47 @@ def test_amp_multicast_and_repeated_block(shared, tmp_path):
                        dynamic_axes={"data0": {0: "batch"}})
     got = _ort(path, {"data0": x, "data1": anchors})[0]
     np.testing.assert_allclose(got, net(mx.nd.array(x), mx.nd.array(anchors)).asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+# -- MultiBoxDetection ---------------------------------------------------------------------------
+def multibox_inputs(batch, classes=4, anchors=12):
+    """Class probabilities with ties (and a row below every threshold), offsets, and anchors on
+    a coarse grid so that decoded boxes overlap; two anchors give boxes with IoU exactly 0.5."""
+    probs = RNG.dirichlet(np.ones(classes), size=(batch, anchors)).astype(np.float32)
+    probs[:, 0] = [0.0, 0.4, 0.4, 0.2][:classes]  # a tie between classes 1 and 2
+    probs[:, 1] = [0.994, 0.002, 0.002, 0.002][:classes]  # background wins: below the threshold
+    probs[:, 2:4, 1] = 0.9  # equal scores for anchors 2 and 3, class 1
+    loc = (RNG.randn(batch, anchors, 4) * 0.3).astype(np.float32)
+    loc[:, 2:4] = 0.0
+    xy = RNG.randint(0, 4, (anchors, 2)) * 0.15
+    grid = np.concatenate([xy, xy + 0.3], 1).astype(np.float32)
+    grid[2], grid[3] = [0.0, 0.0, 0.5, 0.25], [0.0, 0.0, 0.25, 0.25]  # IoU exactly 0.5 once decoded
+    return probs.transpose(0, 2, 1).copy(), loc.reshape(batch, -1), grid[None]
+
+
+MULTIBOX_CASES = {
+    "defaults": dict(),
+    "topk": dict(nms_topk=5),
+    "force_suppress_threshold": dict(force_suppress=True, threshold=0.3),
+    "iou_exactly_at_threshold": dict(nms_threshold=0.5, clip=False),
+    "no_nms": dict(nms_threshold=0.0),
+    "variances_background": dict(variances=(0.2, 0.2, 0.1, 0.1), background_id=2, nms_topk=20),
+}
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("case", MULTIBOX_CASES)
+def test_multibox_detection(case, opset, tmp_path):
+    sym = mx.sym.contrib.MultiBoxDetection(*[mx.sym.var(n) for n in ("data", "loc", "anchors")],
+                                           **MULTIBOX_CASES[case])
+    batches = []
+    for batch in (2, 3):
+        probs, loc, anchors = multibox_inputs(batch)
+        batches.append({"data": probs, "loc": loc})
+    runs = run_both(sym, batches, tmp_path, opset, fixed={"anchors": anchors}, name=case)
+    assert_same(runs, case, rtol=1e-6)
+    out = runs[0][0][0]
+    assert (out[..., 0] >= 0).any() and (out[..., 0] < 0).any()
+    if case == "iou_exactly_at_threshold":  # suppressed at IoU == nms_threshold, as MXNet does
+        second = np.flatnonzero((out[0, :, 2:] == [0, 0, 0.25, 0.25]).all(-1))
+        assert len(second) == 1 and out[0, second[0], 0] == -1

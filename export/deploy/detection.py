@@ -135,7 +135,8 @@ def _to_image(det, size, preprocess):
     if preprocess.resize:
         ratio = preprocess.resize / min(width, height)
         scaled_w, scaled_h = max(in_w, round(width * ratio)), max(in_h, round(height * ratio))
-        left, top_, sx, sy = (scaled_w - in_w) // 2, (scaled_h - in_h) // 2, scaled_w / width, scaled_h / height
+        left, top_ = (scaled_w - in_w) // 2, (scaled_h - in_h) // 2
+        sx, sy = scaled_w / width, scaled_h / height
     else:
         left, top_, sx, sy = 0, 0, in_w / width, in_h / height
     x1, y1, x2, y2 = det.box

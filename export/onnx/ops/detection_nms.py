@@ -65,14 +65,28 @@ def _candidates(e, x, p):
     return e("Greater", [top_key, e.const(-np.inf, hint="minus_inf")]), order, count
 
 
-def _nms_boxes(e, boxes, p):
+def nms_boxes(e, boxes, center=False):
     """float32 boxes for ONNX NMS; corner boxes MXNet gives zero area are zeroed."""
     boxes = e.cast(boxes, np.float32)
-    if p["in_format"] == "center":
+    if center:
         return boxes
     x1, y1, x2, y2 = split4(e, boxes)
     flipped = e("Or", [e("Less", [x2, x1]), e("Less", [y2, y1])])
     return e("Where", [flipped, e.const(0.0, np.float32, "zero"), boxes])
+
+
+def greedy_keep(e, boxes, scores, count, iou_threshold, center=False):
+    """(B, K) bool: ONNX NonMaxSuppression over ``boxes`` (B, K, 4) with ``scores`` (B, C, K)
+    (a rank > 0.5 where a box takes part in class c, else 0), at most ``count`` kept per class;
+    IoU > ``iou_threshold`` suppresses."""
+    selected = e("NonMaxSuppression", [
+        nms_boxes(e, boxes, center), scores, count,
+        e.const([iou_threshold], np.float32, "iou_threshold"),
+        e.const([0.5], np.float32, "rank_threshold")], center_point_box=int(center))
+    where = e("Gather", [selected, e.int64([0, 2], "batch_and_box")], axis=1)
+    ones = filled(e, dims(e, selected, 0, 1), 1.0, np.float32)
+    zeros = filled(e, dims(e, boxes, 0, 2), 0.0, np.float32)
+    return e.cast(e("ScatterND", [zeros, where, ones]), np.bool_)
 
 
 def _class_scores(e, rows, rank, p):
@@ -94,16 +108,9 @@ def _kept(e, rows, valid, count, p):
     if p["overlap"] >= 1:  # an IoU is never > 1: nothing can be suppressed
         return valid
     rank = e("Where", [valid, descending_rank(e, count), e.const(0.0, np.float32, "zero")])
-    boxes = _nms_boxes(e, columns(e, rows, p["coord"], p["coord"] + 4), p)
-    selected = e("NonMaxSuppression", [
-        boxes, _class_scores(e, rows, rank, p), count,
-        e.const([p["overlap"]], np.float32, "iou_threshold"),
-        e.const([0.5], np.float32, "rank_threshold")],
-        center_point_box=int(p["in_format"] == "center"))
-    where = e("Gather", [selected, e.int64([0, 2], "batch_and_box")], axis=1)
-    ones = filled(e, dims(e, selected, 0, 1), 1.0, np.float32)
-    zeros = filled(e, e("Shape", [valid]), 0.0, np.float32)
-    return e.cast(e("ScatterND", [zeros, where, ones]), np.bool_)
+    boxes = columns(e, rows, p["coord"], p["coord"] + 4)
+    return greedy_keep(e, boxes, _class_scores(e, rows, rank, p), count, p["overlap"],
+                       p["in_format"] == "center")
 
 
 def _convert_format(e, rows, p):
