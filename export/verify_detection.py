@@ -96,30 +96,42 @@ def compare_detections(net, batch, onnx_path, threshold=None):
     return {"threshold": threshold, "images": reports, "reference": ref_images, "outputs": (reference, got)}
 
 
-def raw_max_error(net, batch, onnx_path, opset=None):
-    """max |ONNX - MXNet| / max(1, max |MXNet|) over :func:`pre_nms_tensors`, exported to
-    ``onnx_path`` as one graph; returns ``(error, number of tensors)``."""
-    sym = block_symbol(net, 1)
+def mxnet_raw_tensors(net, batch):
+    """MXNet's :func:`pre_nms_tensors` for ``batch`` (ROIAlign defined), as numpy arrays."""
     with defined_roi_align():
-        reference_sym = block_symbol(net, 1)
-    heads, ref_heads = pre_nms_tensors(sym), pre_nms_tensors(reference_sym)
-    if not heads:
-        return 0.0, 0
-    params = block_params(net, sym)
-    group = mx.sym.Group(heads)
-    used = {n: v for n, v in params.items() if n in group.list_inputs()}
-    export_onnx((group, used), onnx_path, input_shape={"data": batch.shape}, opset=opset,
-                dynamic_batch=False)
-    got = _ort(onnx_path, batch)
-    ref_group = mx.sym.Group(ref_heads)
-    arrays = {n: mx.nd.array(v) for n, v in params.items()}
+        sym = block_symbol(net, 1)
+    group = mx.sym.Group(pre_nms_tensors(sym))
+    arrays = {n: mx.nd.array(v) for n, v in block_params(net, sym).items()}
     arrays["data"] = mx.nd.array(batch)
-    args = {n: arrays[n] for n in ref_group.list_arguments()}
-    aux = {n: arrays[n] for n in ref_group.list_auxiliary_states()}
-    reference = [o.asnumpy() for o in ref_group.bind(mx.cpu(), args=args, aux_states=aux).forward()]
-    errors = [float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max())) for g, r in zip(got, reference)]
-    return max(errors), len(errors)
+    args = {n: arrays[n] for n in group.list_arguments()}
+    aux = {n: arrays[n] for n in group.list_auxiliary_states()}
+    return [o.asnumpy() for o in group.bind(mx.cpu(), args=args, aux_states=aux).forward()]
+
+
+def onnx_raw_tensors(net, batch, onnx_path, opset=None):
+    """The same tensors from the exported graph (written to ``onnx_path``) in ONNX Runtime."""
+    sym = block_symbol(net, 1)
+    group = mx.sym.Group(pre_nms_tensors(sym))
+    params = {n: v for n, v in block_params(net, sym).items() if n in group.list_inputs()}
+    export_onnx((group, params), onnx_path, input_shape={"data": batch.shape}, opset=opset,
+                dynamic_batch=False)
+    return _ort(onnx_path, batch)
+
+
+def relative_error(got, reference):
+    """max over tensors of max |got - reference| / max(1, max |reference|)."""
+    return max((float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max()))
+                for g, r in zip(got, reference)), default=0.0)
+
+
+def raw_max_error(net, batch, onnx_path, opset=None):
+    """(:func:`relative_error` of ONNX Runtime against MXNet over :func:`pre_nms_tensors`,
+    number of tensors compared)."""
+    reference = mxnet_raw_tensors(net, batch)
+    if not reference:
+        return 0.0, 0
+    return relative_error(onnx_raw_tensors(net, batch, onnx_path, opset), reference), len(reference)
 
 
 __all__ = ["defined_roi_align", "pre_nms_tensors", "pick_threshold", "compare_detections",
-           "raw_max_error"]
+           "mxnet_raw_tensors", "onnx_raw_tensors", "relative_error", "raw_max_error"]

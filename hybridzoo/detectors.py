@@ -63,7 +63,7 @@ def build_detector(name, seed=0, size=512, ctx=None, rois=None, context=None):
     import gluoncv  # noqa: PLC0415 (optional: the test extra)
     family(name)
     net = gluoncv.model_zoo.get_model(name, pretrained=False, pretrained_base=False)
-    if rois:  # R-CNN: fewer proposals (and ROI heads to run) than the 300-1000 of the presets
+    if rois and hasattr(net, "rpn"):  # R-CNN: fewer proposals (ROI heads to run) than its 300-1000
         net.rpn._test_pre_nms, net.rpn._test_post_nms = 10 * rois, rois
         net._rpn_test_post_nms = rois
         if hasattr(net, "_rcnn_max_dets"):  # Mask R-CNN: masks for this many detections

@@ -3,6 +3,7 @@
 
   python tools/bench.py                                   # D2L set + resnet50 + densenet121
   python tools/bench.py --models lenet,alexnet --repeats 3 --batch-sizes 1,32
+  python tools/bench.py --detection                       # SSD, YOLOv3, Faster R-CNN (tools/bench_detection.py)
 
 For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
 an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
@@ -40,6 +41,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-peer", action="store_true", help="skip mx2onnx")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="weights seed (default 0)")
     parser.add_argument("--out", metavar="DIR", default="bench", help="folder for bench.md and bench.png (default bench/)")
+    parser.add_argument("--detection", action="store_true", help="the detection set instead (batch 1; writes detection.md)")
     args = parser.parse_args(argv)
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.repeats < 1 or min(args.batch_sizes) < 1:
@@ -290,6 +292,9 @@ def main(argv=None):
     import hybridzoo
     from tqdm import tqdm
 
+    if args.detection:
+        return _detection(args)
+
     try:
         models = select_models(hybridzoo, args.models)
     except ValueError as err:
@@ -315,6 +320,23 @@ def main(argv=None):
     chart(rows, args.batch_sizes, os.path.join(args.out, "bench.png"))
     print(table)
     print(f"wrote {os.path.join(args.out, 'bench.md')} and bench.png")
+    return 0
+
+
+def _detection(args):
+    """The detection set, from tools/bench_detection.py (beside this file, off sys.path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_detection", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_detection.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not args.no_peer:
+        _install_onnx_mapping_shim()
+    table = module.run(args, measure, machine_line)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "detection.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    print(table)
     return 0
 
 

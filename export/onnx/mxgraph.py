@@ -82,8 +82,7 @@ def unique_node_names(sym):
             renamed = True
         node["name"] = name
         seen.add(name)
-    with_amp = json.loads(sym.tojson(remove_amp_cast=False))["nodes"]
-    if not renamed and len(graph_json["nodes"]) == len(with_amp):
+    if not renamed and '"op": "amp_' not in sym.tojson(remove_amp_cast=False):
         return sym, graph_json
     import mxnet as mx  # only here: importing export.onnx must not load MXNet
     return mx.sym.load_json(json.dumps(graph_json)), graph_json
