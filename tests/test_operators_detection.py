@@ -24,16 +24,17 @@ def _reseed():
     RNG.seed(7)
 
 
-def run_both(sym, batches, tmp_path, opset, params=None, fixed=None, name="op", reference=False):
-    """Export ``sym`` (inputs of ``batches[0]``, axis 0 dynamic) and return, per batch dict,
-    (MXNet outputs, ORT outputs). ``fixed``: inputs with no batch axis; ``params``: weights;
-    ``reference``: run onnx's reference evaluator instead of ORT."""
+def run_both(sym, batches, tmp_path, opset, params=None, fixed=None, name="op", reference=False,
+             axes=None):
+    """Export ``sym`` (inputs of ``batches[0]``, axis 0 dynamic, or ``axes`` as dynamic_axes)
+    and return, per batch dict, (MXNet outputs, ORT outputs). ``fixed``: inputs with no batch
+    axis; ``params``: weights; ``reference``: run onnx's reference evaluator instead of ORT."""
     fixed, params = fixed or {}, params or {}
     first = {**batches[0], **fixed}
     path = tmp_path / f"{name}_{opset}.onnx"
     export_onnx((sym, params), path, input_shape={n: v.shape for n, v in first.items()},
                 input_dtype={n: v.dtype for n, v in first.items()}, opset=opset,
-                dynamic_batch={n: (0,) for n in batches[0]})
+                dynamic_axes=axes or {n: {0: "batch"} for n in batches[0]})
     runs = []
     for feeds in batches:
         feeds = {**feeds, **fixed}
@@ -147,6 +148,16 @@ def test_box_nms_negative_threshold_is_refused(tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.parametrize("opset", OPSETS)
+def test_box_nms_dynamic_rows(opset, tmp_path):
+    """The row count follows the image size in a detector: K = min(topk, N) and the -1 padding
+    are computed at run time."""
+    sym = mx.sym.contrib.box_nms(mx.sym.var("data"), id_index=0, topk=10)
+    batches = [{"data": detections(2, 24)}, {"data": detections(3, 7)}, {"data": detections(1, 40)}]
+    runs = run_both(sym, batches, tmp_path, opset, name="rows", axes={"data": {0: "batch", 1: "rows"}})
+    assert_same(runs, "dynamic rows")
+
+
 # -- box coding, IoU, anchors --------------------------------------------------------------------
 def corner_boxes(*shape, scale=10.0):
     xy = RNG.uniform(0, scale, shape + (2,))
@@ -215,6 +226,17 @@ def test_multibox_prior(case, opset, tmp_path):
     runs = run_both(sym, [{"data": RNG.randn(1, 3, 5, 7).astype(np.float32)},
                           {"data": RNG.randn(2, 3, 5, 7).astype(np.float32)}], tmp_path, opset, name=case)
     assert_same(runs, case)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_multibox_prior_dynamic_size(opset, tmp_path):
+    """Anchors follow the run-time feature-map size (no anchors stored in the file)."""
+    sym = mx.sym.contrib.MultiBoxPrior(mx.sym.var("data"), sizes=(0.4, 0.2), ratios=(1, 2))
+    sizes = [(1, 3, 5, 7), (2, 3, 6, 4), (1, 3, 9, 9)]
+    runs = run_both(sym, [{"data": RNG.randn(*s).astype(np.float32)} for s in sizes], tmp_path, opset,
+                    name="prior_dyn", axes={"data": {0: "batch", 2: "height", 3: "width"}})
+    assert_same(runs, "dynamic feature map")
+    assert [r[1][0].shape for r in runs] == [(1, 5 * 7 * 3, 4), (1, 6 * 4 * 3, 4), (1, 9 * 9 * 3, 4)]
 
 
 # -- ROI pooling -------------------------------------------------------------------------------
