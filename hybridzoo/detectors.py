@@ -6,8 +6,10 @@ pretrained_base=False`` (nothing is downloaded) and gives it realistic random we
 - He (fan-in) weights, so activations keep their scale through the backbone (Xavier shrinks
   MobileNet's depthwise stacks to ~1e-18); GluonCV's symbol-built feature expanders have
   BatchNorms without initializers, which get gamma 1 / beta 0 / mean 0 / var 1 first;
-- every Gluon BatchNorm calibrated on a seeded batch (``hybridzoo.testing.randomize_batchnorm``)
-  and the symbol-built ones randomized, so BatchNorm folding is exercised;
+- every BatchNorm calibrated on a seeded batch and randomized, so BatchNorm folding is
+  exercised: Gluon ones by ``hybridzoo.testing.randomize_batchnorm``, those inside GluonCV's
+  symbol-built feature extractors (SSD) by a training-mode pass (uncalibrated, ResNet-50
+  features grow ~2x per block and a few anchors get 100,000-pixel boxes);
 - each head's last layer rescaled per output channel to mean 0 and a fixed spread on that
   batch: random weights otherwise saturate the scores (CenterNet's heatmap is 1.0 everywhere,
   Faster R-CNN's softmax one-hot, YOLOv3's boxes exp(20) pixels wide), which makes every score
@@ -17,6 +19,7 @@ pretrained_base=False`` (nothing is downloaded) and gives it realistic random we
 representative per family. Needs the ``test`` extra (gluoncv).
 """
 import contextlib
+import json
 
 import mxnet as mx
 import numpy as np
@@ -42,6 +45,8 @@ FAMILIES = {
 }
 # Spread (std) of each head's output on the calibration batch: logits, box offsets.
 SCORE_STD, BOX_STD = 1.0, 0.3
+# Calibration images: heads on 1x1 feature maps (SSD's last scales) need several to have a spread.
+CALIBRATION_IMAGES = 4
 
 
 def family(name):
@@ -55,8 +60,8 @@ def family(name):
 
 
 def build_detector(name, seed=0, size=512, ctx=None, rois=None, context=None):
-    """GluonCV detector ``name`` with test weights calibrated on a seeded (1, 3, size, size)
-    batch; not hybridized. ``rois``: for R-CNNs, keep that many proposals (10x before NMS).
+    """GluonCV detector ``name`` with test weights calibrated on seeded batches of N images
+    (N = 4, 1 for R-CNNs) of size x size and of a second, non-square size; not hybridized. ``rois``: for R-CNNs, keep that many proposals (10x before NMS).
     ``context``: a context manager factory the calibration passes run in (FPN detectors need
     ``export.verify_detection.defined_roi_align``: MXNet's own ROIAlign leaves the output of
     masked ROIs unwritten, so their statistics would be garbage)."""
@@ -68,13 +73,19 @@ def build_detector(name, seed=0, size=512, ctx=None, rois=None, context=None):
         net._rpn_test_post_nms = rois
         if hasattr(net, "_rcnn_max_dets"):  # Mask R-CNN: masks for this many detections
             net._rcnn_max_dets = rois
-    batch = np.random.RandomState(seed).uniform(-1, 1, (1, 3, size, size)).astype(np.float32)
+    images = 1 if hasattr(net, "rpn") else CALIBRATION_IMAGES  # GluonCV's R-CNNs run batch 1 only
+    rng = np.random.RandomState(seed)
+    # a second, non-square size (multiples of 32): heads on small feature maps see other inputs
+    # at other sizes, and test weights must not saturate there either
+    other = (max(32, round(0.75 * size / 32) * 32), round(1.25 * size / 32) * 32)
+    batch = [rng.uniform(-1, 1, (images, 3) + hw).astype(np.float32) for hw in ((size, size), other)]
     with (context or contextlib.nullcontext)():
         return init_detector(net, batch, seed, ctx or mx.cpu())
 
 
-def init_detector(net, batch, seed=0, ctx=None):
-    """Give ``net`` the test weights described above, calibrated on ``batch``; returns it."""
+def init_detector(net, batches, seed=0, ctx=None):
+    """Give ``net`` the test weights described above, calibrated on ``batches`` (a list of
+    image batches; BatchNorms on the first, heads on all); returns it."""
     ctx = ctx or mx.cpu()
     mx.random.seed(seed)
     np.random.seed(seed)
@@ -87,28 +98,64 @@ def init_detector(net, batch, seed=0, ctx=None):
             param.initialize(init=mx.init.Zero(), ctx=ctx)
         else:
             param.initialize(init=he if name.endswith("weight") else None, ctx=ctx)
-    data = mx.nd.array(batch, ctx=ctx)
+    data = [mx.nd.array(b, ctx=ctx) for b in batches]
     with mx.autograd.predict_mode():
-        net(data)  # finishes deferred initialization
-    _randomize_symbol_batchnorms(net, seed)
+        net(data[0])  # finishes deferred initialization
+    _calibrate_symbol_batchnorms(net, data[0], seed)
     if batchnorm_layers(net):
-        randomize_batchnorm(net, seed, calibration=batch)
+        randomize_batchnorm(net, seed, calibration=batches[0])
     for heads in _heads(net):  # later heads see what the earlier ones propose
         _rescale(net, heads, data)
     return net
 
 
-def _randomize_symbol_batchnorms(net, seed):
-    """BatchNorms inside symbol-built blocks (no nn.BatchNorm to calibrate): mild statistics."""
+def _calibrate_symbol_batchnorms(net, data, seed):
+    """BatchNorms inside symbol-built blocks (GluonCV's SSD feature extractors): random gamma
+    and beta, running statistics set to those of each one's actual input (one training-mode
+    pass of a twin of the block whose BatchNorms have momentum 0, sharing its parameters;
+    every BatchNorm sees inputs the earlier ones normalized), then mildly perturbed."""
+    blocks = [b for b in _descendants(net) if isinstance(b, mx.gluon.SymbolBlock)
+              and '"op": "BatchNorm"' in b._cached_graph[1].tojson()]
+    if not blocks:
+        return
     rng = np.random.RandomState(seed + 1)
-    draw = {"moving_mean": lambda n: rng.normal(0, 0.1, n), "moving_var": lambda n: rng.uniform(0.8, 1.25, n),
-            "gamma": lambda n: rng.uniform(0.8, 1.2, n), "beta": lambda n: rng.normal(0, 0.1, n)}
-    gluon_bn = {p.name for layer in batchnorm_layers(net) for p in layer.collect_params().values()}
-    for param in net.collect_params().values():
-        kind = next((k for k in draw if param.name.endswith(k)), None)
-        if kind and param.name not in gluon_bn:
-            value = draw[kind](param.shape[0]).astype(np.float32)
-            param.set_data(mx.nd.array(value, ctx=param.list_ctx()[0]))
+    seen = {}
+    handles = [b.register_forward_pre_hook(lambda b, inputs: seen.setdefault(b.name, inputs)) for b in blocks]
+    try:
+        with mx.autograd.predict_mode():
+            net(data)
+    finally:
+        for handle in handles:
+            handle.detach()
+    for block in blocks:
+        params = block.collect_params()
+        for name, param in params.items():
+            if name.endswith(("gamma", "beta")):
+                value = rng.uniform(0.8, 1.2, param.shape) if name.endswith("gamma") else rng.normal(0, 0.1, param.shape)
+                param.set_data(mx.nd.array(value.astype(np.float32), ctx=param.list_ctx()[0]))
+        inputs, outputs = block._cached_graph
+        graph = json.loads(outputs.tojson())
+        for node in graph["nodes"]:
+            if node["op"] == "BatchNorm":
+                node.setdefault("attrs", {}).update(momentum="0", use_global_stats="False")
+        twin = mx.gluon.SymbolBlock(mx.sym.load_json(json.dumps(graph)), inputs, params=params)
+        with mx.autograd.record(train_mode=True):
+            twin(*seen[block.name])
+        for name, param in params.items():
+            if name.endswith(("moving_mean", "moving_var")):
+                value = param.data().asnumpy().astype(np.float64)
+                if name.endswith("moving_var"):
+                    value = np.maximum(value, 1e-3 * value.mean() + 1e-12) * rng.uniform(0.9, 1.1, value.shape)
+                else:
+                    var = params[name[:-len("moving_mean")] + "moving_var"].data().asnumpy()
+                    value = value + rng.normal(0, 0.05, value.shape) * np.sqrt(np.maximum(var, 0))
+                param.set_data(mx.nd.array(value.astype(np.float32), ctx=param.list_ctx()[0]))
+
+
+def _descendants(block):
+    yield block
+    for child in block._children.values():
+        yield from _descendants(child)
 
 
 def _heads(net):
@@ -138,26 +185,37 @@ def _yolo_targets(output):
 
 def _rescale(net, heads, data):
     """Per output channel, scale the layer's weight and shift its bias so that the channel has
-    mean 0 and its target std on ``data`` (class logits that differ in mean would saturate)."""
-    stats = {}
+    mean 0 and its target std over the batches ``data`` (class logits that differ in mean
+    would saturate)."""
+    sums = {}
 
     def record(block, _inputs, output):
         values = output.asnumpy().astype(np.float64)
-        axes = tuple(a for a in range(values.ndim) if a != (1 if values.ndim == 4 else values.ndim - 1))
-        stats[block.name] = values.mean(axis=axes), values.std(axis=axes)
+        values = np.moveaxis(values, 1 if values.ndim == 4 else values.ndim - 1, -1)
+        values = values.reshape(-1, values.shape[-1])
+        found = sums.setdefault(block.name, [0, 0.0, 0.0])
+        found[0] += len(values)
+        found[1] = found[1] + values.sum(axis=0)
+        found[2] = found[2] + (values ** 2).sum(axis=0)
 
     handles = [layer.register_forward_hook(record) for layer, _ in heads]
     try:
         with mx.autograd.predict_mode():
-            net(data)
+            for batch in data:
+                net(batch)
     finally:
         for handle in handles:
             handle.detach()
     for layer, target in heads:
-        if layer.name not in stats:
+        if layer.name not in sums:
             continue
-        mean, std = stats[layer.name]
-        factor = np.where(std > 0, np.broadcast_to(target, std.shape) / np.maximum(std, 1e-30), 1.0)
+        count, total, squares = sums[layer.name]
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean ** 2, 0))
+        # a channel that barely varies (SSD's 1x1 maps, on noise images alike at that scale)
+        # is scaled by at most 10x its magnitude: unseen inputs must not saturate it
+        std = np.maximum(std, 0.1 * np.sqrt(mean ** 2 + std ** 2) + 1e-30)
+        factor = np.broadcast_to(target, std.shape) / std
         for param in layer.collect_params().values():
             value = param.data().asnumpy().astype(np.float64)
             if param.name.endswith("bias"):

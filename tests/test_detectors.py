@@ -4,8 +4,9 @@ Built offline (``pretrained=False, pretrained_base=False``) with test weights th
 distinct scores (``hybridzoo.detectors``). Each family is compared as MXNet's own ONNX
 test-suite compares detectors: as many detections above a threshold, each ONNX Runtime one
 matching an MXNet one of the same class, score within 1e-3 and box within 0.5 px; and the raw
-tensors no NMS has touched (candidates, decoded boxes, anchors, heatmap) agree to float32
-rounding. SSD, YOLOv3 and CenterNet are exported with a dynamic batch and image size and run
+tensors no NMS has touched (candidates, decoded boxes, anchors, class scores, heatmap) agree to
+float32 rounding: within 1e-4 of MXNet, or no further from MXNet's float64 result than twice
+MXNet's own float32 error (random-weight MobileNets and R-CNN proposals amplify rounding). SSD, YOLOv3 and CenterNet are exported with a dynamic batch and image size and run
 at two sizes; GluonCV's R-CNNs fix the batch at 1 (their graph reshapes to it) and are
 exported with a dynamic image size.
 """
@@ -24,7 +25,7 @@ from _tools import error_lines, run_tool
 from export import export_onnx
 from export.deploy import detection
 from export.deploy.detection import gluoncv_metadata
-from export.verify_detection import compare_detections, defined_roi_align, raw_max_error
+from export.verify_detection import compare_detections, defined_roi_align, raw_agreement
 from hybridzoo.detectors import FAMILIES, build_detector
 
 # family: (input size, proposals kept by R-CNNs, second input size (H, W))
@@ -37,11 +38,6 @@ SETUPS = {
     "center_net": (256, None, (192, 256)),
 }
 RCNN = ("faster_rcnn", "faster_rcnn_fpn", "mask_rcnn")
-# Raw tensors agree to float32 rounding: 1e-4 of their largest value, 3e-4 for the R-CNNs, whose
-# decoded proposals (exp of box offsets times anchors larger than the image) carry ~0.03 px of
-# rounding: MXNet's own MKLDNN and reference CPU kernels differ by 1.5e-4 on the same tensors
-# (python tools/detector_sweep.py --spread faster_rcnn_resnet50_v1b_voc).
-RAW_TOL = {"faster_rcnn": 3e-4, "faster_rcnn_fpn": 3e-4, "mask_rcnn": 3e-4}
 IMAGE_AXES = {"data": {0: "batch", 2: "height", 3: "width"}}
 
 
@@ -77,8 +73,8 @@ def test_detector_family(family, tmp_path):
     first, second = (compare_detections(net, d, path)["reference"][0] for d in runs)
     assert [d.box for d in first[:5]] != [d.box for d in second[:5]], f"{family}: input-blind"
 
-    error, count = raw_max_error(net, runs[0], tmp_path / f"{family}-raw.onnx")
-    assert count >= 1 and error < RAW_TOL.get(family, 1e-4), f"{family}: raw tensors differ by {error:.3g}"
+    raw = raw_agreement(net, runs[0], tmp_path / f"{family}-raw.onnx")
+    assert raw["tensors"] >= 1 and raw["ok"], f"{family}: raw tensors differ: {raw}"
 
 
 # -- tools/infer.py on a detector ---------------------------------------------------------------
@@ -115,6 +111,7 @@ def _grid_anchors(cells, step):
 def tiny_detector(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
     net = TinyDetector()
+    mx.random.seed(7)  # module scope: set up before the per-test seeding
     net.initialize(mx.init.Xavier(magnitude=3))
     path = export_onnx(net, folder / "tiny.onnx", input_shape=(1, 3, 64, 64),
                        metadata=gluoncv_metadata(net.classes))
