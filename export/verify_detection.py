@@ -28,6 +28,7 @@ SCORE_TOL, BOX_TOL = 1e-3, 0.5
 RAW_RTOL = 1e-4
 RAW_INPUTS = {"_contrib_box_nms": (0,), "_contrib_box_decode": (1,)}  # candidates, anchors
 RAW_OUTPUTS = ("_contrib_box_decode", "softmax", "sigmoid")  # decoded boxes, class scores
+NMS_OPS = ("_contrib_box_nms", "_contrib_MultiBoxDetection")
 
 
 @contextlib.contextmanager
@@ -51,21 +52,26 @@ def defined_roi_align():
 
 
 def pre_nms_tensors(sym):
-    """Internal outputs no NMS has touched yet, in graph order: each NMS's candidates, each box
-    decoder's anchors and output, each softmax/sigmoid (class scores, CenterNet's heatmap).
-    Not CenterNet's top-k input: its peak mask (heatmap == max-pooled heatmap) flips wherever
-    two neighbours differ by float rounding."""
+    """Internal outputs no NMS has touched, in graph order: each NMS's candidates, each box
+    decoder's anchors and output, each softmax/sigmoid (class scores, CenterNet's heatmap) -
+    none downstream of an NMS (R-CNNs' second stage runs on the proposals one keeps). Not
+    CenterNet's top-k input: its peak mask (heatmap == max-pooled heatmap) flips wherever two
+    neighbours differ by float rounding."""
     text = sym.tojson()  # without amp casts: internals and JSON then list the same nodes
     graph = json.loads(text)
     internals = mx.sym.load_json(text).get_internals()
     index = {}
     for k, (node, out, *_) in enumerate(json.loads(internals.tojson())["heads"]):
         index[(node, out)] = k
-    picked = []
+    after_nms, picked = set(), []
     for node_id, node in enumerate(graph["nodes"]):
+        sources = [i[0] for i in node["inputs"]]
+        if node["op"] in NMS_OPS or any(s in after_nms for s in sources):
+            after_nms.add(node_id)
         for slot in RAW_INPUTS.get(node["op"], ()):
-            picked.append(index[tuple(node["inputs"][slot][:2])])
-        if node["op"] in RAW_OUTPUTS:
+            if sources[slot] not in after_nms:
+                picked.append(index[tuple(node["inputs"][slot][:2])])
+        if node["op"] in RAW_OUTPUTS and node_id not in after_nms:
             picked.append(index[(node_id, 0)])
     return [internals[k] for k in picked]
 

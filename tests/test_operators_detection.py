@@ -311,9 +311,10 @@ def test_roi_pooling(opset, tmp_path):
 @pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("op", ["topk", "argsort"])
 def test_sort_ties_small_rows(op, opset, tmp_path):
-    """With up to 16 elements MXNet's std::sort is an insertion sort: equal values keep their
-    order, as ONNX TopK orders them. (Longer rows: MXNet's order among equal values is
-    libstdc++'s introsort artifact; the values agree, the tied indices may not.)"""
+    """Full sorts (argsort; topk with 8k > n) of up to 16 elements are libstdc++ insertion
+    sorts in MXNet: equal values keep their order, as ONNX TopK orders them. (Longer rows, or
+    topk's partial_sort: MXNet's order among equal values is an artifact of libstdc++; the
+    values agree, the tied indices may not.)"""
     fn = {"topk": lambda x: mx.sym.topk(x, k=5, ret_typ="both", axis=-1),
           "argsort": lambda x: mx.sym.argsort(x, axis=-1, is_ascend=False)}[op]
     sym = fn(mx.sym.var("data"))
