@@ -393,3 +393,23 @@ def test_multibox_detection(case, opset, tmp_path):
     if case == "iou_exactly_at_threshold":  # suppressed at IoU == nms_threshold, as MXNet does
         second = np.flatnonzero((out[0, :, 2:] == [0, 0, 0.25, 0.25]).all(-1))
         assert len(second) == 1 and out[0, second[0], 0] == -1
+
+
+# -- backbone pooling over a dynamic image size (SSD-VGG, ResNet-v1d R-CNNs) -----------------------
+FULL_POOLS = {
+    "vgg_stride1_max": dict(pool_type="max", kernel=(3, 3), stride=(1, 1), pad=(1, 1)),
+    "v1d_shortcut_avg": dict(pool_type="avg", kernel=(2, 2), stride=(2, 2), count_include_pad=False),
+    "stride1_avg_exclude_pad": dict(pool_type="avg", kernel=(3, 3), stride=(1, 1), pad=(1, 1),
+                                    count_include_pad=False),
+}
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("case", FULL_POOLS)
+def test_full_pooling_dynamic_size(case, opset, tmp_path):
+    """'full' pooling exported with dynamic height/width, run at odd and even sizes."""
+    sym = mx.sym.Pooling(mx.sym.var("data"), pooling_convention="full", **FULL_POOLS[case])
+    sizes = [(1, 2, 8, 8), (2, 2, 7, 9), (1, 2, 5, 6)]
+    runs = run_both(sym, [{"data": RNG.randn(*s).astype(np.float32)} for s in sizes], tmp_path, opset,
+                    name=case, axes={"data": {0: "batch", 2: "height", 3: "width"}})
+    assert_same(runs, case, rtol=1e-6)
