@@ -10,8 +10,8 @@ pretrained_base=False`` (nothing is downloaded) and gives it realistic random we
   exercised: Gluon ones by ``hybridzoo.testing.randomize_batchnorm``, those inside GluonCV's
   symbol-built feature extractors (SSD) by a training-mode pass (uncalibrated, ResNet-50
   features grow ~2x per block and a few anchors get 100,000-pixel boxes);
-- each head's last layer rescaled per output channel to mean 0 and a fixed spread on that
-  batch: random weights otherwise saturate the scores (CenterNet's heatmap is 1.0 everywhere,
+- each head's last layer rescaled per output channel to mean 0 and a fixed spread on those
+  batches: random weights otherwise saturate the scores (CenterNet's heatmap is 1.0 everywhere,
   Faster R-CNN's softmax one-hot, YOLOv3's boxes exp(20) pixels wide), which makes every score
   equal and the order among them arbitrary.
 
@@ -61,7 +61,8 @@ def family(name):
 
 def build_detector(name, seed=0, size=512, ctx=None, rois=None, context=None):
     """GluonCV detector ``name`` with test weights calibrated on seeded batches of N images
-    (N = 4, 1 for R-CNNs) of size x size and of a second, non-square size; not hybridized. ``rois``: for R-CNNs, keep that many proposals (10x before NMS).
+    (N = 4, 1 for R-CNNs) of size x size and of a second, non-square size; not hybridized.
+    ``rois``: for R-CNNs, keep that many proposals (10x before NMS).
     ``context``: a context manager factory the calibration passes run in (FPN detectors need
     ``export.verify_detection.defined_roi_align``: MXNet's own ROIAlign leaves the output of
     masked ROIs unwritten, so their statistics would be garbage)."""
