@@ -115,6 +115,24 @@ def _deferred(net):
     return False
 
 
+# A parameter without an initializer of its own gets the net's default (Xavier) as its
+# ``__init__``, which MXNet applies as a weight init whatever the name: vectors such as a
+# BatchNorm gamma built without one (GluonCV's SSD expansion layers) would fail.
+_BY_SUFFIX = ((("gamma", "running_var", "moving_var"), mx.init.One),
+              (("beta", "bias", "running_mean", "moving_mean"), mx.init.Zero))
+
+
+def _fallback_init(param, default):
+    """The initializer for a parameter with none of its own: by name for norm statistics,
+    scales and biases, Gluon's uniform default for other vectors, else ``default``."""
+    if param.init is not None:
+        return None
+    for suffixes, make in _BY_SUFFIX:
+        if param.name.endswith(suffixes):
+            return make()
+    return mx.init.Uniform() if len(param.shape) < 2 else default
+
+
 def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dtypes=None):
     """Initialize what is not (under ``seed``), hybridize and run one warm-up forward on zeros
     of ``input_shapes`` / ``input_dtypes`` (default: the zoo config's dtypes, else float32;
@@ -128,7 +146,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
         np.random.seed(seed)
         init = getattr(net, "default_init", None) or mx.init.Xavier()
         for param in missing:
-            param.initialize(default_init=init, ctx=ctx)
+            param.initialize(init=_fallback_init(param, init), default_init=init, ctx=ctx)
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):

@@ -323,3 +323,22 @@ def test_optimize_folds_batchnorm_into_a_dense_layer(tmp_path):
     model = check(net, tmp_path / "m.onnx", [(1, 5)])
     ops = [n.op_type for n in model.graph.node]
     assert "BatchNormalization" not in ops and ops.count("Gemm") == 2  # both folded, numerics checked
+
+
+def test_block_with_vector_params_without_initializer_exports(tmp_path):
+    """A gamma/beta or other vector with no init of its own (GluonCV's SSD expansion BatchNorms)
+    gets a name-appropriate init, not the net's Xavier (which needs >= 2-D)."""
+    class Scaled(mx.gluon.HybridBlock):
+        def __init__(self, **kwargs):
+            super().__init__(prefix="scaled_", **kwargs)
+            self.gamma = self.params.get("gamma", shape=(3,), init=None)
+            self.shift = self.params.get("shift", shape=(3,), init=None)
+            self.weight = self.params.get("weight", shape=(3, 3), init=None)
+
+        def hybrid_forward(self, F, x, gamma, shift, weight):
+            return F.broadcast_add(F.broadcast_mul(F.dot(x, weight), gamma), shift)
+
+    net = Scaled()
+    export.export_onnx(net, tmp_path / "s.onnx", input_shape=(2, 3))
+    assert (net.gamma.data().asnumpy() == 1).all()  # a scale starts at one
+    assert net.weight.data().asnumpy().std() > 0

@@ -273,7 +273,7 @@ def test_infer_picks_a_variant_and_benchmarks_them_all(exported, tmp_path):
 def test_infer_missing_variant_is_one_clear_error(exported, tmp_path, capsys):
     for name in ("model.onnx", "manifest.json"):  # an FP32-only artifact
         shutil.copy(exported[0] / "lenet_bn" / name, tmp_path / name)
-    assert load_tool("infer").main([str(tmp_path), "--precision", "int8", "--bench", "1"]) == 2
+    assert load_tool("infer").main([str(tmp_path), "--precision", "int8", "--bench", "1"]) == 1  # exit 1: the model cannot be used (2 is for usage errors)
     (line,) = error_lines(capsys.readouterr().err)
     assert "no int8 model" in line and "--quantize int8" in line
 

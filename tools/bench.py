@@ -5,6 +5,7 @@
   python tools/bench.py --models lenet,alexnet --repeats 3 --batch-sizes 1,32
   python tools/bench.py --set nlp --threads 2            # BERT-base (seq 128) and an LSTM LM, batch 1 and 8
   python tools/bench.py --models 'resnet*' --threads 1 --no-peer --out bench/resnets
+  python tools/bench.py --set detection                  # SSD, YOLOv3, Faster R-CNN (tools/bench_detection.py)
 
 For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
 an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
@@ -36,8 +37,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], usage="%(prog)s [--models LIST] [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--set", choices=("zoo", "nlp"), default="zoo",
-                        help="zoo: the zoo's models (default); nlp: GluonNLP BERT-base and a standard LSTM LM (tools/bench_nlp.py)")
+    parser.add_argument("--set", choices=("zoo", "nlp", "detection"), default="zoo",
+                        help="zoo: the zoo's models (default); nlp: GluonNLP BERT-base and a standard LSTM LM "
+                             "(tools/bench_nlp.py); detection: SSD, YOLOv3, Faster R-CNN, batch 1 (tools/bench_detection.py)")
     parser.add_argument("--models", metavar="LIST", help="comma-separated names or wildcards (default: the D2L set, resnet50, densenet121)")
     parser.add_argument("--batch-sizes", metavar="LIST", default="1,32", help="batch sizes (default 1,32): latency at the first, throughput at the others")
     parser.add_argument("--repeats", metavar="N", type=int, default=7, help="interleaved rounds per batch size (default 7)")
@@ -351,6 +353,8 @@ def run(args, argv=None):
         _install_onnx_mapping_shim()
     if args.set == "nlp":
         return _main_nlp(args, argv)
+    if args.set == "detection":
+        return _detection(args)
     try:
         models = select_models(hybridzoo, args.models)
     except ValueError as err:
@@ -388,6 +392,16 @@ def _main_nlp(args, argv):
         f.write(table)
     print(table)
     print(f"wrote {os.path.join(args.out, 'bench_nlp.md')}")
+    return 0
+
+
+def _detection(args):
+    """The detection set, from tools/bench_detection.py."""
+    table = _load_sibling("bench_detection").run(args, measure, machine_line)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "detection.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    print(table)
     return 0
 
 

@@ -6,6 +6,9 @@
   python tools/infer.py artifacts/lenet_bn digits/ --precision int8       # model.int8.onnx
   python tools/infer.py artifacts/lenet_bn --bench 1,32                   # every variant, same run
   python tools/infer.py artifacts/lenet_bn digits/ --top-k 2 --json > predictions.json
+  python tools/infer.py ssd.onnx street.jpg --threshold 0.4 --draw street-boxes.png
+
+A detector (GluonCV's ids/scores/boxes outputs) prints its top boxes with labels and scores.
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
 the model (or the ONNX metadata); a model exported with untrained weights gets a warning.
@@ -20,6 +23,7 @@ import sys
 # This folder holds export.py, which would shadow the `export` package: keep it off the path.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 
+from export.deploy import detection
 from export.deploy.preprocess import InputError
 from export.deploy.runtime import OnnxModel
 from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
@@ -32,7 +36,7 @@ def parse_args(argv=None):
                                      epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
     parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays")
-    parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes to print per input (default 5)")
+    parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes (detectors: boxes) to print per input (default 5)")
     parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
     parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
     parser.add_argument("--threads", metavar="N", type=int, help="onnxruntime intra-op threads (default: all cores)")
@@ -44,6 +48,8 @@ def parse_args(argv=None):
                         help="time random batches of these sizes: latency p50/p90/p99, throughput, speed-up vs fp32")
     parser.add_argument("--repeats", metavar="N", type=int, default=50, help="timed runs per batch size (default 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.add_argument("--threshold", metavar="S", type=float, default=0.5, help="detectors: lowest score to print (default 0.5)")
+    parser.add_argument("--draw", metavar="OUT", help="detectors: save the image with its boxes (one image: a file like out.png; several: a folder)")
     args = parser.parse_intermixed_args(argv)
     if not args.inputs and not args.bench:
         parser.error("give inputs to classify, or --bench batch sizes")
@@ -88,6 +94,26 @@ def print_predictions(results):
         print(f"{r['input']:<{width}}  {top}")
 
 
+def print_detections(results):
+    for r in results:
+        print(f"{r['input']}: {len(r['detections'])} box(es)")
+        for d in r["detections"]:
+            box = ", ".join(f"{v:.1f}" for v in d.box)
+            print(f"  {d.label if d.label is not None else d.class_id}  {d.score:.3f}  [{box}]")
+
+
+def run_inputs(model, args, report):
+    """Classify, or for a detector find (and draw) boxes; fills ``report``."""
+    shapes = [o.shape for o in model.session.get_outputs()]
+    if not detection.is_detector(shapes):
+        report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
+        return
+    found = detection.detect(model, args.inputs, args.threshold, args.top_k, args.batch_size)
+    report["detections"] = found
+    if args.draw:
+        report["drawn"] = detection.draw_results(found, args.draw)
+
+
 def print_bench(rows):
     print(f"{'batch':>5} {'precision':>9} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'items/s':>10} {'vs fp32':>8}")
     for r in rows:
@@ -113,7 +139,7 @@ def run(args):
         report = {"model": model.name, "path": model.path, "precision": next(iter(models)),
                   "providers": model.providers, "input": {"name": model.input_name, "shape": list(model.input_shape)}}
         if args.inputs:
-            report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
+            run_inputs(model, args, report)
             if model.untrained_warning():
                 print(f"warning: {model.untrained_warning()}", file=sys.stderr)
         if args.bench:
@@ -122,13 +148,17 @@ def run(args):
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2, default=lambda d: d.to_dict()))
         return 0
     shape = ", ".join("N" if d is None else str(d) for d in model.input_shape)
     print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; "
           f"input {model.input_name} ({shape})")
     if "predictions" in report:
         print_predictions(report["predictions"])
+    if "detections" in report:
+        print_detections(report["detections"])
+        for path in report.get("drawn", ()):
+            print(f"boxes drawn: {path}")
     if "bench" in report:
         print_bench(report["bench"])
     return 0

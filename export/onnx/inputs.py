@@ -22,7 +22,10 @@ LABEL_HEADS = ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOut
 
 def label_inputs(sym):
     """Variables fed only into the label slot of training heads (mx2onnx drops them too)."""
-    nodes = json.loads(sym.tojson())["nodes"]
+    text = sym.tojson()
+    if not any(f'"op": "{head}"' in text for head in LABEL_HEADS):
+        return set()  # no training head: skip parsing (detectors' JSON holds MBs of anchors)
+    nodes = json.loads(text)["nodes"]
     label_uses, other_uses = set(), set()
     for node in nodes:
         for slot, (src, _, _) in enumerate(node["inputs"]):

@@ -67,7 +67,9 @@ def shapes_summary(shapes, names):
 
 def unique_node_names(sym):
     """``sym`` with repeated op-node names made unique (MXNet repeats a name when one block is
-    applied twice; ONNX value names must be unique). Variables keep their names."""
+    applied twice; ONNX value names must be unique). Variables keep their names. The symbol is
+    rebuilt from its JSON when that drops nodes: ``tojson`` leaves out amp_cast/amp_multicast
+    (GluonCV's box decoders emit them), which ``get_internals`` would still list."""
     graph_json = json.loads(sym.tojson())
     seen, renamed = {n["name"] for n in graph_json["nodes"] if n["op"] == "null"}, False
     for node in graph_json["nodes"]:
@@ -80,7 +82,7 @@ def unique_node_names(sym):
             renamed = True
         node["name"] = name
         seen.add(name)
-    if not renamed:
+    if not renamed and '"op": "amp_' not in sym.tojson(remove_amp_cast=False):
         return sym, graph_json
     import mxnet as mx  # only here: importing export.onnx must not load MXNet
     return mx.sym.load_json(json.dumps(graph_json)), graph_json

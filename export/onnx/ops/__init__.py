@@ -12,3 +12,4 @@ small node emitter they share.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
 from . import indexing, linalg, creation, rnn, attention, broadcast  # noqa: F401
+from . import detection_nms, detection_boxes, detection_multibox, roi  # noqa: F401

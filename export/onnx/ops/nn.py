@@ -139,15 +139,28 @@ def _spatial_dynamic(node):
 
 
 def _full_pool_dynamic(node, e, pool_type, kernel, stride, pad):
-    """'full' pooling over dynamic height/width: ONNX's ceil_mode gives MXNet's windows when
-    no window can start in the padding (no padding, stride <= kernel); max only (the average
-    divisors of the clipped windows depend on the run-time size)."""
-    if pool_type != "max" or any(pad) or any(s > k for s, k in zip(stride, kernel)):
+    """'full' pooling over dynamic height/width: with stride 1 it is 'valid' pooling (the ceil
+    of a whole number); else ONNX's ceil_mode gives MXNet's windows when no window can start in
+    the padding (no padding, stride <= kernel), for max, and for averages that divide by the
+    window's in-bounds elements (count_include_pad=False: GluonCV's ResNet-v1d shortcuts) -
+    other average divisors of the clipped windows depend on the run-time size."""
+    exclude_pad = pool_type == "avg" and not attr_bool(node.attrs, "count_include_pad", True)
+    if all(s == 1 for s in stride) and pool_type in ("max", "avg"):
+        common = dict(kernel_shape=list(kernel), strides=list(stride), pads=list(pad) * 2)
+        if pool_type == "max":
+            e("MaxPool", [node.inputs[0]], out=node.outputs[0], **common)
+        else:
+            e("AveragePool", [node.inputs[0]], out=node.outputs[0], count_include_pad=int(not exclude_pad),
+              **common)
+        return e.nodes
+    if (pool_type != "max" and not exclude_pad) or any(pad) or any(s > k for s, k in zip(stride, kernel)):
         raise unsupported(node, f"pooling_convention='full' ({pool_type}, pad {tuple(pad)}, stride "
                           f"{tuple(stride)}) over dynamic height/width",
                           "export the spatial axes fixed, or use max pooling without padding")
-    e("MaxPool", [node.inputs[0]], out=node.outputs[0], kernel_shape=list(kernel), strides=list(stride),
-      ceil_mode=1)
+    op = "MaxPool" if pool_type == "max" else "AveragePool"
+    extra = {} if pool_type == "max" else {"count_include_pad": 0}
+    e(op, [node.inputs[0]], out=node.outputs[0], kernel_shape=list(kernel), strides=list(stride),
+      ceil_mode=1, **extra)
     return e.nodes
 
 

@@ -185,7 +185,10 @@ def repeat(node):
     reps = [1] * (len(shape) + 1)
     reps[axis + 1] = repeats
     tiled = e("Tile", [e.unsqueeze(x, [axis + 1]), e.int64(reps, "repeats")])
-    e.reshape(tiled, out=node.outputs[0])
+    # the input's run-time shape times repeats on axis: also right when that axis is a
+    # dynamic size that is no product of input dims (YOLOv3 upsamples a strided feature map)
+    grown = [repeats if i == axis else 1 for i in range(len(shape))]
+    e("Reshape", [tiled, e("Mul", [e("Shape", [x]), e.int64(grown, "repeats")])], out=node.outputs[0])
     return e.nodes
 
 
