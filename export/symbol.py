@@ -7,6 +7,7 @@ import mxnet as mx
 
 from .artifacts import manifest as manifests
 from . import source as sources
+from .zoo_inputs import zoo_input_dtypes, zoo_input_shape
 
 
 def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
@@ -21,7 +22,7 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     ``manifest`` (a file name in the prefix's folder, merged into an existing one of the same
     model; ``None`` to skip) records shapes, preprocessing and sha256s.
     """
-    shapes = input_shape or sources.zoo_input_shape(net)
+    shapes = input_shape or zoo_input_shape(net)
     if shapes is None:
         raise ValueError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
@@ -60,7 +61,7 @@ def symbol_manifest(net, shapes, directory, names, initialized, seed):
     """The manifest of freshly written symbol files (outputs inferred from the symbol)."""
     sym = mx.sym.load(os.path.join(directory, names[0]))
     in_names = sources.input_names(len(shapes))
-    dtypes = sources.zoo_input_dtypes(net, len(shapes)) or ["float32"] * len(shapes)
+    dtypes = zoo_input_dtypes(net, len(shapes)) or ["float32"] * len(shapes)
     _, out_shapes, _ = sym.infer_shape(**dict(zip(in_names, shapes)))
     _, out_types, _ = sym.infer_type(**dict(zip(in_names, dtypes)))
     inputs = [manifests.io_entry(n, s, t) for n, s, t in zip(in_names, shapes, dtypes)]

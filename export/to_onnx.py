@@ -8,6 +8,7 @@ from mxnet.gluon import HybridBlock
 
 from .artifacts import manifest as manifests
 from . import source as sources
+from .zoo_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
 from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
@@ -107,11 +108,11 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
         raise ValueError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
-        input_shape = sources.zoo_input_shape(source)
+        input_shape = zoo_input_shape(source)
     if is_block and input_dtype is None:
-        input_dtype = sources.zoo_input_dtypes(source, len(_shape_list(input_shape) or ()))
+        input_dtype = zoo_input_dtypes(source, len(_shape_list(input_shape) or ()))
     if is_block and dynamic_batch and dynamic_axes is None:
-        dynamic_axes = sources.zoo_dynamic_axes(source)
+        dynamic_axes = zoo_dynamic_axes(source)
     if input_dtype is None:
         input_dtype = np.float32
     if is_block and input_shape is not None:

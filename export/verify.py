@@ -106,12 +106,14 @@ def timed(backend, inputs, repeats=3):
     return outputs, float(np.median(times)) if times else None
 
 
-def compare(reference, backends, inputs, repeats=3, progress=None, close=True):
+def compare(reference, backends, inputs, repeats=3, progress=None, close=True, error=max_error):
     """``{"tolerance", "backends": {name: {"max_abs_error", "passed", "latency_ms"}}}``.
 
     ``reference`` is a backend (its latency is reported under ``"reference"``) or a list of
     reference output arrays. ``progress(name)`` is called before each backend runs; backends
     with a ``close()`` (:class:`Lazy`) are closed after theirs unless ``close=False``.
+    ``error(reference, outputs)`` measures the difference (a detector's:
+    :func:`export.verify_detection.multibox_error`).
     """
     report = {"backends": {}}
     if callable(reference):
@@ -126,25 +128,28 @@ def compare(reference, backends, inputs, repeats=3, progress=None, close=True):
         outputs, ms = timed(backend, inputs, repeats)
         if close:
             getattr(backend, "close", lambda: None)()
-        error = max_error(reference, outputs)
-        report["backends"][name] = {"max_abs_error": error, "passed": error <= tol,
+        found = error(reference, outputs)
+        report["backends"][name] = {"max_abs_error": found, "passed": found <= tol,
                                     "latency_ms": ms}
     return report
 
 
-def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None):
+def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,
+              error=max_error):
     """Check one net through every artifact: imperative (reference) vs hybridized, the
     ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the one-to-one graph.
 
     ``inputs``: ``{key: [arrays]}`` (the key, e.g. the batch size or ``(batch, length)``, only
     orders them); every set goes through the same files, exported at ``input_shape`` (default:
     the shapes of the smallest key's arrays, in their dtypes) with ``dynamic_axes`` (default:
-    the zoo config's, e.g. batch and sequence length; else the batch). Returns
+    the zoo config's, e.g. batch and sequence length; else the batch); ``error`` as in
+    :func:`compare`. Returns
     ``{"tolerance", "errors": {backend: max error over input sets}, "passed", "reference"}``.
     """
     import os
 
-    from .source import input_names, zoo_dynamic_axes
+    from .source import input_names
+    from .zoo_inputs import zoo_dynamic_axes
     from .symbol import export_symbol
     from .to_onnx import export_onnx
 
@@ -169,7 +174,7 @@ def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dy
     for label, make in makers.items():  # one backend (and its copy of the weights) at a time
         backend = Lazy(make)
         for key, x in inputs.items():
-            report = compare(reference[key], {label: backend}, x, repeats=0, close=False)
+            report = compare(reference[key], {label: backend}, x, repeats=0, close=False, error=error)
             tol = max(tol, report["tolerance"])
             errors[label] = max(errors.get(label, 0.0), report["backends"][label]["max_abs_error"])
             passed = passed and report["backends"][label]["passed"]

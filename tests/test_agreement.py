@@ -11,6 +11,15 @@ Inputs: as the model's config describes them (token ids, valid lengths, begin st
 Tolerance: max|a - b| <= 1e-4 * max(1, max|reference|).
 Input sizes: the D2L models that need 224 and the ImageNet-depth variants run at the smallest
 size their architecture takes (``SMALL_INPUT``), which keeps every layer and the suite fast.
+
+Detectors (config task ``detection``: the tiny SSD) are compared as MXNet's own ONNX test-suite
+compares them (:func:`agreement`): among hundreds of anchors some scores differ by less than
+float32 rounding between MXNet's and ONNX Runtime's kernels, which may swap two rows of the
+sorted NMS output. So each backend's detections above a score threshold that lies in a gap of
+the reference's scores must pair one to one with MXNet's, by class, within the tolerance in
+score and corners (``export.verify_detection.multibox_error``), and every backend must agree
+element by element on the tensors NMS reads (``training_block``: anchors, class scores, box
+offsets).
 """
 import fnmatch
 
@@ -22,11 +31,14 @@ import pytest
 from hybridzoo.testing import init_model
 
 from export import verify
+from export.deploy import detection
+from export.verify_detection import multibox_error, pick_threshold
 
 # Smallest input each family accepts (AlexNet/NiN need >= 67, Inception v3 >= 75, VGG >= 32,
 # the rest pool to 1x1).
 SMALL_INPUT = {"alexnet": 67, "nin": 67, "inception_v3": 75, "vgg*": 32, "resnet*": 32,
-               "densenet*": 32, "googlenet": 32, "squeezenet*": 32, "mobilenet*": 32, "fcn*": 32}
+               "densenet*": 32, "googlenet": 32, "squeezenet*": 32, "mobilenet*": 32, "fcn*": 32,
+               "tiny_ssd": 64}
 BATCHES = (1, 3)
 SEQ = 5  # sequence models: exported at this length, checked at it and at SEQ + 3
 OTHER_SIZE = {"seq": 3, "height": 32, "width": 64}  # added to a dynamic dim for the second check
@@ -65,10 +77,39 @@ def assert_not_degenerate(outputs, name):
         f"{name}: outputs barely depend on the input (spread across samples {spread:.2e})")
 
 
+def compared_detections(reference):
+    """Per image, how many of a detector's reference detections ``multibox_error`` compares."""
+    counts = []
+    for rows in reference.values():
+        rows = np.asarray(rows[0])
+        for image in detection.parse([rows[..., 0], rows[..., 1], rows[..., 2:]]):
+            counts.append(len(detection.top(image, pick_threshold([d.score for d in image]))))
+    return counts
+
+
+def agreement(net, inputs, workdir, name):
+    """:func:`export.verify.agreement`; a detector's outputs compared as detections
+    (:func:`~export.verify_detection.multibox_error`), plus ``report["raw"]``: every backend's
+    error on the tensors its NMS reads, and ``report["detections"]``: per image, how many
+    detections were compared."""
+    if net.zoo_config.task != "detection":
+        return verify.agreement(net, inputs, workdir, name)
+    report = verify.agreement(net, inputs, workdir, name, error=multibox_error)
+    raw = verify.agreement(net.training_block, inputs, workdir, f"{name}-raw",
+                           dynamic_axes=net.zoo_config.dynamic_axes())
+    report.update(raw=raw, detections=compared_detections(report["reference"]))
+    report["passed"] = report["passed"] and raw["passed"] and min(report["detections"]) >= 3
+    return report
+
+
 @pytest.mark.parametrize("name", hybridzoo.list_models())
 def test_backends_agree(name, tmp_path):
     net = build(name)
-    report = verify.agreement(net, sample_inputs(net), str(tmp_path), name)
+    report = agreement(net, sample_inputs(net), str(tmp_path), name)
+    if "raw" in report:  # a detector: the tensors before NMS, element by element
+        assert min(report["detections"]) >= 3, f"{name}: too few detections compared {report['detections']}"
+        for backend, error in report["raw"]["errors"].items():
+            assert error <= report["raw"]["tolerance"], f"{name} {backend} before NMS: max error {error:.3g}"
     assert_not_degenerate(report["reference"][max(BATCHES)], name)
     assert set(report["errors"]) == {"hybridized", "symbol", "onnx", "onnx-plain"}
     for backend, error in report["errors"].items():

@@ -154,13 +154,23 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
         backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
     # The reference runs first and switches hybridization off; "hybridized" switches it back on.
     progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress)
+    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
+                            error=_error_measure(net))
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}
     report.update(model=name, input_shape=list(inputs[0].shape),
                   passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def _error_measure(net):
+    """Element by element, except for zoo detectors, whose NMS-sorted rows are compared as
+    detections (:func:`export.verify_detection.multibox_error`)."""
+    if getattr(getattr(net, "zoo_config", None), "task", None) != "detection":
+        return verify.max_error
+    from ..verify_detection import multibox_error
+    return multibox_error
 
 
 def _described_inputs(net):
