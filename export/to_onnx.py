@@ -36,17 +36,20 @@ def model_metadata(src, input_shapes, opset):
             "dataset": getattr(config, "dataset", None), "preprocess": pre, "opset": opset,
             "version": package_version()}
     if getattr(config, "inputs", None):  # a zoo config that describes its inputs and outputs
-        meta.update(task=config.task, inputs=_roles(config.input_specs, input_shapes, config.sizes()),
+        meta.update(task=config.task, inputs=_roles(config, input_shapes),
                     outputs=[spec.name for spec in config.output_specs])
     return {k: v for k, v in meta.items() if v is not None}
 
 
-def _roles(specs, input_shapes, sizes):
+def _roles(config, input_shapes):
     """``{ONNX input name: {"role", "dtype"[, "values", "range"]}}``: what each input of a zoo
-    net holds; integer inputs say their range (``index``: ids in [low, high), e.g. [0, 28);
-    ``length``: valid lengths in [low, high], e.g. [1, "seq"]: up to the sequence's length)."""
-    roles = {}
-    for name, spec in zip(input_shapes, specs):
+    net holds (the config's specs in forward-argument order: Gluon's ``data0``, ``data1``...);
+    integer inputs say their range (``index``: ids in [low, high), e.g. [0, 28); ``length``:
+    valid lengths in [low, high], e.g. [1, "seq"]: up to the sequence's length)."""
+    roles, sizes = {}, config.sizes()
+    for name, spec in zip(config.input_names(), config.input_specs):
+        if name not in input_shapes:
+            continue
         roles[name] = {"role": spec.name, "dtype": spec.dtype}
         if spec.values != "uniform":
             high = sizes.get(spec.high, spec.high) if spec.values == "index" else spec.high

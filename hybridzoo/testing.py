@@ -16,7 +16,8 @@ from mxnet.gluon import nn
 from .models._common import ResidualBlock
 
 __all__ = ["default_context", "init_model", "randomize_batchnorm", "randomize_layernorm",
-           "batchnorm_layers", "layer_norms", "residual_branch_ends", "calibration_batch", "sample_inputs", "infer_output_shapes"]
+           "batchnorm_layers", "layer_norms", "residual_branch_ends", "calibration_batch",
+           "sample_inputs", "infer_output_shapes"]
 
 CALIBRATION_BATCH = 8
 

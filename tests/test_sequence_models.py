@@ -13,7 +13,7 @@ import pytest
 from hybridzoo import sequence_train, text
 from hybridzoo.runs import RunExistsError
 from hybridzoo.specs import TensorSpec
-from hybridzoo.testing import init_model, sample_inputs
+from hybridzoo.testing import init_model, layer_norms, sample_inputs
 
 from export import export_onnx, verify
 from export.artifacts.package import export_artifact
@@ -58,6 +58,15 @@ def test_sampled_inputs_have_meaningful_values():
     assert lengths.min() >= 1 and lengths.max() == 9 and lengths.shape == (64,)
     with pytest.raises(ValueError, match="values="):
         TensorSpec("x", (3,), values="gaussian")
+
+
+def test_init_model_randomizes_layer_norms():
+    net = init_model(hybridzoo.get_model("transformer_classifier"), seed=2)
+    norms = layer_norms(net)
+    assert len(norms) == 4  # two per encoder block
+    for layer in norms:
+        gamma, beta = layer.gamma.data().asnumpy(), layer.beta.data().asnumpy()
+        assert 0.5 <= gamma.min() and gamma.max() <= 1.5 and np.ptp(gamma) > 0.1 and np.abs(beta).max() > 0
 
 
 @pytest.mark.parametrize("name", ["transformer_classifier", "bert_small"])
