@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
     """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: the ``None``
     dims of each input (axis 0 named ``batch``, axis k ``<input>_dim<k>``; axes of two
-    inputs that must match are merged into one dim when the model is converted)."""
+    inputs that must match are merged into one dim when the model is converted) and the dims
+    given as names (``(batch, "seq_length", 512)``: that name, shared by every input using it)."""
     if not dynamic:
         if dynamic_input_shapes is not None:
             raise ValueError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
@@ -36,7 +37,7 @@ def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
         if len(shape) != len(dyn[name]):
             raise ValueError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
                              f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
-        axes[name] = [i for i, d in enumerate(dyn[name]) if d is None]
+        axes[name] = {i: d for i, d in enumerate(dyn[name]) if d is None or isinstance(d, str)}
     return axes
 
 
