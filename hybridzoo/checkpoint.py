@@ -169,3 +169,28 @@ def load_pretrained(net, name, path, ctx=None):
 
 def _tuple_or_none(values):
     return tuple(values) if values is not None else None
+
+
+def read_params_file(path):
+    """A ``.params`` file's arrays by name, without ``arg:``/``aux:`` prefixes (files written by
+    ``save_parameters``, ``collect_params().save`` or ``HybridBlock.export``); one clear error
+    for a missing, truncated, foreign or unnamed file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no parameter file at {path}")
+    try:
+        loaded = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise ValueError(f"cannot read {path}: truncated or not an MXNet .params file; save it "
+                         "again with net.save_parameters or net.export") from None
+    if not isinstance(loaded, dict) or not loaded:
+        raise ValueError(f"{path} holds no named arrays; save them with net.save_parameters")
+    return {key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key: value
+            for key, value in loaded.items()}
+
+
+def param_kind(key):
+    """What a parameter is, from its name in any naming scheme: ``features.0.1.running_mean``,
+    ``resnetv10_batchnorm0_running_mean`` -> ``running_mean``; ``..._weight`` -> ``weight``."""
+    parts = key.replace(".", "_").split("_")
+    return "_".join(parts[-2:]) if parts[-2:-1] in (["running"], ["moving"]) else parts[-1]
+

@@ -20,7 +20,7 @@ import os
 
 import mxnet as mx
 
-from .checkpoint import save_checkpoint, sha256_file
+from .checkpoint import param_kind, read_params_file, save_checkpoint, sha256_file
 from .config import IMAGENET_MEAN, IMAGENET_STD
 from .registry import get_model
 
@@ -73,21 +73,6 @@ def reference_net(library, model):
     return gluoncv.model_zoo.get_model(model, pretrained=False)
 
 
-def read_params(path):
-    """The file's arrays by name (``arg:``/``aux:`` prefixes of exported files dropped)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no parameter file at {path}")
-    try:
-        loaded = mx.nd.load(path)
-    except mx.base.MXNetError:
-        raise ValueError(f"{path} is not an MXNet parameter file (save it with "
-                         "net.save_parameters or net.export)") from None
-    if not isinstance(loaded, dict) or not loaded:
-        raise ValueError(f"{path} holds no named parameters (save it with net.save_parameters)")
-    return {key.split(":", 1)[1] if key[:4] in ("arg:", "aux:") else key: value
-            for key, value in loaded.items()}
-
-
 def _strip_root(names):
     """Names without the prefix they all share up to an underscore (``resnetv10_``)."""
     common = os.path.commonprefix(list(names))
@@ -122,10 +107,6 @@ def match_file(arrays, reference, path, what):
     return {key: found[name] for name, key in expected.items()}  # in creation order
 
 
-def _kind(key):
-    return key.rsplit(".", 1)[-1]  # weight, bias, gamma, beta, running_mean, running_var
-
-
 def pair(their_keys, ours, what):
     """``[(our Parameter, their key, folded bias key or None)]`` in creation order.
 
@@ -135,11 +116,11 @@ def pair(their_keys, ours, what):
     ours, pairs, pending = list(ours.items()), [], None
     for index, key in enumerate(their_keys):
         our_key, param = ours[len(pairs)] if len(pairs) < len(ours) else (None, None)
-        if our_key is not None and _kind(our_key) == _kind(key):
-            fold = pending if _kind(key) == "running_mean" else None
+        if our_key is not None and param_kind(our_key) == param_kind(key):
+            fold = pending if param_kind(key) == "running_mean" else None
             pending = None if fold else pending
             pairs.append((param, key, fold))
-        elif _kind(key) == "bias" and index + 1 < len(their_keys) and _kind(their_keys[index + 1]) == "gamma":
+        elif param_kind(key) == "bias" and index + 1 < len(their_keys) and param_kind(their_keys[index + 1]) == "gamma":
             pending = key
         else:
             raise ValueError(f"{what} and hybridzoo's net differ at {key} (ours: {our_key}); "
@@ -153,13 +134,13 @@ def their_arrays(name, path):
     """``({their structural key: array} in creation order, description)`` for our ``name``."""
     library, model = gluon_source(name)
     what = f"{'GluonCV' if library == 'gluoncv' else 'MXNet'}'s {model}"
-    return match_file(read_params(path), reference_net(library, model), path, what), what
+    return match_file(read_params_file(path), reference_net(library, model), path, what), what
 
 
 def head_kwargs(arrays, model):
     """``classes``, ``in_channels`` and ``input_size`` of the saved net: the last weight's
     outputs (the classifier), the first 4-D weight's inputs, and Gluon's native input size."""
-    weights = [value for key, value in arrays.items() if _kind(key) == "weight"]
+    weights = [value for key, value in arrays.items() if param_kind(key) == "weight"]
     first_conv = next(value for value in weights if value.ndim == 4)
     return {"classes": int(weights[-1].shape[0]), "in_channels": int(first_conv.shape[1]),
             "input_size": 299 if model.startswith("inception") else 224}

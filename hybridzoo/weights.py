@@ -9,6 +9,7 @@ import os
 import mxnet as mx
 
 from . import checkpoint
+from .checkpoint import param_kind, read_params_file
 
 RUNS_DIR = "runs"  # tools/train.py's default parent of run folders (runs/MODEL-DATASET)
 
@@ -27,19 +28,13 @@ def find_trained_run(name, root=RUNS_DIR):
     return max(found)[1] if found else None
 
 
-def _kind(key):
-    """``features.0.1.running_mean`` / ``resnet_conv0_weight`` -> ``running_mean`` / ``weight``."""
-    last = key.replace(".", "_").split("_")
-    return "_".join(last[-2:]) if last[-2:-1] in (["running"], ["moving"]) else last[-1]
-
-
 def _by_position(params, arrays, path):
     """Pair params and arrays in order when each pair has the same kind and shape."""
     if len(params) != len(arrays):
         raise ValueError(f"{path} holds {len(arrays)} arrays but the net has {len(params)} parameters, "
                          "and their names differ: it was saved from another architecture")
     for index, ((key, param), (saved, value)) in enumerate(zip(params, arrays)):
-        if _kind(key) != _kind(saved) or tuple(param.shape) != tuple(value.shape):
+        if param_kind(key) != param_kind(saved) or tuple(param.shape) != tuple(value.shape):
             raise ValueError(f"{path} does not fit this net: names differ and by position array {index} "
                              f"{saved!r} {tuple(value.shape)} meets parameter {key!r} {tuple(param.shape)}; "
                              "it was saved from another architecture (or with other --classes/--in-channels)")
@@ -55,15 +50,7 @@ def load_params_file(net, path, ctx=None):
     when every array has the kind and shape of the parameter at its place). Nothing else is
     checked: no model name, classes, dataset or sha256.
     """
-    try:
-        loaded = mx.nd.load(path)
-    except mx.base.MXNetError:
-        raise ValueError(f"cannot read {path}: truncated or not an MXNet .params file; "
-                         "save or copy it again") from None
-    if not isinstance(loaded, dict) or not loaded:
-        raise ValueError(f"{path} holds no named arrays; save them with net.save_parameters")
-    arrays = {key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key: value
-              for key, value in loaded.items()}
+    arrays = read_params_file(path)
     structural = net._collect_params_with_prefix()  # the names save_parameters writes
     full = {param.name: param for param in structural.values()}
     for how, params in (("by name", structural), ("by full name", full)):

@@ -166,6 +166,6 @@ def test_infer_draw_needs_images(tiny_detector, tmp_path):
     _, path, _ = tiny_detector
     np.save(tmp_path / "x.npy", np.zeros((3, 64, 64), np.float32))
     result = run_tool("infer", path, tmp_path / "x.npy", "--draw", tmp_path / "o.png", cwd=tmp_path)
-    assert result.returncode == 2 and error_lines(result.stderr) == [
+    assert result.returncode == 1 and error_lines(result.stderr) == [  # 1: an input cannot be used
         "error: --draw needs image inputs (PNG, JPEG, ...), not .npy arrays"]
     assert not (tmp_path / "o.png").exists()

@@ -89,6 +89,24 @@ def test_export_model_dynamic_input_shapes(tmp_path):
     _check(sym, path, [{"data": RNG.randn(3, 4, 8).astype(np.float32)}])
 
 
+def test_export_model_named_dims_in_dynamic_input_shapes(tmp_path):
+    """mx2onnx's string dims (MXNet's transformer test: ``(batch, "seq_length", 512)``) are
+    dynamic labels: inputs that must match become one dim, the others stay apart even when
+    labelled alike (a decoder's growing input beside a fixed-length memory)."""
+    a, b, c = mx.sym.var("a"), mx.sym.var("b"), mx.sym.var("c")
+    memory = mx.sym.broadcast_add(a, mx.sym.expand_dims(b, axis=2))  # a and b must match
+    sym = mx.sym.batch_dot(c, memory, transpose_b=True)  # (2, T_c, T_ab): c's length apart
+    path = str(tmp_path / "m.onnx")
+    assert sym.list_inputs() == ["c", "a", "b"]  # in_shapes go in this order
+    export_model(sym, {}, [(2, 5, 3), (2, 5, 3), (2, 5)], np.float32, path, dynamic=True,
+                 dynamic_input_shapes=[(2, "seq_length", 3), (2, "seq_length", 3), (2, "seq_length")])
+    model = onnx.load(path)
+    assert [_dims(i) for i in model.graph.input] == [[2, "seq_length", 3], [2, "seq_length_1", 3],
+                                                     [2, "seq_length_1"]]
+    _check(sym, path, [{"a": RNG.randn(2, 7, 3).astype(np.float32), "b": RNG.randn(2, 7).astype(np.float32),
+                        "c": RNG.randn(2, n, 3).astype(np.float32)} for n in (1, 4)])
+
+
 @pytest.mark.parametrize("case", ["param_sized_by_seq", "reshape_splits_batch"])
 def test_axis_that_cannot_vary_is_fixed_warned_and_recorded(case, tmp_path):
     x = mx.sym.var("data")

@@ -131,7 +131,7 @@ def test_bad_requests_are_one_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no parameter file at"):
         hybridzoo.get_model("resnet18_v1", pretrained=str(tmp_path / "absent.params"), source="gluon")
     (tmp_path / "junk.params").write_bytes(b"not a params file")
-    with pytest.raises(ValueError, match="is not an MXNet parameter file"):
+    with pytest.raises(ValueError, match="truncated or not an MXNet .params file"):
         hybridzoo.get_model("resnet18_v1", pretrained=str(tmp_path / "junk.params"), source="gluon")
 
 

@@ -386,23 +386,25 @@ def _main_nlp(args, argv):
     with tempfile.TemporaryDirectory() as workdir:
         rows = nlp.run(args, workdir, sys.modules[__name__])
     command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = nlp.markdown(rows, machine_line(args.threads), command.strip(), sys.modules[__name__])
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "bench_nlp.md"), "w", encoding="utf-8") as f:
-        f.write(table)
-    print(table)
-    print(f"wrote {os.path.join(args.out, 'bench_nlp.md')}")
+    write_table(nlp.markdown(rows, machine_line(args.threads), command.strip(), sys.modules[__name__]),
+                args.out, "bench_nlp.md")
     return 0
 
 
 def _detection(args):
     """The detection set, from tools/bench_detection.py."""
-    table = _load_sibling("bench_detection").run(args, measure, machine_line)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "detection.md"), "w", encoding="utf-8") as f:
-        f.write(table)
-    print(table)
+    write_table(_load_sibling("bench_detection").run(args, measure, machine_line), args.out, "detection.md")
     return 0
+
+
+def write_table(text, folder, name):
+    """Print a set's Markdown table and keep it in ``folder/name``."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

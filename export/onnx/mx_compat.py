@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
     """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: the ``None``
     dims of each input (axis 0 named ``batch``, axis k ``<input>_dim<k>``; axes of two
-    inputs that must match are merged into one dim when the model is converted)."""
+    inputs that must match are merged into one dim when the model is converted) and the dims
+    given as names (``(batch, "seq_length", 512)``). As in mx2onnx a name is a label, not a
+    promise that inputs using it are equal (MXNet's own transformer test feeds a growing decoder
+    input and a fixed memory, both labelled "seq_length"): each input's named axis is a dim of
+    its own (``seq_length``, ``seq_length_1``...), merged only where the inputs must match."""
     if not dynamic:
         if dynamic_input_shapes is not None:
             raise ValueError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
@@ -31,12 +35,18 @@ def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
     if dynamic_input_shapes is None:
         return None  # the batch axis of every data input
     dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
-    axes = {}
+    axes, uses = {}, {}
     for name, shape in in_shapes.items():
         if len(shape) != len(dyn[name]):
             raise ValueError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
                              f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
-        axes[name] = [i for i, d in enumerate(dyn[name]) if d is None]
+        axes[name] = {}
+        for i, d in enumerate(dyn[name]):
+            if isinstance(d, str):
+                uses[d] = uses.get(d, -1) + 1
+                axes[name][i] = d if uses[d] == 0 else f"{d}_{uses[d]}"
+            elif d is None:
+                axes[name][i] = None
     return axes
 
 
