@@ -15,6 +15,7 @@ import numpy as np
 from mxnet.gluon import HybridBlock
 
 from . import _params_file
+from .zoo_inputs import zoo_input_dtypes
 from ._errors import check_input_size, mxnet_reason
 
 
@@ -133,9 +134,10 @@ def _fallback_init(param, default):
     return mx.init.Uniform() if len(param.shape) < 2 else default
 
 
-def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
-    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward
-    (``hybridize=False``: only run the forward when shapes are still deferred, enough to build
+def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dtypes=None):
+    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward on zeros
+    of ``input_shapes`` / ``input_dtypes`` (default: the zoo config's dtypes, else float32;
+    ``hybridize=False``: only run the forward when shapes are still deferred, enough to build
     the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
     """
     missing = _uninitialized(net)
@@ -149,8 +151,9 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True):
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):
+        dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
         try:
-            net(*[mx.nd.zeros(shape, ctx=ctx) for shape in input_shapes])
+            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
         except mx.base.MXNetError as err:
             if len(input_shapes) == 1:
                 check_block_input(net, input_shapes[0])  # names the smallest size that fits
@@ -174,7 +177,9 @@ def block_symbol(net, count):
 def check_block_input(net, shape):
     """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
     the smallest size), ignoring the shapes its params were declared with (those follow the
-    input size the net was built for)."""
+    input size the net was built for). Nets with several inputs are not checked here."""
+    if len(zoo_input_dtypes(net) or [None]) != 1:
+        return
     graph = json.loads(block_symbol(net, 1).tojson())
     for node in graph["nodes"]:
         if node["op"] == "null" and node.get("attrs"):
@@ -195,13 +200,6 @@ def _flatten(items):
 def block_params(net, sym):
     names = set(sym.list_inputs())
     return {p.name: p.data().asnumpy() for p in net.collect_params().values() if p.name in names}
-
-
-def zoo_input_shape(net):
-    """``(1,) + net.zoo_config.input_shape`` for zoo models, else None."""
-    config = getattr(net, "zoo_config", None)
-    shape = getattr(config, "input_shape", None)
-    return (1,) + tuple(shape) if shape else None
 
 
 def _manifest_for(symbol_file):

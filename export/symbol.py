@@ -7,6 +7,7 @@ import mxnet as mx
 
 from .artifacts import manifest as manifests
 from . import source as sources
+from .zoo_inputs import zoo_input_dtypes, zoo_input_shape
 
 
 def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
@@ -14,13 +15,14 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     """Write the symbol and params of ``net``; return ``{"symbol", "params", "manifest"}`` paths.
 
     ``net`` is initialized (under ``seed``) if it is not, hybridized and run once on zeros of
-    ``input_shape`` (batch included; zoo models default to ``(1,) + zoo_config.input_shape``).
+    ``input_shape`` (batch included; several inputs: a list; zoo models default to their
+    config's inputs at batch 1, in the config's dtypes).
     The files are written by ``HybridBlock.export`` into a temporary folder beside ``prefix``
     and then renamed, so they reload with ``SymbolBlock.imports`` and no half file is left.
     ``manifest`` (a file name in the prefix's folder, merged into an existing one of the same
     model; ``None`` to skip) records shapes, preprocessing and sha256s.
     """
-    shapes = input_shape or sources.zoo_input_shape(net)
+    shapes = input_shape or zoo_input_shape(net)
     if shapes is None:
         raise ValueError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
@@ -59,9 +61,10 @@ def symbol_manifest(net, shapes, directory, names, initialized, seed):
     """The manifest of freshly written symbol files (outputs inferred from the symbol)."""
     sym = mx.sym.load(os.path.join(directory, names[0]))
     in_names = sources.input_names(len(shapes))
+    dtypes = zoo_input_dtypes(net, len(shapes)) or ["float32"] * len(shapes)
     _, out_shapes, _ = sym.infer_shape(**dict(zip(in_names, shapes)))
-    _, out_types, _ = sym.infer_type(**{n: "float32" for n in in_names})
-    inputs = [manifests.io_entry(n, s, "float32") for n, s in zip(in_names, shapes)]
+    _, out_types, _ = sym.infer_type(**dict(zip(in_names, dtypes)))
+    inputs = [manifests.io_entry(n, s, t) for n, s, t in zip(in_names, shapes, dtypes)]
     outputs = [manifests.io_entry(n, s, t) for n, s, t in zip(sym.list_outputs(), out_shapes, out_types)]
     return manifests.build(
         model=getattr(net, "zoo_name", None), inputs=inputs, outputs=outputs,

@@ -8,6 +8,7 @@ from mxnet.gluon import HybridBlock
 
 from .artifacts import manifest as manifests
 from . import source as sources
+from .zoo_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
 from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
@@ -34,7 +35,26 @@ def model_metadata(src, input_shapes, opset):
             "classes": getattr(config, "classes", None), "labels": _list(getattr(config, "labels", None)),
             "dataset": getattr(config, "dataset", None), "preprocess": pre, "opset": opset,
             "version": package_version()}
+    if getattr(config, "inputs", None):  # a zoo config that describes its inputs and outputs
+        meta.update(task=config.task, inputs=_roles(config, input_shapes),
+                    outputs=[spec.name for spec in config.output_specs])
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def _roles(config, input_shapes):
+    """``{ONNX input name: {"role", "dtype"[, "values", "range"]}}``: what each input of a zoo
+    net holds (the config's specs in forward-argument order: Gluon's ``data0``, ``data1``...);
+    integer inputs say their range (``index``: ids in [low, high), e.g. [0, 28); ``length``:
+    valid lengths in [low, high], e.g. [1, "seq"]: up to the sequence's length)."""
+    roles, sizes = {}, config.sizes()
+    for name, spec in zip(config.input_names(), config.input_specs):
+        if name not in input_shapes:
+            continue
+        roles[name] = {"role": spec.name, "dtype": spec.dtype}
+        if spec.values != "uniform":
+            high = sizes.get(spec.high, spec.high) if spec.values == "index" else spec.high
+            roles[name].update(values=spec.values, range=[int(spec.low), high])
+    return roles
 
 
 def _list(value):
@@ -65,7 +85,7 @@ def _in_gluon_order(names, values, is_shape=False):
 
 
 def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, optimize=True,
-                input_dtype=np.float32, epoch=None, seed=0, metadata=None, dynamic_axes=None):
+                input_dtype=None, epoch=None, seed=0, metadata=None, dynamic_axes=None):
     """Export ``source`` to ONNX at ``path`` and return ``path``.
 
     ``source``: a HybridBlock (initialized under ``seed`` if it is not, hybridized, warmed up), a
@@ -73,8 +93,11 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     file, default the highest), or ``(Symbol or path, params dict or path)``. ``input_shape``
     includes the batch axis, e.g. ``(1, 1, 28, 28)``; several inputs: a dict name -> shape or a
     list (in forward-argument order for Gluon's ``data0``, ``data1``... names, else in symbol
-    input order; training labels may be included). Zoo models default to ``(1,) + net.zoo_config.input_shape``.
-    ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic;
+    input order; training labels may be included). ``input_dtype``: one dtype, or one per input
+    (list or dict, as ``input_shape``); default float32. Zoo models default to their config's
+    inputs at batch 1 and its dtypes (``net.zoo_config``: ``input_shapes``, ``input_dtypes``).
+    ``dynamic_batch`` makes axis 0 of the inputs (and every axis that follows it) symbolic
+    (zoo models: their config's ``dynamic_axes()``, e.g. batch and sequence length);
     ``dynamic_axes`` (torch.onnx style: ``{"data0": {0: "batch", 1: "seq"}}`` or ``{"data0":
     [0, 1]}``) replaces it, naming any dynamic axes; an axis that cannot vary is exported fixed
     with a warning and recorded in the model's ``fixed_axes`` metadata.
@@ -88,7 +111,13 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
         raise ValueError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
-        input_shape = sources.zoo_input_shape(source)
+        input_shape = zoo_input_shape(source)
+    if is_block and input_dtype is None:
+        input_dtype = zoo_input_dtypes(source, len(_shape_list(input_shape) or ()))
+    if is_block and dynamic_batch and dynamic_axes is None:
+        dynamic_axes = zoo_dynamic_axes(source)
+    if input_dtype is None:
+        input_dtype = np.float32
     if is_block and input_shape is not None:
         # A block's inputs are its forward() arguments, named data / data0, data1... by Gluon
         # (the symbol may list them in another order).

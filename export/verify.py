@@ -106,12 +106,14 @@ def timed(backend, inputs, repeats=3):
     return outputs, float(np.median(times)) if times else None
 
 
-def compare(reference, backends, inputs, repeats=3, progress=None, close=True):
+def compare(reference, backends, inputs, repeats=3, progress=None, close=True, error=max_error):
     """``{"tolerance", "backends": {name: {"max_abs_error", "passed", "latency_ms"}}}``.
 
     ``reference`` is a backend (its latency is reported under ``"reference"``) or a list of
     reference output arrays. ``progress(name)`` is called before each backend runs; backends
     with a ``close()`` (:class:`Lazy`) are closed after theirs unless ``close=False``.
+    ``error(reference, outputs)`` measures the difference (a detector's:
+    :func:`export.verify_detection.multibox_error`).
     """
     report = {"backends": {}}
     if callable(reference):
@@ -126,42 +128,53 @@ def compare(reference, backends, inputs, repeats=3, progress=None, close=True):
         outputs, ms = timed(backend, inputs, repeats)
         if close:
             getattr(backend, "close", lambda: None)()
-        error = max_error(reference, outputs)
-        report["backends"][name] = {"max_abs_error": error, "passed": error <= tol,
+        found = error(reference, outputs)
+        report["backends"][name] = {"max_abs_error": found, "passed": found <= tol,
                                     "latency_ms": ms}
     return report
 
 
-def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None):
+def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,
+              error=max_error):
     """Check one net through every artifact: imperative (reference) vs hybridized, the
     ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the one-to-one graph.
 
-    ``inputs``: ``{batch size: [arrays]}``; every batch goes through the same dynamic-batch
-    files exported at ``input_shape`` (default: the shape of the smallest batch). Returns
-    ``{"tolerance", "errors": {backend: max error over batches}, "passed", "reference"}``.
+    ``inputs``: ``{key: [arrays]}`` (the key, e.g. the batch size or ``(batch, length)``, only
+    orders them); every set goes through the same files, exported at ``input_shape`` (default:
+    the shapes of the smallest key's arrays, in their dtypes) with ``dynamic_axes`` (default:
+    the zoo config's, e.g. batch and sequence length; else the batch); ``error`` as in
+    :func:`compare`. Returns
+    ``{"tolerance", "errors": {backend: max error over input sets}, "passed", "reference"}``.
     """
     import os
 
+    from .source import input_names
+    from .zoo_inputs import zoo_dynamic_axes
     from .symbol import export_symbol
     from .to_onnx import export_onnx
 
     ctx = ctx or mx.cpu()
     imperative = block_backend(net, hybridize=False, ctx=ctx)
-    reference = {batch: imperative(x) for batch, x in inputs.items()}
-    shape = input_shape or tuple(inputs[min(inputs)][0].shape)
+    reference = {key: imperative(x) for key, x in inputs.items()}
+    first = inputs[min(inputs)]
+    shapes = input_shape or [tuple(x.shape) for x in first]
+    dtypes = [np.dtype(x.dtype).name for x in first]
+    names = input_names(len(first))
+    dynamic_axes = dynamic_axes or zoo_dynamic_axes(net)
     prefix = os.path.join(workdir, name)
-    export_symbol(net, prefix, input_shape=shape, ctx=ctx, manifest=None)
+    export_symbol(net, prefix, input_shape=shapes, ctx=ctx, manifest=None)
     makers = {"hybridized": lambda: block_backend(net, hybridize=True, ctx=ctx),
-              "symbol": lambda: symbol_backend(prefix, ctx=ctx)}
+              "symbol": lambda: symbol_backend(prefix, input_names=names, ctx=ctx)}
     for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
         path = os.path.join(workdir, f"{name}-{label}.onnx")
-        export_onnx(prefix, path, input_shape=shape, optimize=optimize)
+        export_onnx(prefix, path, input_shape=shapes, input_dtype=dtypes, optimize=optimize,
+                    dynamic_axes=dynamic_axes)
         makers[label] = lambda path=path: onnx_backend(path)
     errors, tol, passed = {}, 0.0, True
     for label, make in makers.items():  # one backend (and its copy of the weights) at a time
         backend = Lazy(make)
-        for batch, x in inputs.items():
-            report = compare(reference[batch], {label: backend}, x, repeats=0, close=False)
+        for key, x in inputs.items():
+            report = compare(reference[key], {label: backend}, x, repeats=0, close=False, error=error)
             tol = max(tol, report["tolerance"])
             errors[label] = max(errors.get(label, 0.0), report["backends"][label]["max_abs_error"])
             passed = passed and report["backends"][label]["passed"]

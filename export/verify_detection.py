@@ -88,6 +88,46 @@ def pick_threshold(scores, want=20, gap=2e-4):
     return float(ranked[0] - gap) if len(ranked) else 0.5
 
 
+def _rows_error(want, got):
+    """Largest score/corner difference between two images' detections (``Detection`` lists)
+    that pair one to one by class, nearest first; inf when they cannot."""
+    if len(want) != len(got):
+        return float("inf")
+    free, worst = list(want), 0.0
+    for det in got:
+        gaps = [max([abs(det.score - w.score)] + [abs(a - b) for a, b in zip(det.box, w.box)])
+                if w.class_id == det.class_id else float("inf") for w in free]
+        if not gaps or min(gaps) == float("inf"):
+            return float("inf")
+        worst = max(worst, min(gaps))
+        free.pop(int(np.argmin(gaps)))
+    return worst
+
+
+def multibox_error(reference, outputs):
+    """:func:`export.verify.max_error` for nets ending in ``MultiBoxDetection`` (rows
+    ``[class, score, x1, y1, x2, y2]``, suppressed ones class -1): its rows are sorted by score,
+    so scores closer than float32 rounding may come in either order, and such rows are compared
+    as detections. Per image, those above a threshold in a gap of the reference's scores
+    (:func:`pick_threshold`) must pair one to one by class; the error is the largest score or
+    corner difference of a pair, inf when they do not pair. Other outputs: element by element."""
+    if len(reference) != len(outputs):
+        return float("inf")
+    worst = 0.0
+    for want, got in zip(reference, outputs):
+        want, got = np.asarray(want, np.float64), np.asarray(got, np.float64)
+        if want.shape != got.shape:
+            return float("inf")
+        if want.ndim != 3 or want.shape[-1] != 6:
+            worst = max(worst, float(np.abs(want - got).max()))
+            continue
+        parse = lambda rows: detection.parse([rows[..., 0], rows[..., 1], rows[..., 2:]])
+        for image_want, image_got in zip(parse(want), parse(got)):
+            threshold = pick_threshold([d.score for d in image_want])
+            worst = max(worst, _rows_error(detection.top(image_want, threshold), detection.top(image_got, threshold)))
+    return worst
+
+
 def _ort(path, batch):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: batch})
@@ -156,5 +196,5 @@ def raw_agreement(net, batch, onnx_path, opset=None):
     return found
 
 
-__all__ = ["defined_roi_align", "pre_nms_tensors", "pick_threshold", "compare_detections",
+__all__ = ["defined_roi_align", "pre_nms_tensors", "pick_threshold", "multibox_error", "compare_detections",
            "mxnet_raw_tensors", "onnx_raw_tensors", "relative_error", "raw_agreement"]

@@ -7,7 +7,8 @@ derived for linear/tanh units and starts ResNet-152 with shrinking gradients), a
 weights from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), so the classifier's logits start small.
 No single ``mx.init`` class does both: ``MSRAPrelu('out')`` on a Dense weight would scale the
 head by its 10 or 1000 outputs, and ``mx.init.Mixed`` cannot give each Dense its own bound.
-The ResNet family uses it as ``default_init``.
+The ResNet family uses it as ``default_init``. ``BilinearKernel`` starts FCN's transposed
+convolution as bilinear upsampling.
 """
 import numpy as np
 import mxnet as mx
@@ -31,3 +32,25 @@ class HeFanOut(mx.init.Initializer):
             mx.nd.random.uniform(-bound, bound, shape=shape, out=arr)
         else:
             raise ValueError(f"HeFanOut initializes 2-D or 4-D weights; {name} has shape {shape}")
+
+
+@mx.init.register
+class BilinearKernel(mx.init.Initializer):
+    """D2L's ``bilinear_kernel`` for a transposed convolution that upsamples by bilinear
+    interpolation (FCN's last layer): channel i maps to channel i through the bilinear filter,
+    other channel pairs get 0. ``mx.init.Bilinear`` differs: it puts the filter on every
+    (input, output) channel pair, so each output channel would sum all input channels.
+    Kernel ``2s`` with stride ``s`` and padding ``s / 2`` enlarges a map ``s`` times.
+    """
+
+    def _init_weight(self, name, arr):
+        in_channels, out_channels, height, width = arr.shape
+        if in_channels != out_channels or height != width:
+            raise ValueError(f"BilinearKernel initializes square (C, C, k, k) kernels; {name} has shape {arr.shape}")
+        factor = (height + 1) // 2
+        center = factor - 1 if height % 2 == 1 else factor - 0.5
+        rows, cols = np.ogrid[:height, :width]
+        filt = (1 - np.abs(rows - center) / factor) * (1 - np.abs(cols - center) / factor)
+        weight = np.zeros(arr.shape, np.float32)
+        weight[range(in_channels), range(out_channels)] = filt
+        arr[:] = weight

@@ -84,6 +84,9 @@ def _instance_config(name, kwargs):
         changes["in_channels"] = kwargs["in_channels"]
     if kwargs.get("input_size") is not None and config.is_image:
         changes["input_size"] = kwargs["input_size"]
+    dims = {key: kwargs[key] for key in config.dims if kwargs.get(key) is not None}
+    if dims:  # dim sizes set by an entry point's argument (num_hiddens, vocab_size...)
+        changes["dims"] = dims
     return config.with_(**changes) if changes else config
 
 

@@ -14,16 +14,20 @@ def count_parameters(net):
 
 
 def time_forward(nets, x, repeats=5):
-    """Median seconds of ``net(x)`` for each net in the dict ``nets``, after one warm-up run.
+    """Median seconds of ``net(x)`` (``x``: an input or a list of inputs) for each net in the
+    dict ``nets``, after one warm-up run.
 
     The nets take turns, so a busy machine slows all of them alike instead of whichever
     happened to run during the busy spell.
     """
+    inputs = x if isinstance(x, (list, tuple)) else [x]
     times = {key: [] for key in nets}
     for run in range(repeats + 1):
         for key, net in nets.items():
             start = time.perf_counter()
-            net(x).wait_to_read()
+            outputs = net(*inputs)
+            for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+                output.wait_to_read()
             if run:
                 times[key].append(time.perf_counter() - start)
     return {key: statistics.median(values) for key, values in times.items()}
@@ -36,13 +40,20 @@ def model_stats(name, batch, repeats=5, ctx=None, **kwargs):
     # A second instance sharing the same Parameters (found by their stable names), hybridized.
     hybridized = get_model(name, params=imperative.collect_params(), **kwargs)
     hybridized.hybridize()
-    x = mx.nd.random.uniform(shape=(batch,) + imperative.zoo_config.input_shape, ctx=ctx)
+    config = imperative.zoo_config
+    if config.inputs:  # token ids, valid lengths, states...: as the config describes them
+        x = [mx.nd.array(a, ctx=ctx, dtype=a.dtype) for a in config.sample_inputs(batch)]
+    else:
+        x = mx.nd.random.uniform(shape=(batch,) + config.input_shape, ctx=ctx)
     stats = time_forward({"imperative": imperative, "hybridized": hybridized}, x, repeats)
     stats["params"] = count_parameters(imperative)
     return stats
 
 
 def default_batch(name):
-    """256 for the 28x28 (and tabular) D2L models, 32 for the larger inputs."""
-    shape = get_config(name).input_shape
+    """256 for the 28x28 (and tabular) D2L models, 32 for the larger inputs and sequence models."""
+    config = get_config(name)
+    shape = config.input_shape
+    if config.inputs and not config.is_image:
+        return 32
     return 256 if len(shape) == 1 or shape[-1] <= 28 else 32

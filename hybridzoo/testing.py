@@ -5,6 +5,9 @@ beta 0), which hides wrong BatchNorm conversions; ``init_model`` randomizes them
 independently of the data, though, running statistics let deep residual nets explode (ResNet-152
 outputs ~1e5), so ``init_model`` calibrates them: each BatchNorm's running mean/var come from the
 statistics of its actual input on a calibration batch, then get perturbed, like a trained net.
+LayerNorm scales and shifts are randomized too (they start as the identity as well).
+Inputs come from the model's config (:meth:`hybridzoo.config.ModelConfig.sample_inputs`): token
+ids below the vocabulary size, valid lengths within the sequence, states and images U(-1, 1).
 """
 import mxnet as mx
 import numpy as np
@@ -12,8 +15,9 @@ from mxnet.gluon import nn
 
 from .models._common import ResidualBlock
 
-__all__ = ["default_context", "init_model", "randomize_batchnorm", "batchnorm_layers",
-           "residual_branch_ends", "calibration_batch"]
+__all__ = ["default_context", "init_model", "randomize_batchnorm", "randomize_layernorm",
+           "batchnorm_layers", "layer_norms", "residual_branch_ends", "calibration_batch",
+           "sample_inputs", "infer_output_shapes"]
 
 CALIBRATION_BATCH = 8
 
@@ -23,12 +27,17 @@ def default_context():
     return mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
 
 
-def batchnorm_layers(net):
-    """Every BatchNorm block inside ``net`` (including ``net`` itself), depth first."""
-    found = [net] if isinstance(net, nn.BatchNorm) else []
+def batchnorm_layers(net, kind=nn.BatchNorm):
+    """Every BatchNorm block (or other ``kind``) inside ``net`` (including ``net`` itself), depth first."""
+    found = [net] if isinstance(net, kind) else []
     for child in net._children.values():
-        found.extend(batchnorm_layers(child))
+        found.extend(batchnorm_layers(child, kind))
     return found
+
+
+def layer_norms(net):
+    """Every LayerNorm block inside ``net``, depth first."""
+    return batchnorm_layers(net, nn.LayerNorm)
 
 
 def residual_branch_ends(net):
@@ -88,6 +97,25 @@ def randomize_batchnorm(net, seed=0, calibration=None):
     return net
 
 
+def randomize_layernorm(net, seed=0):
+    """Give every LayerNorm gamma ~ U(0.5, 1.5) and beta ~ N(0, 0.2); return ``net``."""
+    rng = np.random.RandomState(seed)
+    for layer in layer_norms(net):
+        (channels,) = layer.gamma.shape
+        _set(layer.gamma, rng.uniform(0.5, 1.5, channels))
+        _set(layer.beta, rng.normal(0, 0.2, channels))
+    return net
+
+
+def _as_input(x, ctx):
+    """An NDArray of ``x``: integer arrays (token ids, lengths) keep their dtype, floats become
+    float32 (as ``mx.nd.array`` makes them)."""
+    if isinstance(x, mx.nd.NDArray):
+        return x.as_in_context(ctx)
+    x = np.asarray(x)
+    return mx.nd.array(x, ctx=ctx, dtype=x.dtype if x.dtype.kind in "iu" else np.float32)
+
+
 def _calibrate(net, layers, calibration, rng):
     if getattr(net, "_active", False):
         raise RuntimeError("cannot calibrate a hybridized net (its layers run as one graph); "
@@ -102,20 +130,41 @@ def _calibrate(net, layers, calibration, rng):
     handles = [layer.register_forward_pre_hook(set_running_statistics) for layer in layers]
     try:
         ctx = _param_context(layers[0].gamma)
+        inputs = calibration if isinstance(calibration, (list, tuple)) else [calibration]
         with mx.autograd.predict_mode():
-            net(mx.nd.array(calibration, ctx=ctx))
+            net(*[_as_input(x, ctx) for x in inputs])
     finally:
         for handle in handles:
             handle.detach()
 
 
-def calibration_batch(net, seed=0, batch=CALIBRATION_BATCH):
-    """A seeded U(-1, 1) batch of the net's configured input shape, or None without a config."""
+def sample_inputs(net, batch=1, seed=0, **dims):
+    """Seeded inputs for ``net`` as its config describes them (a list in forward-argument
+    order: images U(-1, 1), token ids, valid lengths...); ``dims`` resizes named dims (``seq=7``)."""
     config = getattr(net, "zoo_config", None)
     if config is None:
+        raise ValueError("sample_inputs needs a zoo net (built by hybridzoo.get_model)")
+    return config.sample_inputs(batch, seed, **dims)
+
+
+def infer_output_shapes(net, batch=1, **dims):
+    """The output shapes MXNet infers for ``net``'s symbol at its config's inputs (``dims``
+    resize named dims), without running it; a list in output order."""
+    config = net.zoo_config
+    names = config.input_names()
+    outputs = net(*[mx.sym.var(n) for n in names])
+    symbol = mx.sym.Group(list(outputs)) if isinstance(outputs, (list, tuple)) else outputs
+    _, shapes, _ = symbol.infer_shape(**dict(zip(names, config.input_shapes(batch, **dims))))
+    return [tuple(s) for s in shapes]
+
+
+def calibration_batch(net, seed=0, batch=CALIBRATION_BATCH):
+    """A seeded batch of the net's configured inputs (one array for a one-input net, else a
+    list; images are U(-1, 1)), or None without a config."""
+    if getattr(net, "zoo_config", None) is None:
         return None
-    shape = (batch,) + tuple(config.input_shape)
-    return np.random.RandomState(seed).uniform(-1, 1, shape).astype(np.float32)
+    inputs = sample_inputs(net, batch, seed)
+    return inputs[0] if len(inputs) == 1 else inputs
 
 
 def init_model(net, seed=0, ctx=None, calibration=None):
@@ -124,7 +173,8 @@ def init_model(net, seed=0, ctx=None, calibration=None):
     Nets with BatchNorm start from their ``default_init`` (else Xavier); nets without get He
     (MSRA, fan-in) weights, which keep the activation scale through deep ReLU stacks where
     Xavier shrinks it ~2x per layer (VGG-19's outputs would barely depend on its input).
-    BatchNorms are calibrated on ``calibration`` (default: :func:`calibration_batch`).
+    BatchNorms are calibrated on ``calibration`` (default: :func:`calibration_batch`); LayerNorms
+    get random scales and shifts.
     ``ctx`` defaults to :func:`default_context`. Training keeps using ``default_init``.
     """
     mx.random.seed(seed)
@@ -136,4 +186,5 @@ def init_model(net, seed=0, ctx=None, calibration=None):
     net.initialize(init, ctx=ctx or default_context(), force_reinit=True)
     if calibration is None:
         calibration = calibration_batch(net, seed)
+    randomize_layernorm(net, seed)
     return randomize_batchnorm(net, seed, calibration)

@@ -194,6 +194,10 @@ def build_net(name, resize=None, ctx=None, seed=0):
         net = get_model(name, **kwargs)
     except TypeError as err:
         raise ValueError(f"{name} cannot be built with input_size={resize} ({err}); drop --resize") from None
+    if net.zoo_config is not None and net.zoo_config.inputs:  # token ids, states, detections...
+        from .sequence_train import TRAINABLE
+        raise ValueError(f"{name} is not an image classifier ({net.zoo_config.task}); " + (
+            "train it with tools/train_sequence.py" if name in TRAINABLE else "no bundled data trains it"))
     if net.zoo_config is None or net.zoo_config.task != "classification":
         raise ValueError(f"{name} is not an image classifier; train it with hybridzoo.scratch.linreg instead")
     if resize:

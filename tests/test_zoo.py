@@ -14,7 +14,7 @@ from hybridzoo import gluon_weights, registry
 from hybridzoo.init import HeFanOut
 from hybridzoo.layers import Linear
 from hybridzoo.stats import model_stats
-from hybridzoo.testing import init_model, randomize_batchnorm
+from hybridzoo.testing import infer_output_shapes, init_model, randomize_batchnorm
 
 D2L_MODELS = ("linear_regression", "softmax_regression", "mlp", "mlp_dropout", "lenet", "lenet_bn",
               "alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet")
@@ -26,45 +26,71 @@ VISION_ZOO_MODELS = tuple(f"resnet{d}_v{v}" for d in (18, 34, 50, 101, 152) for 
     "squeezenet1_0", "squeezenet1_1", "inception_v3") + tuple(
     f"mobilenet{w}" for w in ("1_0", "0_75", "0_5", "0_25")) + tuple(
     f"mobilenet_v2_{w}{layout}" for w in ("1_0", "0_75", "0_5", "0_25") for layout in ("", "_gluoncv"))
+# Issue 11 part 4: D2L's later chapters (inputs beyond one float image, described by the config).
+SEQUENCE_MODELS = ("rnn_lm", "gru_lm", "lstm_lm", "transformer_classifier", "bert_small")
+DENSE_PREDICTION_MODELS = ("fcn_resnet18", "tiny_ssd")
 
 # Smaller inputs keep the suite fast: the 28x28 models run at their own size; the 224- and
 # 96-pixel D2L models and every ImageNet variant run at 32x32 (the ResNets, DenseNets, GoogLeNet
 # and VGGs downsample by 32), except AlexNet and NiN at 96 (a stride-4 11x11 conv and three 3/2
-# max-pools need >= 67 pixels) and Inception v3 at 75 (its smallest). Every image model takes input_size=, which also sizes the Dense
+# max-pools need >= 67 pixels), Inception v3 at 75 (its smallest) and the tiny SSD at 64 (its five
+# scales halve the size six times). Every image model takes input_size=, which also sizes the Dense
 # head where it depends on the input (AlexNet, VGG). ImageNet variants keep their 3 channels.
-TEST_INPUT_SIZE = {"alexnet": 96, "nin": 96, "inception_v3": 75}
+# Sequence models run TEST_SEQ steps (any length works; tests/test_agreement.py varies it).
+TEST_INPUT_SIZE = {"alexnet": 96, "nin": 96, "inception_v3": 75, "tiny_ssd": 64}
 SMALL_INPUT = 32
+TEST_SEQ = 6
 BATCH = 2
 
 
 def input_for(name):
-    """The input shape (without batch) a model is tested at, and the kwargs that build it so."""
+    """The dim sizes a model is tested at (``seq``...) and the kwargs that build it so."""
     config = hybridzoo.get_config(name)
     if not config.is_image:
-        return config.input_shape, {}
+        return ({"seq": TEST_SEQ} if "seq" in config.dims else {}), {}
     size = min(config.input_shape[1], TEST_INPUT_SIZE.get(name, SMALL_INPUT))
-    return (config.input_shape[0], size, size), {"input_size": size}
+    return {}, {"input_size": size}
+
+
+def as_list(outputs):
+    return [o.asnumpy() for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs.asnumpy()]
+
+
+def fits(shapes, expected):
+    """``shapes`` are the ``expected`` ones, where a dim the config cannot size (``None``:
+    the tiny SSD's anchor count) may be anything."""
+    return len(shapes) == len(expected) and all(
+        len(s) == len(e) and all(d == w for d, w in zip(s, e) if w is not None)
+        for s, e in zip(shapes, expected))
 
 
 class Case:
-    """One initialized model (BatchNorm randomized), its input and its imperative output."""
+    """One initialized model (BatchNorm/LayerNorm randomized), its inputs and imperative outputs."""
 
     def __init__(self, name):
-        shape, self.kwargs = input_for(name)
+        self.dims, self.kwargs = input_for(name)
         self.name = name
         self.net = init_model(hybridzoo.get_model(name, **self.kwargs))
-        self.x = mx.nd.array(np.random.RandomState(1).uniform(-1, 1, (BATCH,) + shape))
-        self.expected = self.net(self.x).asnumpy()  # inference mode: running statistics
+        arrays = self.net.zoo_config.sample_inputs(BATCH, seed=1, **self.dims)
+        self.inputs = [mx.nd.array(x, dtype=x.dtype) for x in arrays]
+        self.expected = self.run(self.net)  # inference mode: running statistics
         self._expected64 = None
 
+    def run(self, net, inputs=None):
+        return as_list(net(*(inputs or self.inputs)))
+
+    def inputs64(self):
+        """The inputs with float ones in float64 (token ids and lengths keep their dtype)."""
+        return [x.astype("float64") if x.dtype == np.float32 else x for x in self.inputs]
+
     def float64_reference(self):
-        """The imperative output in float64 (computed once), from an instance sharing the
+        """The imperative outputs in float64 (computed once), from an instance sharing the
         net's Parameters that is never hybridized."""
         if self._expected64 is None:
             imperative = hybridzoo.get_model(self.name, params=self.net.collect_params(), **self.kwargs)
             imperative.cast("float64")
             try:
-                self._expected64 = imperative(self.x.astype("float64")).asnumpy()
+                self._expected64 = self.run(imperative, self.inputs64())
             finally:
                 imperative.cast("float32")
         return self._expected64
@@ -83,20 +109,26 @@ def case(request):
 
 
 def test_every_issue_model_is_registered():
-    assert set(D2L_MODELS + IMAGENET_MODELS + VISION_ZOO_MODELS) <= set(hybridzoo.list_models())
+    assert set(D2L_MODELS + IMAGENET_MODELS + VISION_ZOO_MODELS + SEQUENCE_MODELS
+               + DENSE_PREDICTION_MODELS) <= set(hybridzoo.list_models())
 
 
 def test_forward_shape_and_finite(case):
-    assert case.expected.shape == (BATCH, hybridzoo.get_config(case.name).classes)
-    assert np.isfinite(case.expected).all()
+    config = case.net.zoo_config
+    assert fits([o.shape for o in case.expected], config.output_shapes(BATCH, **case.dims))
+    assert all(np.isfinite(o).all() for o in case.expected)
 
 
 def test_backward_reaches_every_parameter(case):
     params = case.net.collect_params().values()
     running = {p.name: p.data().copy() for p in params if p.grad_req == "null"}
+    rng = np.random.RandomState(2)
+    # a detector's NMS has no gradient: its losses read the outputs before it
+    trained = getattr(case.net, "training_block", case.net)
     with mx.autograd.record():  # training mode: batch statistics, dropout active
-        y = case.net(case.x)
-        loss = (y * mx.nd.array(np.random.RandomState(2).normal(size=y.shape))).sum()
+        outputs = trained(*case.inputs)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        loss = mx.nd.add_n(*[(y * mx.nd.array(rng.normal(size=y.shape))).sum() for y in outputs])
     loss.backward()
     dead = [p.name for p in params if p.grad_req != "null" and not p.grad().abs().sum().asscalar() > 0]
     for p in params:  # training updated the BatchNorm running statistics; put them back
@@ -113,15 +145,25 @@ def test_backward_reaches_every_parameter(case):
 # depending on what ran before in the process). MKLDNN does not run float64, so there the modes
 # agree to rounding and a 1e-5 difference is a real one. The float32 graph is checked against
 # the imperative net by the agreement layer (tests/test_agreement.py).
+# MultiBoxPrior and MultiBoxDetection have float32 kernels only: the tiny SSD is compared in
+# float32 (its graph and imperative runs agree to the bit: no kernel choice differs).
+FLOAT32_ONLY = ("tiny_ssd",)
+
+
 def assert_graph_matches_imperative(case, graph):
     """``graph`` (the hybridized net or its SymbolBlock reload) gives the imperative result."""
-    expected = case.float64_reference()
-    graph.cast("float64")
-    try:
-        actual = graph(case.x.astype("float64")).asnumpy()
-    finally:
-        graph.cast("float32")
-    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    if case.name in FLOAT32_ONLY:
+        expected, actual = case.expected, case.run(graph)
+    else:
+        expected = case.float64_reference()
+        graph.cast("float64")
+        try:
+            actual = case.run(graph, case.inputs64())
+        finally:
+            graph.cast("float32")
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
 
 
 def test_hybridized_matches_imperative(case):
@@ -129,16 +171,22 @@ def test_hybridized_matches_imperative(case):
     assert_graph_matches_imperative(case, case.net)
 
 
+def assert_same_outputs(actual, expected):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(a, e)
+
+
 def test_save_load_roundtrip(case, tmp_path):
     case.net.save_parameters(str(tmp_path / "model.params"))
     fresh = case.fresh()
-    fresh.load_parameters(str(tmp_path / "model.params"), ctx=case.x.context)
-    np.testing.assert_array_equal(fresh(case.x).asnumpy(), case.expected)
+    fresh.load_parameters(str(tmp_path / "model.params"), ctx=case.inputs[0].context)
+    assert_same_outputs(case.run(fresh), case.expected)
 
 
 def test_export_is_legacy_symbol_and_reloads_by_name(case, tmp_path):
     case.net.hybridize()
-    case.net(case.x)
+    case.net(*case.inputs)
     case.net.export(str(tmp_path / "model"))
     graph = json.loads((tmp_path / "model-symbol.json").read_text())
     numpy_ops = sorted({n["op"] for n in graph["nodes"] if n["op"].startswith("_np")})
@@ -146,20 +194,24 @@ def test_export_is_legacy_symbol_and_reloads_by_name(case, tmp_path):
     # Exported params are keyed by full parameter names ("arg:lenet_features_conv0_weight");
     # another instance, built after other nets, must accept them: names may not use counters.
     fresh = case.fresh()
-    fresh.collect_params().load(str(tmp_path / "model-0000.params"), ctx=case.x.context)
-    np.testing.assert_array_equal(fresh(case.x).asnumpy(), case.expected)
-    imported = mx.gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"), ["data"],
-                                            str(tmp_path / "model-0000.params"), ctx=case.x.context)
+    fresh.collect_params().load(str(tmp_path / "model-0000.params"), ctx=case.inputs[0].context)
+    assert_same_outputs(case.run(fresh), case.expected)
+    imported = mx.gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"),
+                                            case.net.zoo_config.input_names(),
+                                            str(tmp_path / "model-0000.params"), ctx=case.inputs[0].context)
     assert_graph_matches_imperative(case, imported)
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
 def test_classes_changes_head(name):
-    shape, kwargs = input_for(name)
+    dims, kwargs = input_for(name)
     net = hybridzoo.get_model(name, classes=7, **kwargs)
-    _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(BATCH,) + shape)
-    assert out_shape == (BATCH, 7)
     assert net.zoo_config.classes == 7
+    shapes = infer_output_shapes(net, BATCH, **dims)
+    assert fits(shapes, net.zoo_config.output_shapes(BATCH, **dims))
+    default = hybridzoo.get_model(name, **kwargs)
+    assert shapes != infer_output_shapes(default, BATCH, **dims) or \
+        trainable_count(net) != trainable_count(default)  # (a detector's outputs keep their shape)
 
 
 @pytest.mark.parametrize("name", hybridzoo.list_models())
@@ -175,8 +227,7 @@ def test_default_build_matches_config(name):
     """The entry point with no arguments builds the net its config describes (shapes only)."""
     config = hybridzoo.get_config(name)
     net = hybridzoo.get_model(name)
-    _, (out_shape,), _ = net(mx.sym.var("data")).infer_shape(data=(1,) + config.input_shape)
-    assert out_shape == (1, config.classes)
+    assert fits(infer_output_shapes(net), config.output_shapes(1))
     assert net.zoo_config == config and net.zoo_name == name
 
 
@@ -187,11 +238,18 @@ VISION_ZOO_NAMES = [name for name, (library, _) in sorted(gluon_weights.GLUON_SO
                     if library == "mxnet" and name.startswith(("squeezenet", "mobilenet", "inception", "resnet"))]
 
 
-def trainable_count(net, input_shape):
-    """Trainable scalars of a (possibly deferred-shape) net, from symbolic shape inference."""
-    symbol = net(mx.sym.var("data"))
-    shapes = dict(zip(symbol.list_arguments(), symbol.infer_shape(data=(1,) + input_shape)[0]))
-    return sum(int(np.prod(shapes[p.name])) for p in net.collect_params().values() if p.grad_req != "null")
+def trainable_count(net, input_shape=None):
+    """Trainable scalars of a (possibly deferred-shape) net, from symbolic shape inference
+    (``input_shape`` without batch; default: the zoo config's inputs)."""
+    if input_shape is None:
+        config = net.zoo_config
+        names, shapes = config.input_names(), config.input_shapes(1)
+    else:
+        names, shapes = ["data"], [(1,) + input_shape]
+    symbol = net(*[mx.sym.var(n) for n in names])
+    symbol = mx.sym.Group(list(symbol)) if isinstance(symbol, (list, tuple)) else symbol
+    arg_shapes = dict(zip(symbol.list_arguments(), symbol.infer_shape(**dict(zip(names, shapes)))[0]))
+    return sum(int(np.prod(arg_shapes[p.name])) for p in net.collect_params().values() if p.grad_req != "null")
 
 
 def redundant_biases(net):

@@ -214,6 +214,13 @@ def build(hybridzoo, name, args, ctx):
 
 def untrained_note(names):
     """The hint after exporting untrained weights that no trained run replaced."""
+    from hybridzoo import get_config
+    from hybridzoo.sequence_train import TRAINABLE
+    if len(names) == 1 and names[0] in TRAINABLE:
+        return (f"note: no trained weights in runs/{names[0]}-*/; for real ones run python tools/train_sequence.py "
+                f"--model {names[0]}, then this again")
+    if len(names) == 1 and get_config(names[0]).inputs:  # the tiny SSD, FCN, BERT: no bundled data
+        return f"note: no trained weights in runs/{names[0]}-*/ and no bundled data trains {names[0]}; pass --params"
     if len(names) == 1:
         which, model = f"runs/{names[0]}-*/", names[0]
     else:

@@ -25,7 +25,8 @@ from hybridzoo import data, train
 
 
 def parse_args(argv=None):
-    classifiers = [n for n in hybridzoo.list_models() if hybridzoo.get_config(n).task == "classification"]
+    classifiers = [n for n in hybridzoo.list_models()  # image classifiers (sequence models: train_sequence.py)
+                   if hybridzoo.get_config(n).task == "classification" and not hybridzoo.get_config(n).inputs]
     models = textwrap.fill(", ".join(classifiers), 96, initial_indent="  ", subsequent_indent="  ")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], usage="%(prog)s --model NAME [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,

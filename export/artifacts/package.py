@@ -24,6 +24,7 @@ from .. import verify
 from .._memory import release_memory
 from .io import atomic_write_text
 from .staging import staged_dir
+from ..source import input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -94,6 +95,8 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     if not sample:
         raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
+    if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
+        shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
@@ -135,23 +138,44 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
 
 
 def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress):
-    """Agreement report: max |backend - imperative| per backend on one seeded random batch."""
-    inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
+    """Agreement report: max |backend - imperative| per backend on one seeded random batch
+    (standard normal, or what the zoo config describes: token ids, valid lengths...)."""
+    if _described_inputs(net):
+        inputs = net.zoo_config.sample_inputs(batch or CHECK_BATCH, seed)
+    else:
+        inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
     release_memory()  # the ONNX writer's arrays, before backends load their copies
     backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
     if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
-        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name), ctx=ctx))
+        names = _input_names(len(inputs))
+        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
+                                                                                 input_names=names, ctx=ctx))
     if "onnx" in formats:
         backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
     # The reference runs first and switches hybridization off; "hybridized" switches it back on.
     progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress)
+    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
+                            error=_error_measure(net))
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}
     report.update(model=name, input_shape=list(inputs[0].shape),
                   passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def _error_measure(net):
+    """Element by element, except for zoo detectors, whose NMS-sorted rows are compared as
+    detections (:func:`export.verify_detection.multibox_error`)."""
+    if getattr(getattr(net, "zoo_config", None), "task", None) != "detection":
+        return verify.max_error
+    from ..verify_detection import multibox_error
+    return multibox_error
+
+
+def _described_inputs(net):
+    """True for zoo nets whose config lists their inputs (``zoo_config.inputs``)."""
+    return bool(getattr(getattr(net, "zoo_config", None), "inputs", None))
 
 
 def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):

@@ -72,13 +72,21 @@ class PreActResNet(ZooNet):
                  **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self.features = nn.HybridSequential(prefix="features_")
-            with self.features.name_scope():
-                self.features.add(nn.BatchNorm(scale=False, center=False, in_channels=in_channels),
-                                  resnet_stem(in_channels))
-                stages, channels = residual_stages(PreActResidual, kind, blocks_per_stage)
-                self.features.add(*stages, *bn_relu(channels), nn.GlobalAvgPool2D())
+            self.features, channels = preact_features(kind, blocks_per_stage, in_channels)
+            self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels, prefix="output_")
+
+
+def preact_features(kind, blocks_per_stage, in_channels):
+    """``(features, channels)``: input BatchNorm, stem, the four stages, BN -> ReLU (no pooling:
+    FCN's backbone); created in the caller's name scope with the prefix ``features_``."""
+    features = nn.HybridSequential(prefix="features_")
+    with features.name_scope():
+        features.add(nn.BatchNorm(scale=False, center=False, in_channels=in_channels),
+                     resnet_stem(in_channels))
+        stages, channels = residual_stages(PreActResidual, kind, blocks_per_stage)
+        features.add(*stages, *bn_relu(channels))
+    return features, channels
 
 
 def _resnet_v2(name, **kwargs):

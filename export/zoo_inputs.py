@@ -1,0 +1,31 @@
+"""What the exporters read from a zoo net's config (duck-typed: ``net.zoo_config``; ``export``
+never imports hybridzoo): its inputs' shapes at batch 1, their dtypes and their dynamic axes.
+Nets without a config, or with an image config of one float input, get None or one entry."""
+
+
+def zoo_input_shape(net):
+    """The zoo config's input shape at batch 1, ``(1,) + input_shape``; a list of shapes for a
+    net with several inputs (``config.input_shapes()``); None for other nets."""
+    config = getattr(net, "zoo_config", None)
+    if hasattr(config, "input_shapes"):
+        shapes = [tuple(s) for s in config.input_shapes(1)]
+        return shapes[0] if len(shapes) == 1 else shapes
+    shape = getattr(config, "input_shape", None)
+    return (1,) + tuple(shape) if shape else None
+
+
+def zoo_input_dtypes(net, count=None):
+    """The zoo config's input dtypes (``config.input_dtypes()``), when it has ``count`` inputs; else None."""
+    config = getattr(net, "zoo_config", None)
+    dtypes = list(config.input_dtypes()) if hasattr(config, "input_dtypes") else None
+    return dtypes if dtypes and (count is None or len(dtypes) == count) else None
+
+
+def zoo_dynamic_axes(net):
+    """``{input name: {axis: dim name}}`` from the zoo config (``config.dynamic_axes()``): the
+    batch and the dims it declares variable (sequence length...); None for other nets."""
+    config = getattr(net, "zoo_config", None)
+    axes = config.dynamic_axes() if hasattr(config, "dynamic_axes") else None
+    if not axes or all(a == {0: "batch"} for a in axes.values()):
+        return None  # the batch alone: what dynamic_batch=True gives
+    return axes
