@@ -1,7 +1,7 @@
 """GluonCV detectors, one reduced representative per family, exported and compared with MXNet.
 
 Built offline (``pretrained=False, pretrained_base=False``) with test weights that give
-distinct scores (``hybridzoo.detectors``). Each family is compared as MXNet's own ONNX
+distinct scores (``hybridzoo.testing.gluoncv_detectors``). Each family is compared as MXNet's own ONNX
 test-suite compares detectors: as many detections above a threshold, each ONNX Runtime one
 matching an MXNet one of the same class, score within 1e-3 and box within 0.5 px; and the raw
 tensors no NMS has touched (candidates, decoded boxes, anchors, class scores, heatmap) agree to
@@ -26,7 +26,7 @@ from export import export_onnx
 from export.deploy import detection
 from export.deploy.detection import gluoncv_metadata
 from export.verify_detection import compare_detections, defined_roi_align, raw_agreement
-from hybridzoo.detectors import FAMILIES, build_detector
+from hybridzoo.testing.gluoncv_detectors import FAMILIES, build_detector
 
 # family: (input size, proposals kept by R-CNNs, second input size (H, W))
 SETUPS = {

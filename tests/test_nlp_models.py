@@ -2,7 +2,7 @@
 ONNX Runtime, each exported once from its symbol files with dynamic batch and sequence axes
 and compared at the export shape and at two other batch/sequence sizes through that file.
 
-Reduced models (two layers of 32 units, ``hybridzoo.nlp_models``), seeded weights that make
+Reduced models (two layers of 32 units, ``hybridzoo.testing.gluonnlp_models``), seeded weights that make
 the outputs depend on the input (asserted), max error as in the agreement layer
 (``export.verify``: max|ONNX - MXNet| <= 1e-4 * max(1, max|MXNet|)).
 """
@@ -14,7 +14,7 @@ import onnxruntime as ort
 import pytest
 
 from export import export_onnx, verify
-from hybridzoo import nlp_models
+from hybridzoo.testing import gluonnlp_models
 
 SIZES = [(2, 5), (3, 8), (1, 3)]  # (batch, sequence): the first is the export shape
 
@@ -36,7 +36,7 @@ def _assert_input_dependent(case, first, rng):
 
 
 def _export_and_check(family, opset, tmp_path, optimize=True):
-    case = nlp_models.build(family)
+    case = gluonnlp_models.build(family)
     prefix = str(tmp_path / family)
     feeds = case.export_symbol(prefix, *SIZES[0])
     path = tmp_path / f"{family}.onnx"
@@ -58,7 +58,7 @@ def _export_and_check(family, opset, tmp_path, optimize=True):
 
 
 @pytest.mark.parametrize("opset", [13, 17])
-@pytest.mark.parametrize("family", nlp_models.FAMILIES)
+@pytest.mark.parametrize("family", gluonnlp_models.FAMILIES)
 def test_family_agrees_at_other_batch_and_sequence(family, opset, tmp_path):
     _export_and_check(family, opset, tmp_path)
 

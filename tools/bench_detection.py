@@ -1,6 +1,6 @@
 """The detection set of ``tools/bench.py --set detection``: GluonCV detectors, ours vs mx2onnx vs MXNet.
 
-For SSD-512-MobileNet, YOLOv3-MobileNet and Faster R-CNN R50 (``hybridzoo.detectors`` test
+For SSD-512-MobileNet, YOLOv3-MobileNet and Faster R-CNN R50 (``hybridzoo.testing.gluoncv_detectors`` test
 weights, built offline): export time of ours and of mx2onnx (MXNet 1.9.1's exporter, pinned
 to opset 13, both from the same symbol files), batch-1 latency of MXNet hybridized, ONNX
 Runtime on our graph and on the peer's, measured in interleaved rounds by ``bench.measure``
@@ -44,7 +44,7 @@ class DetectorBench:
         import export
         from export.deploy.runtime import session_options
         from export.verify_detection import defined_roi_align
-        from hybridzoo.detectors import build_detector
+        from hybridzoo.testing.gluoncv_detectors import build_detector
 
         self.name, self.sample_shape, self.peer_error = name, (3, size, size), None
         self.net = build_detector(name, size=size, context=defined_roi_align)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-# (family, sequence length, batch sizes); --models picks other hybridzoo.nlp_models families
+# (family, sequence length, batch sizes); --models picks other hybridzoo.testing.gluonnlp_models families
 NLP_SET = (("bert", 128, (1, 8)), ("standard_lstm", 35, (1, 8)))
 BATCHES = (1, 8)
 
@@ -20,11 +20,11 @@ def selected(models):
     """The (family, sequence, batches) to run: NLP_SET, or the families named in ``models``."""
     if not models:
         return NLP_SET
-    from hybridzoo import nlp_models
+    from hybridzoo.testing import gluonnlp_models
     families = [m.strip() for m in models.split(",") if m.strip()]
-    unknown = [f for f in families if f not in nlp_models.FAMILIES]
+    unknown = [f for f in families if f not in gluonnlp_models.FAMILIES]
     if unknown:
-        raise ValueError(f"unknown NLP families {unknown}; choose from {', '.join(nlp_models.FAMILIES)}")
+        raise ValueError(f"unknown NLP families {unknown}; choose from {', '.join(gluonnlp_models.FAMILIES)}")
     return [(f, 35 if f.endswith("lstm") else 128, BATCHES) for f in families]
 
 
@@ -43,10 +43,10 @@ class NLPBench:
         import onnxruntime as ort
         from export import export_onnx
         from export.deploy.runtime import session_options
-        from hybridzoo import nlp_models
+        from hybridzoo.testing import gluonnlp_models
 
         self.name, self.seq = family, seq
-        self.case = nlp_models.build(family, size="base", seed=args.seed)
+        self.case = gluonnlp_models.build(family, size="base", seed=args.seed)
         prefix = os.path.join(workdir, family)
         feeds = self.case.export_symbol(prefix, 1, seq)
         files = (f"{prefix}-symbol.json", f"{prefix}-0000.params")
@@ -120,7 +120,7 @@ def _symbol_order(symbol_outputs, onnx_outputs, shapes):
 
 
 def _outputs(result):
-    from hybridzoo.nlp_models import _flatten
+    from hybridzoo.testing.gluonnlp_models import _flatten
     return list(_flatten(result))
 
 

@@ -6,7 +6,7 @@
   python tools/detector_sweep.py --spread faster_rcnn_resnet50_v1b_voc
 
 Each model runs in its own process (memory is released between models), built offline with
-test weights that give distinct scores (``hybridzoo.detectors``), exported as a user would
+test weights that give distinct scores (``hybridzoo.testing.gluoncv_detectors``), exported as a user would
 (dynamic batch; R-CNNs fix it at 1) and compared as MXNet's test-suite compares detectors
 (``export.verify_detection``): matched detections above a threshold, and the raw pre-NMS
 tensors' relative error (judged against MXNet's float64 result when over 1e-4); a second export
@@ -45,10 +45,10 @@ def parse_args(argv=None):
 
 
 def select(patterns):
-    from hybridzoo.detectors import DETECTORS
+    from hybridzoo.testing.gluoncv_detectors import DETECTORS
     names = [n for n in DETECTORS if not patterns or any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     if not names:
-        raise SystemExit(f"error: no detector matches {' '.join(patterns)}; see hybridzoo.detectors.DETECTORS")
+        raise SystemExit(f"error: no detector matches {' '.join(patterns)}; see hybridzoo.testing.gluoncv_detectors.DETECTORS")
     return names
 
 
@@ -62,7 +62,7 @@ def check(args):
     from export import export_onnx
     from export.deploy.runtime import session_options, time_calls
     from export.verify_detection import compare_detections, defined_roi_align, mxnet_raw_tensors, raw_agreement
-    from hybridzoo.detectors import build_detector
+    from hybridzoo.testing.gluoncv_detectors import build_detector
 
     size, name = args.size, args.one
     net = build_detector(name, size=size, rois=args.rois or None, context=defined_roi_align)

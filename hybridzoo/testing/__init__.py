@@ -8,12 +8,16 @@ statistics of its actual input on a calibration batch, then get perturbed, like 
 LayerNorm scales and shifts are randomized too (they start as the identity as well).
 Inputs come from the model's config (:meth:`hybridzoo.config.ModelConfig.sample_inputs`): token
 ids below the vocabulary size, valid lengths within the sequence, states and images U(-1, 1).
+
+Submodules build third-party nets offline with such weights (they need the ``test`` extra):
+``gluonnlp_models`` (BERT-family transformers and LSTM language models) and
+``gluoncv_detectors`` (SSD, YOLOv3, Faster/Mask R-CNN, CenterNet with distinct scores).
 """
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import nn
 
-from .models._common import ResidualBlock
+from ..models._common import ResidualBlock
 
 __all__ = ["default_context", "init_model", "randomize_batchnorm", "randomize_layernorm",
            "batchnorm_layers", "layer_norms", "residual_branch_ends", "calibration_batch",

@@ -24,7 +24,7 @@ import json
 import mxnet as mx
 import numpy as np
 
-from .testing import batchnorm_layers, randomize_batchnorm
+from . import batchnorm_layers, randomize_batchnorm
 
 DETECTORS = (
     "center_net_resnet18_v1b_voc", "center_net_resnet50_v1b_voc", "center_net_resnet101_v1b_voc",
