@@ -32,6 +32,11 @@ def configure_threads():
     unless the user set it; return the thread count set, or None."""
     if "HYBRIDZOO_NO_THREADS" in os.environ:
         return None
+    # An empty value (``OMP_WAIT_POLICY= cmd``) is unset, for us and for libgomp, which would
+    # otherwise print "Invalid value for environment variable" in every process.
+    for key in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
+        if key in os.environ and not os.environ[key].strip():
+            del os.environ[key]
     if "mxnet" in sys.modules:
         if not any(key in os.environ for key in _USER_SETTINGS):
             warnings.warn(

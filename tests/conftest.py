@@ -4,7 +4,7 @@ import random
 
 # Sleeping (not spinning) OpenMP workers: when other processes share the cores, spinning
 # threads wait for descheduled peers in every op (ResNet-152 at 32x32: 8 s instead of 0.13 s).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY") or "PASSIVE"  # empty is unset
 
 import hybridzoo  # noqa: F401  (must precede mxnet)
 import mxnet as mx
