@@ -38,6 +38,7 @@ def pytest_runtest_teardown(item, nextitem):
     yield  # fixtures the next test does not share are finalized by now
     if not os.path.exists("/proc/self/status"):
         return
-    if not _baseline or _rss_mb() - _baseline[0] > RELEASE_AFTER_MB:
+    module_done = nextitem is None or nextitem.module is not item.module  # its fixtures are gone
+    if not _baseline or module_done or _rss_mb() - _baseline[0] > RELEASE_AFTER_MB:
         release_memory()
         _baseline[:] = [_rss_mb()]

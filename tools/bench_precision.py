@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark INT8 against FP32: export time with --quantize int8, test accuracy, ORT latency.
 
-  python tools/bench_precision.py                                   # lenet_bn resnet18 resnet50 densenet121 vgg11
+  python tools/bench_precision.py               # lenet_bn resnet18 resnet50 densenet121 vgg11 mobilenet1_0 mobilenet_v2_1_0
   python tools/bench_precision.py --models resnet18 --threads 1 --repeats 30
 
 Per model: ``tools/export.py --quantize int8`` runs as a user would run it (its wall time, calibration
@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
-DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11"
+DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11,mobilenet1_0,mobilenet_v2_1_0"
 PHOTO_CROPS = 64
 
 
