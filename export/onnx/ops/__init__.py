@@ -6,10 +6,11 @@ Dropout, Flatten, Concat, identity-like ops). The other modules cover the rest o
 unary math, Cast, clip), shape (reshape, slice, pad, tile, split, broadcast), norm, activation
 (LeakyReLU, softmax family, training heads), reduce, misc (Deconvolution, UpSampling, adaptive
 pooling, resize), indexing (Embedding, take, pick, topk/sort, sequence ops), linalg, creation,
-rnn (the fused RNN/LSTM/GRU op), attention (GluonNLP's fused attention, div_sqrt_dim) and
-broadcast (broadcast_to/axis/like). ``_emit`` holds the
-small node emitter they share.
+rnn (the fused RNN/LSTM/GRU op), attention (GluonNLP's fused attention, div_sqrt_dim),
+broadcast (broadcast_to/axis/like) and random (uniform/normal draws, multinomial sampling).
+The detection_* and roi modules cover GluonCV's detectors. ``_emit`` holds the small node
+emitter they share.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
 from . import indexing, linalg, creation, rnn, attention, broadcast  # noqa: F401
-from . import detection_nms, detection_boxes, detection_multibox, roi  # noqa: F401
+from . import detection_nms, detection_boxes, detection_multibox, roi, random  # noqa: F401
