@@ -92,6 +92,22 @@ def test_ctrl_c_during_export_is_one_line_and_leaves_nothing_half_written(tmp_pa
     assert not out.exists() or os.listdir(out) == []
 
 
+def test_ctrl_c_during_a_batch_export_keeps_finished_models_whole(tmp_path):
+    """Several models run in a worker process: Ctrl-C sent to tools/export.py alone reaches the
+    model being exported there, which leaves nothing behind; the finished one stays whole."""
+    out = tmp_path / "out"
+
+    def second_model_staging():
+        return (out / "lenet" / "model.onnx").exists() and any(p.startswith(".") for p in os.listdir(out))
+    status, err = interrupt([sys.executable, str(TOOLS / "export.py"), "--model", "lenet", "--model", "resnet50",
+                             "--untrained", "--out", str(out)], tmp_path, second_model_staging)
+    assert status == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "interrupted: models already exported are complete; none is left half-written"
+    assert os.listdir(out) == ["lenet"]
+    assert sorted(os.listdir(out / "lenet")) == ["lenet-0000.params", "lenet-symbol.json", "manifest.json",
+                                                 "model.onnx", "report.json"]
+
+
 def test_agreement_table_prints_no_mxnet_warning(tmp_path):
     pytest.importorskip("pytest")
     result = run_tool("agreement_table", "lenet", cwd=tmp_path)

@@ -163,6 +163,22 @@ def test_agreement_failure_writes_nothing_and_keeps_the_old_artifact(tmp_path, c
     assert (old / "model.onnx").read_bytes() == b"previous artifact"
 
 
+def test_several_models_export_one_after_another_and_a_failure_keeps_the_finished(tmp_path):
+    """Several models go through a worker process (export/_isolated.py): the same lines, in order;
+    a model that fails is one error line and the models before it stay."""
+    result = run_tool("export", "--model", "mlp", "--model", "lenet", "--untrained", "--no-verify",
+                      "--out", tmp_path / "ok", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if " -> " in line] == ["mlp", "lenet"]
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["lenet", "mlp"]
+    result = run_tool("export", "--model", "mlp", "--model", "lenet", "--input-size", "5", "--untrained",
+                      "--no-verify", "--out", tmp_path / "failed", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert line.startswith("error: lenet: input (1, 1, 5, 5) is too small") and "smallest input size it takes is 12" in line
+    assert [p.name for p in (tmp_path / "failed").iterdir()] == ["mlp"]
+
+
 def test_params_with_several_models_is_refused(tmp_path, capsys, export_cli):
     with pytest.raises(SystemExit) as exit_info:
         export_cli.main(["--model", "lenet*", "--params", "x.params", "--out", str(tmp_path)])

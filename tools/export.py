@@ -17,10 +17,13 @@ architecture), loaded unchecked.
 
 Each model is checked after export: imperative, hybridized, reloaded symbol and ONNX Runtime
 outputs on one random batch, max error vs imperative, pass/fail and latency. A progress bar on
-stderr names the step running. Exit status: 0 done, 1 an export failed (one line on stderr;
-no half-written model folder is left behind), 2 a usage error, 130 interrupted (Ctrl-C).
+stderr names the step running. Several models are exported one after another in a worker
+process that is replaced once it has grown, so a batch needs about its largest model's memory.
+Exit status: 0 done, 1 an export failed (one line on stderr; no half-written model folder is
+left behind), 2 a usage error, 130 interrupted (Ctrl-C).
 """
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -315,6 +318,7 @@ def run(args):
     import mxnet as mx
     from tqdm import tqdm
 
+    from export._isolated import Worker
     from export._memory import release_memory
     from export.artifacts.package import AgreementError, stages
     from export.precision import PrecisionError
@@ -331,11 +335,17 @@ def run(args):
         models = tqdm(args.names, desc="export", unit="model", disable=len(args.names) < 2, file=sys.stderr)
         # The steps of the model being exported (resnet152 takes half a minute), on terminals only.
         steps = len(stages(args.format, not args.no_verify, args.quantize or args.fp16)) + 1  # + building the net with its weights
-        with tqdm(total=steps, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
-                  disable=not sys.stderr.isatty(), bar_format="{desc}  step {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+        # Several models: exported in a worker process replaced when it has grown (MXNet keeps native
+        # memory that grows model after model in one process: --all peaked at 1.35x its largest).
+        with Worker() if len(args.names) > 1 else contextlib.nullcontext() as worker, \
+                tqdm(total=steps, leave=False, file=sys.stderr, position=1 if len(args.names) > 1 else 0,
+                     disable=not sys.stderr.isatty(), bar_format="{desc}  step {n_fmt}/{total_fmt} [{elapsed}]") as bar:
             for name in models:
                 current = name
-                lines, weights, warnings = export_one(name, args, ctx, providers, bar)
+                if worker:
+                    lines, weights, warnings = worker.run(export_one, name, args, ctx, providers, target=bar)
+                else:
+                    lines, weights, warnings = export_one(name, args, ctx, providers, bar)
                 if weights["trained"] is False:
                     untrained.append(name)
                 tqdm.write("\n".join(lines), file=sys.stdout)

@@ -39,12 +39,15 @@ class AgreementError(RuntimeError):
     """An exported backend's output differs from the imperative net beyond the tolerance."""
 
     def __init__(self, name, report):
-        self.report = report
+        self.name, self.report = name, report
         failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
         detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
         super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
                          f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
                          "bug: please report it with the model name and options")
+
+    def __reduce__(self):  # pickled by the forked export of tools/export.py (export/_isolated.py)
+        return type(self), (self.name, self.report)
 
 
 @dataclass
