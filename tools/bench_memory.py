@@ -62,15 +62,19 @@ def peak(cmd, cwd):
     """(peak RSS in GB, seconds, exit status) of ``cmd`` run to completion."""
     env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     start = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peaks, done = [0], threading.Event()
-    sampler = threading.Thread(target=sample_tree, args=(process.pid, peaks, done), daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    err = process.stderr.read().decode(errors="replace")
+    # stderr to a file, not a pipe: wait4 reads nothing until the end, and --all's progress bar
+    # alone could fill a pipe and stall the command.
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        peaks, done = [0], threading.Event()
+        sampler = threading.Thread(target=sample_tree, args=(process.pid, peaks, done), daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        err = stderr.read().decode(errors="replace")
     if process.returncode != 0:
         print(f"  {' '.join(cmd[1:])} exited {process.returncode}: {err.strip().splitlines()[-1:]}", file=sys.stderr)
     largest = max(usage.ru_maxrss * 1024, max(peaks))  # ru_maxrss is in KiB

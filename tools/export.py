@@ -351,7 +351,8 @@ def run(args):
                 tqdm.write("\n".join(lines), file=sys.stdout)
                 for warning in warnings:
                     tqdm.write(f"warning: {name}: {warning}", file=sys.stderr)
-                release_memory()  # this model's arrays, before the next one is built
+                if not worker:  # a worker releases its own after each model
+                    release_memory()  # this model's arrays, before the next one is built
         if untrained and not args.untrained:
             print(untrained_note(untrained))
     except KeyboardInterrupt:

@@ -46,7 +46,7 @@ class AgreementError(RuntimeError):
                          f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
                          "bug: please report it with the model name and options")
 
-    def __reduce__(self):  # pickled by the forked export of tools/export.py (export/_isolated.py)
+    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/_isolated.py)
         return type(self), (self.name, self.report)
 
 
