@@ -17,6 +17,7 @@ from mxnet.gluon import HybridBlock
 from . import _params_file
 from .zoo_inputs import zoo_input_dtypes
 from ._errors import check_input_size, mxnet_reason
+from .errors import InvalidInputError, InvalidTypeError, MissingFileError
 
 
 @dataclass
@@ -34,12 +35,12 @@ def strip_prefixes(params):
     """``{"arg:w": a, "aux:m": b}`` or ``[arg_params, aux_params]`` -> ``{"w": a, "m": b}`` (numpy)."""
     if isinstance(params, (list, tuple)):
         if len(params) != 2:
-            raise ValueError("params given as a list must be [arg_params, aux_params]")
+            raise InvalidInputError("params given as a list must be [arg_params, aux_params]")
         merged = dict(params[0])
         merged.update(params[1])
         params = merged
     if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict, a [arg, aux] list or a .params path, not "
+        raise InvalidTypeError(f"params must be a dict, a [arg, aux] list or a .params path, not "
                         f"{type(params).__name__}")
     out = {}
     for key, value in params.items():
@@ -51,7 +52,7 @@ def strip_prefixes(params):
 def load_params(path):
     """Read a ``.params`` file; a truncated or foreign file gives one clear error."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"params file {path!r} does not exist")
+        raise MissingFileError(f"params file {path!r} does not exist")
     mapped = _params_file.read(path)  # no copy; None for layouts only MXNet reads
     if mapped is not None:
         return strip_prefixes(mapped)
@@ -60,21 +61,21 @@ def load_params(path):
     except mx.base.MXNetError as err:
         cut = _params_file.truncation(path)
         if cut:
-            raise ValueError(f"cannot read params file {path!r}: it is {cut}; copy or save it again") from None
-        raise ValueError(f"cannot read params file {path!r} (truncated or not an MXNet .params "
+            raise InvalidInputError(f"cannot read params file {path!r}: it is {cut}; copy or save it again") from None
+        raise InvalidInputError(f"cannot read params file {path!r} (truncated or not an MXNet .params "
                          f"file?): {mxnet_reason(err)}") from None
     if not isinstance(loaded, dict):
-        raise ValueError(f"params file {path!r} holds an unnamed list of arrays, not named params")
+        raise InvalidInputError(f"params file {path!r} holds an unnamed list of arrays, not named params")
     return strip_prefixes(loaded)
 
 
 def load_symbol(path):
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"symbol file {path!r} does not exist")
+        raise MissingFileError(f"symbol file {path!r} does not exist")
     try:
         return mx.sym.load(path)
     except mx.base.MXNetError as err:
-        raise ValueError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
+        raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
 
 
 def params_path(prefix, epoch=None):
@@ -83,7 +84,7 @@ def params_path(prefix, epoch=None):
         return f"{prefix}-{int(epoch):04d}.params"
     found = sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9].params"))
     if not found:
-        raise FileNotFoundError(f"no {prefix}-NNNN.params file next to {prefix}-symbol.json")
+        raise MissingFileError(f"no {prefix}-NNNN.params file next to {prefix}-symbol.json")
     return found[-1]
 
 
@@ -157,7 +158,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
         except mx.base.MXNetError as err:
             if len(input_shapes) == 1:
                 check_block_input(net, input_shapes[0])  # names the smallest size that fits
-            raise ValueError(f"input shapes {input_shapes} do not fit the net: {mxnet_reason(err)}") from None
+            raise InvalidInputError(f"input shapes {input_shapes} do not fit the net: {mxnet_reason(err)}") from None
     return bool(missing)
 
 
@@ -186,7 +187,7 @@ def check_block_input(net, shape):
             node["attrs"].pop("__shape__", None)
     reason = check_input_size(mx.sym.load_json(json.dumps(graph)), input_names(1)[0], shape)
     if reason:
-        raise ValueError(f"input shape {tuple(shape)} does not fit the net: {reason}")
+        raise InvalidInputError(f"input shape {tuple(shape)} does not fit the net: {reason}")
 
 
 def _flatten(items):
@@ -219,7 +220,7 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
     blocks only, to initialize and warm them up."""
     if isinstance(source, HybridBlock):
         if not input_shapes:
-            raise ValueError("input_shape is required for a HybridBlock without a zoo_config, "
+            raise InvalidInputError("input_shape is required for a HybridBlock without a zoo_config, "
                              "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
         prepare_block(source, input_shapes, seed=seed, hybridize=False)
         sym = block_symbol(source, len(input_shapes))
@@ -243,7 +244,7 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
             files["params"] = os.fspath(params)
             params = load_params(params)
         if not isinstance(sym, mx.sym.Symbol):
-            raise TypeError(f"expected an mxnet Symbol, got {type(sym).__name__}")
+            raise InvalidTypeError(f"expected an mxnet Symbol, got {type(sym).__name__}")
         return Source(sym, strip_prefixes(params), files=files)
-    raise TypeError("source must be a HybridBlock, a symbol prefix/path, a (Symbol, params) pair "
+    raise InvalidTypeError("source must be a HybridBlock, a symbol prefix/path, a (Symbol, params) pair "
                     f"or load_checkpoint's (Symbol, arg_params, aux_params); got {type(source).__name__}")

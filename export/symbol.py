@@ -8,6 +8,7 @@ import mxnet as mx
 from .artifacts import manifest as manifests
 from . import source as sources
 from .zoo_inputs import zoo_input_dtypes, zoo_input_shape
+from .errors import InvalidInputError
 
 
 def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
@@ -24,7 +25,7 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     """
     shapes = input_shape or zoo_input_shape(net)
     if shapes is None:
-        raise ValueError("input_shape is required for a net without a zoo_config, e.g. "
+        raise InvalidInputError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
     shapes = [tuple(shapes)] if isinstance(shapes[0], int) else [tuple(s) for s in shapes]
     initialized = sources.prepare_block(net, shapes, seed=seed, ctx=ctx)

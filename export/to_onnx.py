@@ -13,6 +13,7 @@ from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
 from .artifacts.versions import package_version
+from .errors import InvalidInputError
 
 # optimize level: ONNX Runtime's transformer fusions (contrib ops: runs on ONNX Runtime only)
 TRANSFORMER = "transformer"
@@ -108,7 +109,7 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     """
     opset = check_opset(opset)
     if optimize not in (True, False, TRANSFORMER):
-        raise ValueError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
+        raise InvalidInputError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
     is_block = isinstance(source, HybridBlock)
     if input_shape is None and is_block:
         input_shape = zoo_input_shape(source)
@@ -127,7 +128,7 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
     if input_shape is None and src.manifest:
         input_shape = [tuple(d or 1 for d in i["shape"]) for i in src.manifest.get("inputs", [])]
     if input_shape is None:
-        raise ValueError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
+        raise InvalidInputError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
     check_param_names(src.symbol, src.params)
     names = data_inputs(src.symbol, src.params)
     input_shape = _in_gluon_order(names, input_shape, is_shape=True)

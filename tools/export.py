@@ -320,8 +320,8 @@ def run(args):
 
     from export._isolated import Worker
     from export._memory import release_memory
-    from export.artifacts.package import AgreementError, stages
-    from export.precision import PrecisionError
+    from export.artifacts.package import stages
+    from export.errors import AgreementError, ExportError, PrecisionError
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
@@ -361,7 +361,9 @@ def run(args):
         raise
     except (AgreementError, PrecisionError) as err:
         print(f"error: {err}", file=sys.stderr)
-    except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
+    # The compiler's family, the zoo's ValueErrors (unknown model, weights that do not fit) and
+    # the file system's; a TypeError or any other exception is a bug and keeps its traceback.
+    except (ExportError, ValueError, OSError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
         if isinstance(err, OSError) and err.filename and err.strerror:
             message = f"{err.filename}: {err.strerror}"

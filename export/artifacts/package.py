@@ -21,6 +21,7 @@ import numpy as np
 
 from . import manifest as manifests
 from .. import verify
+from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
 from .._memory import release_memory
 from .io import atomic_write_text
 from .staging import staged_dir
@@ -33,21 +34,6 @@ ONNX_NAME = "model.onnx"
 REPORT_NAME = "report.json"
 CHECK_BATCH = 3  # verification batch for a dynamic-batch export: not the export's batch of 1
 REFERENCE = "imperative"
-
-
-class AgreementError(RuntimeError):
-    """An exported backend's output differs from the imperative net beyond the tolerance."""
-
-    def __init__(self, name, report):
-        self.name, self.report = name, report
-        failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
-        detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
-        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
-                         f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
-                         "bug: please report it with the model name and options")
-
-    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/_isolated.py)
-        return type(self), (self.name, self.report)
 
 
 @dataclass
@@ -88,15 +74,15 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     progress = progress or (lambda step: None)
     name = name or getattr(net, "zoo_name", None)
     if not name:
-        raise ValueError("name is required for a net that is not from the zoo")
+        raise InvalidInputError("name is required for a net that is not from the zoo")
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
-        raise ValueError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
     if precision is not None and "onnx" not in formats:
-        raise ValueError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
+        raise InvalidInputError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
     sample = tuple(input_shape or getattr(getattr(net, "zoo_config", None), "input_shape", ()) or ())
     if not sample:
-        raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
+        raise InvalidInputError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
     if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]

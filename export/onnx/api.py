@@ -16,6 +16,7 @@ from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # 
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
+from ..errors import InvalidInputError
 
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
@@ -44,7 +45,7 @@ def check_param_names(sym, params):
         attrs = sym.attr_dict()
         missing = [n for n in inputs if n not in params and _is_weight(attrs, n)]
         lacking = f" and {len(missing)} of its weights are missing ({few(missing)})" if missing else ""
-        raise ValueError(f"params do not match the symbol (saved for another model?): {len(stray)} params "
+        raise InvalidInputError(f"params do not match the symbol (saved for another model?): {len(stray)} params "
                          f"are not inputs of the symbol ({few(stray)}){lacking}; pass the params saved "
                          "with this symbol")
 
@@ -62,13 +63,13 @@ def check_param_shapes(sym, params, shapes):
         if len(shapes) == 1:  # an image input too small for the net: name the smallest size
             (name, shape), = shapes.items()
             check_input_size(sym, name, shape, {n: v.shape for n, v in params.items()})
-        raise ValueError(f"input shapes {shapes} do not fit the symbol: {mxnet_reason(err)}") from None
+        raise InvalidInputError(f"input shapes {shapes} do not fit the symbol: {mxnet_reason(err)}") from None
     inferred = dict(zip(sym.list_arguments(), arg_shapes or []))
     inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
     for name, value in params.items():
         want = inferred.get(name)
         if want and 0 not in want and tuple(want) != tuple(value.shape):
-            raise ValueError(f"params do not match the symbol: {name!r} has shape "
+            raise InvalidInputError(f"params do not match the symbol: {name!r} has shape "
                              f"{tuple(value.shape)} but the symbol needs {tuple(want)} for input "
                              f"shapes {shapes}; pass the params saved with this symbol")
 

@@ -3,6 +3,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from ..errors import InvalidInputError, UnsupportedOperatorError  # noqa: F401  (re-exported)
 from . import ops  # noqa: F401  (registers every converter)
 from .graph import GraphBuilder
 from .registry import MIN_OPSET, OpNode, lookup
@@ -15,15 +16,11 @@ BATCH_DIM = "batch"  # the name of axis 0 when only the batch is dynamic
 SMALL_CONSTANT = 64  # elements; constants up to this size stay in the checked skeleton
 
 
-class UnsupportedOperatorError(NotImplementedError):
-    """An MXNet op with no converter at the requested opset."""
-
-
 def check_opset(opset):
     if opset is None:
         return DEFAULT_OPSET
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ValueError(f"opset {opset!r} is not supported: choose an int from {MIN_OPSET} to "
+        raise InvalidInputError(f"opset {opset!r} is not supported: choose an int from {MIN_OPSET} to "
                          f"{MAX_OPSET} (default {DEFAULT_OPSET})")
     return opset
 

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional, Tuple
+from ..errors import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _group(spec, shapes):
         sizes = {shapes[n][a] for n, a in where}
         if len(sizes) > 1:
             listed = ", ".join(f"{n} axis {a} = {shapes[n][a]}" for n, a in where)
-            raise ValueError(f"dynamic dim {dim!r} has different sizes in the input shapes ({listed}); "
+            raise InvalidInputError(f"dynamic dim {dim!r} has different sizes in the input shapes ({listed}); "
                              "give axes that share a name the same size")
     return places
 

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .convert import BATCH_DIM
+from ..errors import InvalidInputError, InvalidTypeError
 
 PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
 # Names Gluon and the Module API give weights (for error messages only).
@@ -69,7 +70,7 @@ def _per_input(names, values, everything, what, noun="shape(s)"):
     weights = [n for n in names if n.endswith(PARAM_SUFFIXES)]
     hint = (f"; {len(weights)} of them look like weights missing from params ({few(weights)}): "
             "pass the params saved with this symbol" if weights else "; give one per input")
-    raise ValueError(f"{what} has {len(values)} {noun} but the symbol has {len(names)} run-time "
+    raise InvalidInputError(f"{what} has {len(values)} {noun} but the symbol has {len(names)} run-time "
                      f"input(s) not found in params ({few(names)}){also}{hint}")
 
 
@@ -88,7 +89,7 @@ def name_shapes(names, shapes, what="input_shape", everything=None):
         unknown = sorted(set(shapes) - set(everything))
         missing = [n for n in names if n not in shapes]
         if unknown or missing:
-            raise ValueError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
+            raise InvalidInputError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
                              f"{'; missing ' + str(missing) if missing else ''}; the run-time "
                              f"inputs are {names}")
         return {n: tuple(int(d) for d in shapes[n]) for n in names}
@@ -115,18 +116,18 @@ def _axes_spec(name, axes, rank):
     elif isinstance(axes, (list, tuple, set)):
         items = [(a, None) for a in axes]
     else:
-        raise TypeError(f"dynamic axes of {name!r} must be a dict {{axis: name}} or a list of "
+        raise InvalidTypeError(f"dynamic axes of {name!r} must be a dict {{axis: name}} or a list of "
                         f"axes, not {type(axes).__name__}")
     spec = {}
     for axis, dim in items:
         if not isinstance(axis, (int, np.integer)) or not -rank <= axis < rank:
-            raise ValueError(f"dynamic axis {axis!r} of input {name!r} is out of range for its "
+            raise InvalidInputError(f"dynamic axis {axis!r} of input {name!r} is out of range for its "
                              f"{rank}-D shape; give axes from 0 to {rank - 1}")
         axis = int(axis) % rank
         if dim is None:
             dim = BATCH_DIM if axis == 0 else f"{name}_dim{axis}"
         if not isinstance(dim, str) or not dim:
-            raise ValueError(f"dynamic axis {axis} of input {name!r} needs a non-empty name, got {dim!r}")
+            raise InvalidInputError(f"dynamic axis {axis} of input {name!r} needs a non-empty name, got {dim!r}")
         spec[axis] = dim
     return spec
 
@@ -150,11 +151,11 @@ def dynamic_spec(sym, names, shapes, dynamic_batch=True, dynamic_axes=None, labe
             return {n: {0: BATCH_DIM} for n in names if shapes[n]
                     and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)}
     if not isinstance(dynamic_axes, dict):
-        raise TypeError(f"dynamic_axes must be a dict {{input: axes}}, not {type(dynamic_axes).__name__}")
+        raise InvalidTypeError(f"dynamic_axes must be a dict {{input: axes}}, not {type(dynamic_axes).__name__}")
     labels = label_inputs(sym) if labels is None else labels
     unknown = sorted(n for n in dynamic_axes if n not in names and n not in labels)
     if unknown:
-        raise ValueError(f"dynamic_axes names {unknown}, which are not run-time inputs; the "
+        raise InvalidInputError(f"dynamic_axes names {unknown}, which are not run-time inputs; the "
                          f"inputs are {names}")
     return {n: _axes_spec(n, axes, len(shapes[n])) for n, axes in dynamic_axes.items()
             if n in names and axes}

@@ -16,6 +16,7 @@ from ..source import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, check_param_names, save_model
 from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
 from .writer import append_initializers
+from ..errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
     its own (``seq_length``, ``seq_length_1``...), merged only where the inputs must match."""
     if not dynamic:
         if dynamic_input_shapes is not None:
-            raise ValueError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
+            raise InvalidInputError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
         return {}
     if dynamic_input_shapes is None:
         return None  # the batch axis of every data input
@@ -38,7 +39,7 @@ def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
     axes, uses = {}, {}
     for name, shape in in_shapes.items():
         if len(shape) != len(dyn[name]):
-            raise ValueError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
+            raise InvalidInputError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
                              f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
         axes[name] = {}
         for i, d in enumerate(dyn[name]):
@@ -57,7 +58,7 @@ def name_shapes_raw(names, everything, values, what):
         return dict(zip(names, values))
     if len(values) == len(everything):
         return {n: v for n, v in zip(everything, values) if n in names}
-    raise ValueError(f"{what} has {len(values)} entries but the symbol has {len(names)} run-time "
+    raise InvalidInputError(f"{what} has {len(values)} entries but the symbol has {len(names)} run-time "
                      f"input(s) {names} (or {len(everything)} with labels); give one per input")
 
 
@@ -68,7 +69,7 @@ def _shape_list(in_shapes):
     if is_shape(in_shapes) and in_shapes:
         return [tuple(int(d) for d in in_shapes)]
     if not isinstance(in_shapes, (list, tuple)) or not all(is_shape(s) for s in in_shapes):
-        raise ValueError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
+        raise InvalidInputError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
                          f"[(1, 3, 224, 224)], or one shape; got {in_shapes!r}")
     return [tuple(int(d) for d in s) for s in in_shapes]
 
@@ -95,9 +96,9 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
     if isinstance(sym, tuple) and len(sym) == 3 and params is None:  # load_checkpoint's result
         sym, params = sym[0], [sym[1], sym[2]]
     if params is None:
-        raise ValueError("params is required: a dict, [arg_params, aux_params] or a .params path")
+        raise InvalidInputError("params is required: a dict, [arg_params, aux_params] or a .params path")
     if in_shapes is None:
-        raise ValueError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
+        raise InvalidInputError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
     check_param_names(sym, params)  # params of another model: say so before counting inputs

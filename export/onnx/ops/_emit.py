@@ -1,6 +1,7 @@
 """A tiny node emitter shared by the converters: names intermediate values, collects nodes."""
 import numpy as np
 from onnx import helper
+from ...errors import InvalidInputError, UnsupportedOperatorError
 
 
 class Emitter:
@@ -159,13 +160,13 @@ def onnx_dtype(dtype):
 def normalize_axis(axis, ndim):
     """MXNet's negative axis -> non-negative, with a clear error when out of range."""
     if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for a {ndim}-D tensor")
+        raise InvalidInputError(f"axis {axis} is out of range for a {ndim}-D tensor")
     return axis % ndim
 
 
 def unsupported(node, what, fix):
     """One clear error for an attribute combination we cannot express."""
-    return NotImplementedError(
+    return UnsupportedOperatorError(
         f"{node.op} node '{node.name}': {what} is not supported by the ONNX exporter; {fix}")
 
 

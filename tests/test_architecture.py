@@ -1,0 +1,74 @@
+"""The house's rules, executable: which package may import which, and one exception family."""
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILTIN_ERRORS = {"ValueError", "TypeError", "RuntimeError", "NotImplementedError", "FileNotFoundError",
+                  "OSError", "KeyError", "IndexError", "ImportError", "ChildProcessError"}
+
+
+def _modules(package):
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported_modules(path):
+    """Absolute names of the modules ``path`` imports, relative imports resolved."""
+    tree = ast.parse(path.read_text())
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+def _loaded_after_import(module):
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("path", _modules("hybridzoo"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_zoo_never_imports_the_compiler(path):
+    assert not [m for m in _imported_modules(path) if m == "export" or m.startswith("export.")]
+
+
+@pytest.mark.parametrize("path", _modules("export"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_compiler_never_imports_the_zoo(path):
+    assert not [m for m in _imported_modules(path) if m == "hybridzoo" or m.startswith("hybridzoo.")]
+
+
+def test_importing_export_loads_no_zoo_and_no_mxnet():
+    loaded = _loaded_after_import("export")
+    assert not {m for m in loaded if m.split(".")[0] in ("hybridzoo", "mxnet")}
+
+
+def test_the_deployment_side_loads_neither_mxnet_nor_the_converter():
+    loaded = _loaded_after_import("export.deploy.runtime")
+    assert "mxnet" not in loaded and "export.onnx" not in loaded
+
+
+@pytest.mark.parametrize("path", _modules("export"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_compiler_raises_only_its_own_family(path):
+    """``raise ValueError(...)`` and friends bypass ``ExportError``: callers catching the family miss them."""
+    raised = [node.exc.func.id for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+              and isinstance(node.exc.func, ast.Name) and node.exc.func.id in BUILTIN_ERRORS]
+    assert not raised, f"{path.name} raises {raised}: raise a subclass from export.errors"
+
+
+def test_every_error_class_of_the_compiler_is_in_the_family():
+    import export.errors as errors
+    import export.deploy.preprocess as preprocess
+    import export.onnx as onnx_api
+    for cls in (*[getattr(errors, n) for n in errors.__all__], preprocess.InputError,
+                onnx_api.UnsupportedOperatorError):
+        assert issubclass(cls, errors.ExportError), cls
