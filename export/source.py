@@ -205,7 +205,7 @@ def block_params(net, sym):
 
 def _manifest_for(symbol_file):
     """The manifest.json beside ``symbol_file`` if it lists that file, else None."""
-    from .artifacts import manifest
+    from .files import manifest
     path = os.path.join(os.path.dirname(os.path.abspath(symbol_file)), manifest.MANIFEST_NAME)
     try:
         found = manifest.read(path)

@@ -5,7 +5,7 @@ import tempfile
 
 import mxnet as mx
 
-from .artifacts import manifest as manifests
+from .files import manifest as manifests
 from . import source as sources
 from .zoo_inputs import zoo_input_dtypes, zoo_input_shape
 from .errors import InvalidInputError

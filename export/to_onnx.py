@@ -6,13 +6,13 @@ from types import SimpleNamespace
 import numpy as np
 from mxnet.gluon import HybridBlock
 
-from .artifacts import manifest as manifests
+from .files import manifest as manifests
 from . import source as sources
 from .zoo_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
 from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
-from .artifacts.versions import package_version
+from .files.versions import package_version
 from .errors import InvalidInputError
 
 # optimize level: ONNX Runtime's transformer fusions (contrib ops: runs on ONNX Runtime only)

@@ -6,7 +6,7 @@ from mxnet.gluon import nn
 
 import export
 from export import verify
-from export.artifacts import manifest
+from export.files import manifest
 from test_export_onnx import bn_net, run
 
 
@@ -24,7 +24,7 @@ def test_export_symbol_roundtrip_and_manifest(tmp_path):
     assert info["outputs"][0]["shape"] == [1, 4]
     assert info["weights"] == {"trained": False, "source": None, "seed": 0}
     assert set(info["files"]) == {"m-symbol.json", "m-0000.params"}
-    assert info["files"]["m-0000.params"]["sha256"] == export.artifacts.io.sha256_file(paths["params"])
+    assert info["files"]["m-0000.params"]["sha256"] == export.files.io.sha256_file(paths["params"])
 
 
 def test_export_symbol_is_deterministic(tmp_path):

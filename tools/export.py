@@ -282,7 +282,7 @@ def precision_plan(net, weights, args):
     """
     if not (args.quantize or args.fp16):
         return None
-    from export.artifacts.manifest import preprocess
+    from export.files.manifest import preprocess
     from export.precision.calibrate import Calibration, from_folder
     from export.precision.plan import Evaluation, PrecisionPlan
     from hybridzoo import data

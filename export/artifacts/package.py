@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import manifest as manifests
+from ..files import manifest as manifests
 from .. import verify
 from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
 from .._memory import release_memory
-from .io import atomic_write_text
-from .staging import staged_dir
+from ..files.io import atomic_write_text
+from ..files.staging import staged_dir
 from ..source import input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx

@@ -24,7 +24,7 @@ import shutil
 import onnx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from .staging import staged_dir
+from ..files.staging import staged_dir
 from ..errors import InvalidInputError
 
 PLATFORM = "onnxruntime_onnx"

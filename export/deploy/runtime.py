@@ -14,7 +14,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from ..artifacts import manifest as manifests
+from ..files import manifest as manifests
 from .preprocess import InputError, Preprocess, collect_files, load_samples
 from ..errors import InvalidInputError
 

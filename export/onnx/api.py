@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 
 from .._errors import check_input_size, mxnet_reason
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401

@@ -135,5 +135,5 @@ def check_skeleton(model, graph, weights):
 
 
 def _version():
-    from ..artifacts.versions import package_version
+    from ..files.versions import package_version
     return package_version()

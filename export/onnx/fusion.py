@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
 from ..errors import MissingDependencyError
 
 FUSED_OPS = ("Attention", "MultiHeadAttention", "SkipLayerNormalization", "Gelu", "BiasGelu",

@@ -35,7 +35,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from . import PrecisionError
 from .calibrate import METHODS
 from .serving import FP16, INT8
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
 from ..errors import InvalidInputError
 
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")

@@ -27,7 +27,7 @@ from . import PrecisionError
 from .calibrate import Calibration, select
 from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
 from .serving import FILE_NAMES, FP16, FP32, INT8
-from ..artifacts.io import sha256_file
+from ..files.io import sha256_file
 from ..deploy.runtime import session_options
 from ..errors import InvalidInputError
 
