@@ -57,7 +57,7 @@ class AgreementError(ExportError, RuntimeError):
                          f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
                          "bug: please report it with the model name and options")
 
-    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/_isolated.py)
+    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/worker.py)
         return type(self), (self.name, self.report)
 
 

@@ -12,7 +12,7 @@ import mxnet as mx
 import numpy as np
 import onnxruntime as ort
 
-from ._memory import release_memory
+from .memory import release_memory
 from .deploy.runtime import default_providers, session_options
 
 RTOL = 1e-4

@@ -72,3 +72,35 @@ def test_every_error_class_of_the_compiler_is_in_the_family():
     for cls in (*[getattr(errors, n) for n in errors.__all__], preprocess.InputError,
                 onnx_api.UnsupportedOperatorError):
         assert issubclass(cls, errors.ExportError), cls
+
+
+def _private_imports(path):
+    """``pkg._private`` modules that ``path`` imports from outside ``pkg``."""
+    own = {"tools": "hybridzoo_tools"}.get(path.relative_to(ROOT).parts[0], path.relative_to(ROOT).parts[0])
+    for module in _imported_modules(path):
+        parts = module.split(".")
+        for i, part in enumerate(parts[1:], 1):
+            if part.startswith("_") and not part.startswith("__") and parts[0] != own:
+                yield ".".join(parts[:i + 1])
+                break
+
+
+@pytest.mark.parametrize("path", [p for d in ("tools", "hybridzoo", "export") for p in _modules(d)],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_package_imports_another_packages_private_modules(path):
+    assert not sorted(set(_private_imports(path)))
+
+
+@pytest.mark.parametrize("path", _modules("tools"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_tools_share_one_cli_module_instead_of_copying_the_path_fix(path):
+    source = path.read_text()
+    assert "sys.path[:]" not in source or path.name == "_cli.py"
+    assert "spec_from_file_location" not in source, "import siblings as hybridzoo_tools.<name>"
+
+
+def test_the_zoo_keeps_production_code_out_of_its_test_helpers():
+    users = [p for d in ("hybridzoo", "tools") for p in _modules(d)
+             if "hybridzoo/testing" not in str(p) and any(m == "hybridzoo.testing" or m.startswith("hybridzoo.testing.")
+                                                          or m.endswith("..testing") for m in _imported_modules(p))]
+    allowed = {"bench_nlp.py", "bench_detection.py", "detector_sweep.py", "nlp_sweep.py", "gluon_sweep.py"}  # test-weight sweeps
+    assert not [p.name for p in users if p.name not in allowed]

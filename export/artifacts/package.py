@@ -22,7 +22,7 @@ import numpy as np
 from ..files import manifest as manifests
 from .. import verify
 from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
-from .._memory import release_memory
+from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
 from ..source import input_names as _input_names

@@ -56,7 +56,7 @@ def _interrupt_once(signum, frame):
 
 def _serve(conn):
     """The worker: run each job sent, answer with its result or exception and the memory kept."""
-    from export._memory import release_memory
+    from export.memory import release_memory
 
     signal.signal(signal.SIGINT, _interrupt_once)  # started with Ctrl-C ignored
     try:
