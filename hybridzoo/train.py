@@ -23,7 +23,7 @@ import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data, runs, weights
+from . import checkpoint, data, runs, trusted, weights
 from .registry import get_config, get_model
 from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
 
@@ -248,9 +248,8 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     trainer = make_trainer(net, recipe, kvstore)
     history, best = [], None
     if state is not None:
-        net.load_parameters(os.path.join(state["run_dir"], LAST + ".params"), ctx=context)
-        _resume_optimizer(trainer, os.path.join(state["run_dir"], LAST + ".states"),
-                          state["recipe"]["optimizer"], recipe)
+        net.load_parameters(state["params_path"], ctx=context)
+        _resume_optimizer(trainer, state, recipe)
         history, best = state["history"], state.get("best")
 
     preprocess = data.preprocessing_spec(config)
@@ -281,11 +280,13 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     return RunResult(out, best_params, manifest, history, time.perf_counter() - started)
 
 
-def _resume_optimizer(trainer, states, previous_optimizer, recipe):
-    """Load the saved optimizer state (momentum, Adam moments) when the optimizer is unchanged;
-    the file also holds the old lr and wd, so the recipe's are set again."""
-    if previous_optimizer != recipe.optimizer or not os.path.isfile(states):
+def _resume_optimizer(trainer, state, recipe):
+    """Load the saved optimizer state (momentum, Adam moments) when the optimizer is unchanged and
+    the file's bytes are the ones the run recorded; the file also holds the old lr and wd, so the
+    recipe's are set again."""
+    if state["recipe"]["optimizer"] != recipe.optimizer or state["states_path"] is None:
         return  # a new optimizer starts fresh; distributed runs keep their state on the servers
-    trainer.load_states(states)
+    trusted.load_trainer_states(trainer, state["states_path"], state.get("states_sha256"),
+                                os.path.join(state["run_dir"], LAST + ".json"))
     trainer.set_learning_rate(recipe.lr)
     trainer.optimizer.wd = recipe.wd
