@@ -77,7 +77,30 @@ def save_last(net, trainer, out, identity, best, history):
         manifest.update(states=os.path.basename(states), states_sha256=checkpoint.sha256_file(states))
     except AssertionError:  # distributed stores keep optimizer state on the servers
         pass
-    checkpoint.save_checkpoint(net, params, manifest)
+    return checkpoint.save_checkpoint(net, params, manifest)
+
+
+def save_epoch(net, trainer, out, identity, best, history, new_best, replaces=()):
+    """One epoch's files: best.* (when ``new_best``), last.*, its log line and the curves.
+    ``replaces`` are an earlier run's files (``--overwrite``): those this epoch does not rewrite
+    go once its checkpoint is written, so the earlier run is gone only when this one has one."""
+    if new_best:
+        save_best(net, out, identity, best, history)
+    last = save_last(net, trainer, out, identity, best, history)
+    stale = {LOG_FILE} | (set() if "states" in last else {LAST + ".states"})
+    for name in set(replaces) & stale:
+        os.remove(os.path.join(out, name))
+    append_log(os.path.join(out, LOG_FILE), dict(history[-1], model=identity["model"], dataset=identity["dataset"]))
+    plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{identity['model']} on {identity['dataset']}")
+
+
+def what_is_kept(out, history, earlier):
+    """What the run folder holds after a run stopped early: the earlier run, an epoch, or nothing."""
+    if earlier:
+        return f"{out} keeps the earlier run it held"
+    if history:
+        return f"{out} keeps epoch {history[-1]['epoch']}, the last finite one"
+    return "no checkpoint was written"
 
 
 def read_resume(path):

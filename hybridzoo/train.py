@@ -23,7 +23,7 @@ import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data, runs, trusted, weights
+from . import checkpoint, data, guards, runs, trusted, weights
 from .registry import get_config, get_model
 from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
 
@@ -78,6 +78,7 @@ class Recipe:
             raise ValueError(f"unknown optimizer {recipe.optimizer!r}: choose {' or '.join(OPTIMIZERS)}")
         if recipe.kvstore not in KVSTORES:
             raise ValueError(f"unknown kvstore {recipe.kvstore!r}: choose one of {', '.join(KVSTORES)}")
+        guards.check_recipe_numbers(recipe)
         return recipe
 
 
@@ -135,8 +136,9 @@ def evaluate(net, loader, ctx):
     return correct / max(total, 1)
 
 
-def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True):
-    """One pass over ``loader`` with softmax cross-entropy; return ``(mean loss, accuracy)``."""
+def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True, epoch=None):
+    """One pass over ``loader`` with softmax cross-entropy; return ``(mean loss, accuracy)``.
+    A loss that is no longer finite stops it before the step that would spread it to the weights."""
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     loss_sum = correct = total = 0.0
     with tqdm(loader, desc=desc, disable=not progress, leave=False, unit="batch") as bar:
@@ -146,8 +148,10 @@ def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True)
                 out = net(x)
                 loss = loss_fn(out, y)
             loss.backward()
+            batch_loss = float(loss.sum().asscalar())
+            guards.check_loss(batch_loss, epoch, trainer.learning_rate)
             trainer.step(x.shape[0] * scale)
-            loss_sum += float(loss.sum().asscalar())
+            loss_sum += batch_loss
             correct += float((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
             total += x.shape[0]
             bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.3f}")
@@ -162,7 +166,9 @@ def fit(net, trainer, train_loader, test_loader, ctx, epochs, start_epoch=0, sca
     for epoch in range(start_epoch + 1, epochs + 1):
         started = time.perf_counter()
         loss, train_acc = train_epoch(net, train_loader, trainer, ctx, scale,
-                                      desc=f"epoch {epoch}/{epochs}", progress=progress)
+                                      desc=f"epoch {epoch}/{epochs}", progress=progress, epoch=epoch)
+        guards.check_loss(loss, epoch, trainer.learning_rate)  # a sum of finite losses can overflow
+        guards.check_weights(net, epoch, trainer.learning_rate)
         record = {"epoch": epoch, "train_loss": loss, "train_accuracy": train_acc,
                   "test_accuracy": evaluate(net, test_loader, ctx),
                   "seconds": time.perf_counter() - started, "lr": trainer.learning_rate}
@@ -204,6 +210,8 @@ def build_net(name, resize=None, ctx=None, seed=0):
         net.zoo_config = net.zoo_config.with_(input_size=resize, resize=resize)
     mx.random.seed(seed)
     net.initialize(getattr(net, "default_init", None) or mx.init.Xavier(), ctx=ctx)
+    if resize:
+        guards.check_input_size(net, resize)
     net.hybridize()
     return net
 
@@ -238,8 +246,6 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     kvstore = create_kvstore(recipe.kvstore)
     rank, workers = (kvstore.rank, kvstore.num_workers) if not isinstance(kvstore, str) else (0, 1)
     writer = rank == 0  # in a cluster only the first worker writes files
-    for file in earlier if writer else ():  # --overwrite: no file of the earlier run survives
-        os.remove(os.path.join(out, file))
 
     net = build_net(name, recipe.resize, context, recipe.seed)
     config = net.zoo_config
@@ -259,20 +265,22 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
                 "recipe": dataclasses.asdict(recipe), "seed": recipe.seed, "context": str(context)}
 
     def on_epoch(record):
-        nonlocal best
+        nonlocal best, earlier
         history.append(record)
         if not writer:
             return
         with checkpoint.uninterrupted():  # Ctrl-C waits: the folder is always one whole epoch
-            if best is None or record["test_accuracy"] > best["test_accuracy"]:
-                best = dict(record)
-                runs.save_best(net, out, identity, best, history)
-            runs.save_last(net, trainer, out, identity, best, history)
-            runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
-            plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
+            new_best = best is None or record["test_accuracy"] > best["test_accuracy"]
+            best = dict(record) if new_best else best
+            # --overwrite: the earlier run's files go only now, replaced by this first checkpoint
+            runs.save_epoch(net, trainer, out, identity, best, history, new_best, replaces=earlier)
+            earlier = []
 
-    fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
-        scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
+    try:
+        fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
+            scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
+    except guards.DivergedError as err:
+        raise guards.DivergedError(f"{err}; {runs.what_is_kept(out, history, earlier)}") from None
     best_params = os.path.join(out, checkpoint.BEST + ".params")
     manifest = {}
     if writer and best is not None:  # record the final accuracies in the best manifest too

@@ -3,13 +3,18 @@ and whose sha256 it recorded, never unpickles an unrecorded file, and bad input 
 import json
 import os
 import pickle
+import re
 import shutil
 
 import mxnet as mx
+import numpy as np
 import pytest
 
 import hybridzoo
+from _tools import TOOLS, load_tool, run_code
+from hybridzoo_tools import _cli
 from hybridzoo import train, weights
+from hybridzoo.guards import DivergedError
 from hybridzoo.trusted import UntrustedFileError
 
 QUICK = dict(epochs=1, batch_size=64, momentum=0.5, progress=False)  # momentum: states to save
@@ -124,3 +129,88 @@ def test_resume_loads_the_params_file_it_verified(folder):
     train.train("softmax_regression", resume=str(folder), epochs=2, lr=0.0, optimizer="adam", progress=False)
     for name, value in mx.nd.load(str(folder / "last.params")).items():
         assert (value == kept[name]).asnumpy().all(), name
+
+
+def test_a_diverged_run_stops_and_keeps_its_last_finite_epoch(tmp_path):
+    """--momentum 5: the loss reaches 7e27 in epoch 2 and NaN in epoch 3. Before, the run ended
+    normally and a NaN epoch could be saved; now it stops naming the epoch and the fix."""
+    out = tmp_path / "diverged"
+    with pytest.raises(DivergedError, match=r"diverged in epoch 3 .*lower --lr \(now 0.1\) or --momentum; "
+                                            r".* keeps epoch 2, the last finite one"):
+        train.train("softmax_regression", out=str(out), lr=0.1, epochs=3, batch_size=64, momentum=5,
+                    progress=False)
+    assert json.loads((out / "last.json").read_text())["epochs"] == 2
+    assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2]
+    for value in mx.nd.load(str(out / "best.params")).values():
+        assert np.isfinite(value.asnumpy()).all()
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_has_a_checkpoint(folder, monkeypatch):
+    before = snapshot(folder)
+    with pytest.raises(ValueError, match=r"--resize 4 is too small for lenet: use --resize (\d+) or more") as error:
+        train.train("lenet", out=str(folder), overwrite=True, resize=4, **QUICK)
+    assert snapshot(folder) == before
+    smallest = int(re.search(r"--resize (\d+) or more", str(error.value)).group(1))
+    net = train.build_net("lenet", resize=smallest)  # the size named fits, one less does not
+    assert net(mx.nd.zeros((1, 1, smallest, smallest))).shape == (1, 10)
+    with pytest.raises(ValueError, match=f"--resize {smallest - 1} is too small"):
+        train.build_net("lenet", resize=smallest - 1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.train("softmax_regression", out=str(folder), overwrite=True, **QUICK)
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("override, message", [
+    (dict(lr=float("nan")), "--lr nan is not a finite number"),
+    (dict(lr=float("inf")), "--lr inf is not a finite number"),
+    (dict(wd=float("nan")), "--wd nan is not a finite number"),
+    (dict(batch_size=5000), "--batch-size 5000 is more than the 1437 training examples of digits"),
+], ids=["lr-nan", "lr-inf", "wd-nan", "batch-size"])
+def test_recipe_numbers_that_cannot_train_are_one_error(tmp_path, override, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        train.train("softmax_regression", out=str(tmp_path / "x"), **dict(QUICK, **override))
+    assert not (tmp_path / "x").exists() or not os.listdir(tmp_path / "x")
+
+
+INTERRUPT_IMPORT = """
+import runpy, sys
+class CtrlC:  # Ctrl-C arriving while {module} loads, before the tool's main() runs
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())
+sys.argv = [{tool!r}] + {args!r}
+runpy.run_path({tool!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("tool, module, args", [
+    ("train", "mxnet", ["--model", "lenet", "--out", "run"]),
+    ("infer", "onnxruntime", ["model.onnx", "digit.png"]),
+])
+def test_ctrl_c_while_a_tool_imports_is_one_line_and_exit_130(tmp_path, tool, module, args):
+    code = INTERRUPT_IMPORT.format(module=module, tool=str(TOOLS / f"{tool}.py"), args=args)
+    result = run_code(code, cwd=tmp_path, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == ["interrupted"]
+
+
+def test_train_cli_refuses_non_finite_numbers_and_bounds_workers(tmp_path, capsys):
+    cli = load_tool("train")
+    for flag in ("--lr", "--wd", "--momentum"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["--model", "lenet", "--out", str(tmp_path / "x"), flag, "nan"])
+        assert exit_info.value.code == 2
+        assert f"{flag} must be a finite number, got nan" in capsys.readouterr().err
+    args = cli.parse_args(["--model", "lenet", "--workers", "100000"])
+    assert args.workers == _cli.available_cores() < 100000
+    assert capsys.readouterr().err.strip() == (f"warning: --workers 100000 is more than the {args.workers} cores "
+                                               f"here; using {args.workers} DataLoader worker processes")

@@ -22,12 +22,19 @@ import sys
 
 from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
 
-from export.deploy import detection
-from export.deploy.runtime import OnnxModel
-from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
+# imported by main(), so that Ctrl-C while onnxruntime loads is one line
+detection = OnnxModel = FP32 = PRECISIONS = available = check_precision = compare_latency = variant_path = None
+
+
+def _import_runtime():
+    global detection, OnnxModel, FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
+    from export.deploy import detection
+    from export.deploy.runtime import OnnxModel
+    from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
 
 
 def parse_args(argv=None):
+    _import_runtime()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      usage="%(prog)s MODEL [INPUT ...] [--bench B1,B2] [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
