@@ -5,15 +5,18 @@ import os
 import pickle
 import re
 import shutil
+import struct
+import zlib
 
 import mxnet as mx
 import numpy as np
 import pytest
+from PIL import Image
 
 import hybridzoo
-from _tools import TOOLS, load_tool, run_code
+from _tools import TOOLS, error_lines, load_tool, run_code
 from hybridzoo_tools import _cli
-from hybridzoo import train, weights
+from hybridzoo import data, train, weights
 from hybridzoo.guards import DivergedError
 from hybridzoo.trusted import UntrustedFileError
 
@@ -214,3 +217,114 @@ def test_train_cli_refuses_non_finite_numbers_and_bounds_workers(tmp_path, capsy
     assert args.workers == _cli.available_cores() < 100000
     assert capsys.readouterr().err.strip() == (f"warning: --workers 100000 is more than the {args.workers} cores "
                                                f"here; using {args.workers} DataLoader worker processes")
+
+
+# --------------------------------------------------------------------------- infer
+@pytest.fixture(scope="module")
+def artifact(run, tmp_path_factory):
+    """The trained run exported to ONNX (no agreement check: not what these tests are about)."""
+    out = tmp_path_factory.mktemp("artifacts")
+    assert load_tool("export").main(["--model", "softmax_regression", "--params", run.run_dir, "--out", str(out),
+                                     "--format", "onnx", "--no-verify"]) == 0
+    return out / "softmax_regression"
+
+
+@pytest.fixture(scope="module")
+def infer_cli():
+    return load_tool("infer")
+
+
+def classify(infer_cli, capsys, *args):
+    assert infer_cli.main([*map(str, args), "--json", "--top-k", "1"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)["predictions"]
+
+
+def test_sixteen_bit_pngs_are_scaled_by_their_depth(artifact, infer_cli, capsys, tmp_path):
+    """The 360 test digits as 8-bit PNGs and as the same pixels in 16 bits (v * 257): before,
+    the 16-bit ones were clipped to 0/255 and most were misread."""
+    eight = data.write_digits_png(str(tmp_path / "8bit"), count=360)
+    (tmp_path / "16bit").mkdir()
+    for path in eight:
+        pixels = np.asarray(Image.open(path), dtype=np.uint16) * 257
+        wide = Image.fromarray(pixels)
+        assert wide.mode == "I;16"
+        wide.save(tmp_path / "16bit" / os.path.basename(path))
+    assert Image.open(tmp_path / "16bit" / os.path.basename(eight[0])).mode == "I;16"
+    narrow, deep = (classify(infer_cli, capsys, artifact, tmp_path / d) for d in ("8bit", "16bit"))
+
+    def right(predictions):
+        return sum(p["top"][0]["label"] == p["input"].rsplit("label", 1)[1][:-4] for p in predictions)
+    assert right(deep) == right(narrow) > 360 * 0.5  # 0.5: far above chance (0.1), whatever the run
+    for a, b in zip(narrow, deep):
+        assert a["top"][0]["class"] == b["top"][0]["class"]
+        assert b["top"][0]["prob"] == pytest.approx(a["top"][0]["prob"], abs=1e-5)
+
+
+def png_claiming(path, width, height):
+    """A 1x1 PNG whose header claims ``width`` x ``height`` (what a decompression bomb looks like)."""
+    Image.new("L", (1, 1)).save(path)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"IHDR")
+    raw[start + 4:start + 12] = struct.pack(">II", width, height)
+    raw[start + 17:start + 21] = struct.pack(">I", zlib.crc32(bytes(raw[start:start + 17])))
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def bad_artifact(artifact, tmp_path, kind):
+    """A copy of the artifact made bad in one way, and an input; returns (args, expected text)."""
+    folder = tmp_path / "artifact"
+    shutil.copytree(artifact, folder)
+    manifest = folder / "manifest.json"
+    digit = data.write_digits_png(str(tmp_path / "digits"), count=1)[0]
+    edits = {"std-zero": dict(preprocess=dict(json.loads(manifest.read_text())["preprocess"], std=[0])),
+             "list-preprocess": dict(preprocess=[1, 28, 28]), "string-labels": dict(labels="0123456789"),
+             "file-outside": dict(files={"../../../../etc/passwd": {"sha256": "0"}})}
+    if kind in edits:
+        edit_json(manifest, **edits[kind])
+    elif kind == "list-manifest":
+        manifest.write_text("[1, 2]")
+    elif kind == "changed-model":
+        with open(folder / "model.onnx", "ab") as f:
+            f.write(b"\0")
+    elif kind == "nan-array":
+        np.save(tmp_path / "nan.npy", np.full((1, 28, 28), np.nan, np.float32))
+        digit = tmp_path / "nan.npy"
+    elif kind in ("bomb", "huge"):
+        side = 20000 if kind == "bomb" else 10000  # Pillow refuses the first, warns about the second
+        digit = png_claiming(tmp_path / f"{kind}.png", side, side)
+    return [folder, digit], {
+        "std-zero": "std [0.0] has a zero", "list-preprocess": "preprocess is a list, not a JSON object",
+        "string-labels": "labels are a str, not a list", "file-outside": "'../../../../etc/passwd', which is not inside",
+        "list-manifest": "holds a JSON list, not an object", "changed-model": "sha256 differs",
+        "nan-array": "nan.npy: array holds NaN", "bomb": "bomb.png: image is far larger than",
+        "huge": "huge.png: image is 10000x10000 pixels, more than"}[kind]
+
+
+BAD = ["std-zero", "list-preprocess", "string-labels", "file-outside", "list-manifest", "changed-model",
+       "nan-array", "bomb", "huge"]
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_infer_refuses_a_bad_manifest_or_input_with_one_line(artifact, infer_cli, capsys, tmp_path, kind):
+    args, expected = bad_artifact(artifact, tmp_path, kind)
+    assert infer_cli.main([str(a) for a in args]) == 1
+    err = capsys.readouterr().err
+    (line,) = error_lines(err)
+    assert expected in line and "Warning" not in err
+
+
+def test_a_bench_batch_beyond_memory_is_one_line(artifact, infer_cli, capsys):
+    """Before: numpy's MemoryError (a traceback), or (--bench 10000000, 63 GB) swapping until
+    killed. 10**12 makes the old code fail at once rather than fill the machine's memory."""
+    batch = 10 ** 12
+    assert infer_cli.main([str(artifact), "--bench", str(batch), "--repeats", "1"]) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert re.search(rf"batch {batch} needs at least [\d.]+ GB .* use batches under \d+$", line), line
+
+
+def test_threads_beyond_the_cores_are_bounded_with_a_warning(artifact, infer_cli, capsys):
+    cores = _cli.available_cores()
+    assert infer_cli.main([str(artifact), "--bench", "1", "--repeats", "1", "--threads", "100000"]) == 0
+    err = capsys.readouterr().err
+    assert err.strip() == f"warning: --threads 100000 is more than the {cores} cores here; using {cores} onnxruntime threads"

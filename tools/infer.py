@@ -58,8 +58,10 @@ def parse_args(argv=None):
     args = parser.parse_intermixed_args(argv)
     if not args.inputs and not args.bench:
         parser.error("give inputs to classify, or --bench batch sizes")
-    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1:
-        parser.error("--top-k, --batch-size and --repeats must be positive")
+    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1):
+        parser.error("--top-k, --batch-size, --repeats and --threads must be positive")
+    if args.threads:
+        args.threads = _cli.at_most_cores(args.threads, "--threads", "onnxruntime threads")
     return args
 
 
