@@ -111,6 +111,10 @@ def read_resume(path):
         raise FileNotFoundError(f"nothing to resume at {path}: expected a run directory holding "
                                 f"{LAST}.json/{LAST}.params written by tools/train.py")
     state = checkpoint.read_json(last, "checkpoint", dict)
+    for key, kind in (("model", str), ("dataset", str), ("recipe", dict), ("history", list)):
+        if not isinstance(state.get(key), kind):
+            raise ValueError(f"{last} has no {key} ({kind.__name__}), so it was not written by tools/train.py; "
+                             "start a new run with --out DIR")
     folder = os.path.dirname(os.path.abspath(last))
     params = trusted.inside(folder, state.get("params"), last)
     checkpoint.verify(state, params, state.get("model"))

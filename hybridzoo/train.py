@@ -235,7 +235,11 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
                              f"not {name} on {dataset}")
         if out and os.path.abspath(out) != state["run_dir"]:
             raise ValueError(f"--resume continues in {state['run_dir']}; drop --out {out} or copy the run there")
-        recipe = Recipe(**state["recipe"]).replace(**overrides)
+        try:
+            recipe = Recipe(**state["recipe"]).replace(**overrides)
+        except TypeError as err:  # a field this version does not know, or one missing
+            raise ValueError(f"--resume {resume}: its recipe does not fit this version ({err}); "
+                             "start a new run with --out DIR") from None
         out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)

@@ -79,6 +79,16 @@ def test_a_truncated_states_file_is_one_error(folder):
         train.train("softmax_regression", resume=str(folder), epochs=2, progress=False)
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("recipe", None, "has no recipe"), ("history", 5, "has no history"), ("model", None, "has no model"),
+    ("recipe", {"lr": 0.1, "unknown": 1}, "its recipe does not fit this version"),
+])
+def test_resume_from_a_last_json_train_did_not_write_is_one_error(folder, field, value, message):
+    edit_json(folder / "last.json", **{field: value})
+    with pytest.raises(ValueError, match=message):
+        train.train("softmax_regression", resume=str(folder), epochs=2, progress=False)
+
+
 def test_resume_with_recorded_states_continues(folder):
     resumed = train.train("softmax_regression", resume=str(folder), epochs=2, progress=False)
     assert [r["epoch"] for r in resumed.history] == [1, 2]
@@ -279,7 +289,8 @@ def bad_artifact(artifact, tmp_path, kind):
     digit = data.write_digits_png(str(tmp_path / "digits"), count=1)[0]
     edits = {"std-zero": dict(preprocess=dict(json.loads(manifest.read_text())["preprocess"], std=[0])),
              "list-preprocess": dict(preprocess=[1, 28, 28]), "string-labels": dict(labels="0123456789"),
-             "file-outside": dict(files={"../../../../etc/passwd": {"sha256": "0"}})}
+             "file-outside": dict(files={"../../../../etc/passwd": {"sha256": "0"}}),
+             "huge-resize": dict(preprocess=dict(json.loads(manifest.read_text())["preprocess"], resize=10 ** 9))}
     if kind in edits:
         edit_json(manifest, **edits[kind])
     elif kind == "list-manifest":
@@ -298,11 +309,12 @@ def bad_artifact(artifact, tmp_path, kind):
         "string-labels": "labels are a str, not a list", "file-outside": "'../../../../etc/passwd', which is not inside",
         "list-manifest": "holds a JSON list, not an object", "changed-model": "sha256 differs",
         "nan-array": "nan.npy: array holds NaN", "bomb": "bomb.png: image is far larger than",
-        "huge": "huge.png: image is 10000x10000 pixels, more than"}[kind]
+        "huge": "huge.png: image is 10000x10000 pixels, more than",
+        "huge-resize": "resize 1000000000 scales the image to 1000000000x1000000000 pixels"}[kind]
 
 
 BAD = ["std-zero", "list-preprocess", "string-labels", "file-outside", "list-manifest", "changed-model",
-       "nan-array", "bomb", "huge"]
+       "nan-array", "bomb", "huge", "huge-resize"]
 
 
 @pytest.mark.parametrize("kind", BAD)

@@ -158,8 +158,11 @@ def _resize_and_crop(plane, size, resize):
         return np.asarray(image.resize((width, height), Image.BILINEAR))
     # ImageNet convention: shorter side to `resize`, then the centre (H, W) crop.
     ratio = resize / min(image.size)
-    scaled = image.resize((max(width, round(image.width * ratio)), max(height, round(image.height * ratio))),
-                          Image.BILINEAR)
+    scaled_size = (max(width, round(image.width * ratio)), max(height, round(image.height * ratio)))
+    if scaled_size[0] * scaled_size[1] > MAX_PIXELS:
+        raise InputError(f"manifest preprocess.resize {resize} scales the image to {scaled_size[0]}x{scaled_size[1]} "
+                         f"pixels, more than {MAX_PIXELS}; re-export the model or fix its manifest")
+    scaled = image.resize(scaled_size, Image.BILINEAR)
     left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
     return np.asarray(scaled.crop((left, top, left + width, top + height)))
 
