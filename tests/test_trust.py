@@ -181,6 +181,18 @@ def test_overwrite_keeps_the_earlier_run_until_the_new_one_has_a_checkpoint(fold
     assert snapshot(folder) == before
 
 
+def test_ctrl_c_before_the_first_checkpoint_of_an_overwrite_names_the_kept_run(folder, monkeypatch, capsys):
+    before = snapshot(folder)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "fit", interrupted)
+    status = load_tool("train").main(["--model", "softmax_regression", "--out", str(folder), "--overwrite", "--quiet"])
+    assert status == 130 and snapshot(folder) == before
+    assert capsys.readouterr().err.strip() == (f"interrupted before the first epoch finished; {folder} keeps "
+                                               "the run it held")
+
+
 @pytest.mark.parametrize("override, message", [
     (dict(lr=float("nan")), "--lr nan is not a finite number"),
     (dict(lr=float("inf")), "--lr inf is not a finite number"),
