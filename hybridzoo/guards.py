@@ -48,10 +48,14 @@ def check_batch_size(batch_size, examples, dataset, sharded=False):
                          f"{dataset}{where}; use --batch-size {examples} or less")
 
 
+def _in_epoch(epoch):
+    return f" in epoch {epoch}" if epoch is not None else ""
+
+
 def check_loss(loss, epoch, lr):
     """A :class:`DivergedError` when a batch's summed loss is NaN or infinite."""
     if not math.isfinite(loss):
-        raise DivergedError(f"training diverged in epoch {epoch} (loss {loss}); lower --lr (now {lr:g}) "
+        raise DivergedError(f"training diverged{_in_epoch(epoch)} (loss {loss}); lower --lr (now {lr:g}) "
                             "or --momentum")
 
 
@@ -59,5 +63,5 @@ def check_weights(net, epoch, lr):
     """A :class:`DivergedError` when any parameter holds a NaN or infinity."""
     for name, param in net.collect_params().items():
         if not np.isfinite(param.data().asnumpy()).all():
-            raise DivergedError(f"training diverged in epoch {epoch} ({name} is no longer finite); lower "
+            raise DivergedError(f"training diverged{_in_epoch(epoch)} ({name} is no longer finite); lower "
                                 f"--lr (now {lr:g}) or --momentum")

@@ -171,7 +171,8 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     recipe. ``out`` is the run directory (default ``runs/NAME-DATASET``). ``resume`` is a run
     directory or its ``last.json``: training continues after its last epoch up to ``epochs``,
     with its parameters, optimizer state and recipe (overrides still apply). Without it, a folder
-    that already holds a run raises :class:`RunExistsError`; ``overwrite`` deletes that run first.
+    that already holds a run raises :class:`RunExistsError`; ``overwrite`` replaces that run once
+    this one has written its first checkpoint (a failure or Ctrl-C before then keeps it).
     """
     started = time.perf_counter()
     state = runs.read_resume(resume) if resume else None
@@ -242,7 +243,7 @@ def _resume_optimizer(trainer, state, recipe):
     """Load the saved optimizer state (momentum, Adam moments) when the optimizer is unchanged and
     the file's bytes are the ones the run recorded; the file also holds the old lr and wd, so the
     recipe's are set again."""
-    if state["recipe"]["optimizer"] != recipe.optimizer or state["states_path"] is None:
+    if state["recipe"].get("optimizer", "sgd") != recipe.optimizer or state["states_path"] is None:
         return  # a new optimizer starts fresh; distributed runs keep their state on the servers
     trusted.load_trainer_states(trainer, state["states_path"], state.get("states_sha256"),
                                 os.path.join(state["run_dir"], LAST + ".json"))

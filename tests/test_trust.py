@@ -17,6 +17,7 @@ import hybridzoo
 from _tools import TOOLS, error_lines, load_tool, run_code
 from hybridzoo_tools import _cli
 from hybridzoo import data, train, weights
+from hybridzoo import guards
 from hybridzoo.guards import DivergedError
 from hybridzoo.trusted import UntrustedFileError
 
@@ -156,6 +157,17 @@ def test_a_diverged_run_stops_and_keeps_its_last_finite_epoch(tmp_path):
     assert [json.loads(line)["epoch"] for line in open(out / "log.jsonl")] == [1, 2]
     for value in mx.nd.load(str(out / "best.params")).values():
         assert np.isfinite(value.asnumpy()).all()
+
+
+def test_weights_that_are_no_longer_finite_are_never_kept():
+    net = train.build_net("softmax_regression")
+    guards.check_weights(net, 1, 0.1)  # finite: nothing to say
+    name, weight = next(iter(net.collect_params().items()))
+    values = weight.data().asnumpy()
+    values[0, 0] = np.inf
+    weight.set_data(mx.nd.array(values))
+    with pytest.raises(DivergedError, match=rf"diverged in epoch 4 \({name} is no longer finite\)"):
+        guards.check_weights(net, 4, 0.1)
 
 
 def snapshot(folder):
