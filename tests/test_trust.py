@@ -350,6 +350,16 @@ def test_infer_refuses_a_bad_manifest_or_input_with_one_line(artifact, infer_cli
     assert expected in line and "Warning" not in err
 
 
+def test_a_calibration_folder_with_a_decompression_bomb_is_one_error(tmp_path):
+    """export.py --calib reads folders with infer's loader: the same refusal, before decoding."""
+    from export.deploy.preprocess import InputError
+    from export.precision import calibrate
+    png_claiming(tmp_path / "bomb.png", 20000, 20000)
+    preprocess = {"color": "L", "input_size": [28, 28], "scale": 1 / 255}
+    with pytest.raises(InputError, match="bomb.png: image is far larger than"):
+        calibrate.from_folder(str(tmp_path), (1, 28, 28), preprocess)
+
+
 def test_a_bench_batch_beyond_memory_is_one_line(artifact, infer_cli, capsys):
     """Before: numpy's MemoryError (a traceback), or (--bench 10000000, 63 GB) swapping until
     killed. 10**12 makes the old code fail at once rather than fill the machine's memory."""
