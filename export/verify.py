@@ -149,7 +149,7 @@ def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dy
     import os
 
     from .source import input_names
-    from .zoo_inputs import zoo_dynamic_axes
+    from .block_inputs import zoo_dynamic_axes
     from .symbol import export_symbol
     from .to_onnx import export_onnx
 
