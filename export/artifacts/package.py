@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..files import manifest as manifests
-from .. import verify
+from .. import agreement, verify
 from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
 from ..memory import release_memory
 from ..files.io import atomic_write_text
@@ -134,17 +134,16 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
     else:
         inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
     release_memory()  # the ONNX writer's arrays, before backends load their copies
-    backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
-    if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
+    makers = {"hybridized": lambda: verify.block_backend(net, hybridize=True, ctx=ctx)}
+    if "symbol" in formats:
         names = _input_names(len(inputs))
-        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
-                                                                                 input_names=names, ctx=ctx))
+        makers["reloaded symbol"] = lambda: verify.symbol_backend(os.path.join(staging, name), input_names=names, ctx=ctx)
     if "onnx" in formats:
-        backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
-    # The reference runs first and switches hybridization off; "hybridized" switches it back on.
+        makers["ONNX Runtime"] = lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
     progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
-                            error=_error_measure(net))
+    report = agreement.check(net, makers, {0: inputs}, ctx=ctx, error=_error_measure(net), repeats=3,
+                             progress=progress)
+    del report["reference"]
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}
