@@ -12,9 +12,9 @@ import logging
 import numpy as np
 import onnx
 
-from ..source import load_params, load_symbol, strip_prefixes
+from ..model_files import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, resolve_inputs, save_model
-from .inputs import feedable_inputs
+from ..inputs import feedable_inputs
 from .writer import append_initializers
 from ..errors import InvalidInputError
 
