@@ -4,8 +4,9 @@ The user names dynamic input axes (``{"data0": {0: "batch", 1: "seq"}}``). For e
 one more ``infer_shape`` at a grown size of that dim marks every axis whose size changed, and
 the ratio of the two sizes tells how it follows: the dim itself, a product of dims times a
 constant (``batch * heads`` after a reshape), or some other way (``seq + 1`` after a concat).
-A dim whose growth MXNet rejects (a reshape or a parameter fixes it) cannot vary: it is
-exported fixed, with one warning naming the node, and recorded.
+Dims named apart whose growth MXNet rejects alone but accepts together (two inputs that meet
+in one op) are one dim. A dim whose growth MXNet rejects otherwise (a reshape or a parameter
+fixes it) cannot vary: it is exported fixed, with one warning naming the node, and recorded.
 """
 import contextlib
 import io
@@ -67,13 +68,18 @@ def _trial(internals, shapes, places, new):
 
 
 def _grown(internals, shapes, places, size):
-    """Out shapes at another size of ``places``: 2 s + 1, else s + 1 provided s - 1 works too
-    (an axis bounded above, e.g. by a position table of max_length rows; both, so that a size
-    a floor division happens to map to the same shapes is not taken for a dynamic axis).
+    """Out shapes at another size of ``places``: 2 s + 1, else 2 s (a ``-4`` reshape splitting
+    the axis in two), else s + 1 provided s - 1 works too (an axis bounded above, e.g. by a
+    position table of max_length rows; both, so that a size a floor division happens to map to
+    the same shapes is not taken for a dynamic axis).
     Returns (new size, out shapes) or (None, (node, reason))."""
     out, error = _trial(internals, shapes, places, 2 * size + 1)
     if out is not None:
         return 2 * size + 1, out
+    if size > 1:
+        out, _ = _trial(internals, shapes, places, 2 * size)
+        if out is not None:
+            return 2 * size, out
     out, _ = _trial(internals, shapes, places, size + 1)
     if out is not None and (size < 2 or _trial(internals, shapes, places, size - 1)[0] is not None):
         return size + 1, out
@@ -95,6 +101,30 @@ def _group(spec, shapes):
     return places
 
 
+def _ties(internals, shapes, places, failed):
+    """Dims named apart that the graph forces equal (mx2onnx-style ``None`` dims of two inputs
+    that meet in one op): each fails to grow alone; grown together they vary as one dim.
+    Among the failed dims of one export size, pairs that grow together are tied, then the
+    rest all together (three inputs added up); a dim fixed for another reason stays apart.
+    Returns ``[(dims, (size, grown size, out shapes))]``, the first dim naming the tie."""
+    ties = []
+    for size in dict.fromkeys(s for s, _ in failed.values()):
+        def grow(group):
+            return _grown(internals, shapes, [p for d in group for p in places[d]], size)
+        left = [d for d, (s, _) in failed.items() if s == size]
+        for a, b in [(a, b) for i, a in enumerate(left) for b in left[i + 1:]]:
+            if a in left and b in left:
+                new, out = grow([a, b])
+                if new is not None:
+                    ties.append(([a, b], (size, new, out)))
+                    left = [d for d in left if d not in (a, b)]
+        if len(left) > 1:
+            new, out = grow(left)
+            if new is not None:
+                ties.append((left, (size, new, out)))
+    return ties
+
+
 def resolve(internals, shapes, spec):
     """Grow each named dim of ``spec`` (``{input: {axis: dim}}``); returns
     ``(grown, places, fixed)``: ``grown`` ``{dim: (export size, grown size, out shapes)}``,
@@ -109,23 +139,13 @@ def resolve(internals, shapes, spec):
             failed[dim] = (size, out)
         else:
             grown[dim] = (size, new, out)
-    # Axes named apart that must match (mx2onnx-style ``None`` dims of two inputs that meet in
-    # one op) fail alone: grown together (same export size) they are one dim.
-    by_size = {}
-    for dim, (size, _) in failed.items():
-        by_size.setdefault(size, []).append(dim)
-    for size, dims in by_size.items():
-        if len(dims) < 2:
-            continue
-        together = [p for d in dims for p in places[d]]
-        new, out = _grown(internals, shapes, together, size)
-        if new is not None:
-            grown[dims[0]] = (size, new, out)
-            places[dims[0]] = together
-            for dim in dims:
-                failed.pop(dim)
-            for dim in dims[1:]:
-                places.pop(dim)
+    for group, (size, new, out) in _ties(internals, shapes, places, failed):
+        grown[group[0]] = (size, new, out)
+        places[group[0]] = [p for d in group for p in places[d]]
+        for dim in group:
+            failed.pop(dim)
+        for dim in group[1:]:
+            places.pop(dim)
     fixed = []
     for dim, (size, (node, reason)) in failed.items():
         record = {"dim": dim, "size": int(size), "axes": [[n, int(a)] for n, a in places.pop(dim)],
