@@ -88,6 +88,22 @@ def test_three_inputs_forced_equal_share_one_dim_and_a_fourth_stays_apart(tmp_pa
         _agrees(sym, path, make(n, m))
 
 
+def test_attention_scores_beside_projections(tmp_path):
+    """Scores (batch * 2 heads, Tq, Tk) beside values (batch, Tk, C): axis 0 differs by the
+    head count, a tie MXNet's shape inference finds (both grow, in proportion, or neither)."""
+    scores, value = mx.sym.var("scores"), mx.sym.var("value")
+    heads = mx.sym.reshape(mx.sym.transpose(mx.sym.reshape(value, shape=(0, 0, 2, -1)), axes=(0, 2, 1, 3)),
+                           shape=(-3, -2))  # (batch * 2, Tk, C / 2)
+    sym = mx.sym.batch_dot(mx.sym.softmax(scores, axis=-1), heads)
+
+    def make(b, tq, tk):
+        return {"scores": RNG.randn(b * 2, tq, tk).astype(np.float32), "value": RNG.randn(b, tk, 4).astype(np.float32)}
+    path, dims = _export(sym, make(2, 3, 5), [(None, None, None), (None, None, 4)], tmp_path)
+    assert dims == {"scores": ["scores_dim0", "scores_dim1", "scores_dim2"], "value": ["value_dim0", "scores_dim2", 4]}
+    for b, tq, tk in ((1, 4, 2), (3, 2, 6)):
+        _agrees(sym, path, make(b, tq, tk))
+
+
 @pytest.mark.parametrize("opset", [13, 17])
 def test_a_minus_4_reshape_splits_a_dynamic_batch_at_run_time(opset, tmp_path):
     x = mx.sym.var("data")

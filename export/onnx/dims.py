@@ -60,10 +60,13 @@ def infer_quietly(internals, shapes):
     return out_shapes, None
 
 
-def _trial(internals, shapes, places, new):
+def _trial(internals, shapes, places, size, new):
+    """Out shapes with ``places`` grown from ``size`` to ``new``; a place ``k`` times ``size``
+    at export (a dim tied to another one ``batch * heads``) grows to ``k * new``."""
     trial = dict(shapes)
     for name, axis in places:
-        trial[name] = tuple(new if i == axis else d for i, d in enumerate(trial[name]))
+        grown = new * (shapes[name][axis] // size)
+        trial[name] = tuple(grown if i == axis else d for i, d in enumerate(trial[name]))
     return infer_quietly(internals, trial)
 
 
@@ -73,15 +76,15 @@ def _grown(internals, shapes, places, size):
     position table of max_length rows; both, so that a size a floor division happens to map to
     the same shapes is not taken for a dynamic axis).
     Returns (new size, out shapes) or (None, (node, reason))."""
-    out, error = _trial(internals, shapes, places, 2 * size + 1)
+    out, error = _trial(internals, shapes, places, size, 2 * size + 1)
     if out is not None:
         return 2 * size + 1, out
     if size > 1:
-        out, _ = _trial(internals, shapes, places, 2 * size)
+        out, _ = _trial(internals, shapes, places, size, 2 * size)
         if out is not None:
             return 2 * size, out
-    out, _ = _trial(internals, shapes, places, size + 1)
-    if out is not None and (size < 2 or _trial(internals, shapes, places, size - 1)[0] is not None):
+    out, _ = _trial(internals, shapes, places, size, size + 1)
+    if out is not None and (size < 2 or _trial(internals, shapes, places, size, size - 1)[0] is not None):
         return size + 1, out
     return None, error
 
@@ -102,26 +105,31 @@ def _group(spec, shapes):
 
 
 def _ties(internals, shapes, places, failed):
-    """Dims named apart that the graph forces equal (mx2onnx-style ``None`` dims of two inputs
-    that meet in one op): each fails to grow alone; grown together they vary as one dim.
-    Among the failed dims of one export size, pairs that grow together are tied, then the
-    rest all together (three inputs added up); a dim fixed for another reason stays apart.
-    Returns ``[(dims, (size, grown size, out shapes))]``, the first dim naming the tie."""
-    ties = []
-    for size in dict.fromkeys(s for s, _ in failed.values()):
-        def grow(group):
-            return _grown(internals, shapes, [p for d in group for p in places[d]], size)
-        left = [d for d, (s, _) in failed.items() if s == size]
-        for a, b in [(a, b) for i, a in enumerate(left) for b in left[i + 1:]]:
-            if a in left and b in left:
-                new, out = grow([a, b])
-                if new is not None:
-                    ties.append(([a, b], (size, new, out)))
-                    left = [d for d in left if d not in (a, b)]
-        if len(left) > 1:
-            new, out = grow(left)
-            if new is not None:
-                ties.append((left, (size, new, out)))
+    """Dims named apart that the graph ties (mx2onnx-style ``None`` dims of two inputs that
+    meet in one op, or one ``heads`` times the other): each fails to grow alone; grown together
+    (each in proportion to its export size) they vary as one dim. Pairs are tried first, then
+    the rest of one export size together (three inputs added up); a dim fixed for another
+    reason stays apart. Returns ``[(dims, (size, grown size, out shapes))]``: the first (and
+    smallest) dim names the tie and its size is the one recorded."""
+    ties, left = [], list(failed)
+
+    def tie(group):
+        group = sorted(group, key=lambda d: failed[d][0])
+        size = failed[group[0]][0]
+        if any(failed[d][0] % size for d in group):
+            return
+        new, out = _grown(internals, shapes, [p for d in group for p in places[d]], size)
+        if new is not None:
+            ties.append((group, (size, new, out)))
+            left[:] = [d for d in left if d not in group]
+
+    for a, b in [(a, b) for i, a in enumerate(failed) for b in list(failed)[i + 1:]]:
+        if a in left and b in left:
+            tie([a, b])
+    for size in dict.fromkeys(failed[d][0] for d in left):
+        same = [d for d in left if failed[d][0] == size]
+        if len(same) > 1:
+            tie(same)
     return ties
 
 
