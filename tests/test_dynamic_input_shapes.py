@@ -66,11 +66,13 @@ def test_time_major_sequence_beside_its_lengths(tmp_path):
         _agrees(sym, path, make(t, n))
 
 
-def test_concat_of_two_batches_along_axis_0(tmp_path):
+@pytest.mark.parametrize("given", [True, False], ids=["none_dims", "dynamic_only"])
+def test_concat_of_two_batches_along_axis_0(given, tmp_path):
+    """With dynamic=True alone, axis 0 of each input is an unknown of its own as well."""
     a, b = mx.sym.var("a"), mx.sym.var("b")
     sym = mx.sym.relu(mx.sym.concat(a, b * 2.0, dim=0) - 0.3)
     make = lambda n, m: {"a": RNG.randn(n, 3).astype(np.float32), "b": RNG.randn(m, 3).astype(np.float32)}  # noqa: E731
-    path, dims = _export(sym, make(2, 5), [(None, 3), (None, 3)], tmp_path)
+    path, dims = _export(sym, make(2, 5), [(None, 3), (None, 3)] if given else None, tmp_path)
     assert dims == {"a": ["batch", 3], "b": ["b_dim0", 3]}
     for n, m in ((4, 1), (1, 6)):
         _agrees(sym, path, make(n, m))
