@@ -81,3 +81,20 @@ def test_sampler_below_opset_16_is_one_error_naming_opset_16(tmp_path):
     with pytest.raises(UnsupportedOperatorError, match=r"'SpatialTransformer'.*'stn'.*needs opset 16.*opset=16"):
         export_onnx((sym, {}), tmp_path / "m.onnx", input_shape={"data": (4, 3, 6, 7), "loc": (4, 6)}, opset=15)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lenet_stn_style_net_matches_mxnet(tmp_path):
+    """MXNet's lenet-stn example in small: a localisation net predicts the affine transform."""
+    data = mx.sym.var("data")
+    loc = mx.sym.FullyConnected(mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=8, name="loc1"),
+                                                  act_type="tanh"), num_hidden=6, name="loc2")
+    warped = mx.sym.SpatialTransformer(data, loc, target_shape=(6, 6), transform_type="affine",
+                                       sampler_type="bilinear", name="stn")
+    conv = mx.sym.Convolution(warped, kernel=(3, 3), num_filter=4, name="conv")
+    sym = mx.sym.FullyConnected(mx.sym.Activation(conv, act_type="relu"), num_hidden=5, name="fc")
+    params = {"loc1_weight": RNG.randn(8, 3 * 6 * 7) * 0.1, "loc1_bias": RNG.randn(8) * 0.1,
+              "loc2_weight": RNG.randn(6, 8) * 0.2, "loc2_bias": np.array([0.9, 0.1, 0, -0.1, 0.8, 0.1]),
+              "conv_weight": RNG.randn(4, 3, 3, 3) * 0.3, "conv_bias": RNG.randn(4) * 0.1,
+              "fc_weight": RNG.randn(5, 4 * 4 * 4) * 0.2, "fc_bias": RNG.randn(5) * 0.1}
+    params = {n: v.astype(np.float32) for n, v in params.items()}
+    check_symbol(sym, {"data": _image()}, params=params, opset=16, tmp_path=tmp_path)
