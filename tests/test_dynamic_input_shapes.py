@@ -131,3 +131,14 @@ def test_squeeze_without_axis_drops_a_dynamic_axis_only_when_it_is_1(shape, tmp_
             assert got.shape == want.shape == (1,) and got[0] == want[0]
             continue
         _agrees(sym, path, {"data": data})
+
+
+def test_export_onnx_default_dynamic_batch_takes_inputs_of_other_batch_sizes(tmp_path):
+    """export_onnx's default (axis 0 of each input dynamic) on ROIs beside feature maps."""
+    from export import export_onnx
+    sym = mx.sym.contrib.ROIAlign(mx.sym.var("features"), mx.sym.var("rois"), pooled_size=(2, 2),
+                                  spatial_scale=0.5, sample_ratio=2)
+    path = tmp_path / "m.onnx"
+    export_onnx((sym, {}), path, input_shape={"features": (2, 3, 8, 8), "rois": (5, 5)})
+    for n, r in ((1, 3), (3, 7)):
+        _agrees(sym, str(path), {"features": RNG.randn(n, 3, 8, 8).astype(np.float32), "rois": _rois(r, n, 16)})
