@@ -71,22 +71,19 @@ def _trial(internals, shapes, places, size, new):
 
 
 def _grown(internals, shapes, places, size):
-    """Out shapes at another size of ``places``: 2 s + 1, else 2 s (a ``-4`` reshape splitting
-    the axis in two), else s + 1 provided s - 1 works too (an axis bounded above, e.g. by a
-    position table of max_length rows; both, so that a size a floor division happens to map to
-    the same shapes is not taken for a dynamic axis).
+    """Out shapes at another size of ``places``: 2 s + 1, else s + 1 provided s - 1 works too
+    (an axis bounded above, e.g. by a position table of max_length rows; both, so that a size
+    a floor division happens to map to the same shapes is not taken for a dynamic axis), else
+    2 s (a ``-4`` reshape splitting the axis in two halves).
     Returns (new size, out shapes) or (None, (node, reason))."""
     out, error = _trial(internals, shapes, places, size, 2 * size + 1)
     if out is not None:
         return 2 * size + 1, out
-    if size > 1:
-        out, _ = _trial(internals, shapes, places, size, 2 * size)
-        if out is not None:
-            return 2 * size, out
     out, _ = _trial(internals, shapes, places, size, size + 1)
     if out is not None and (size < 2 or _trial(internals, shapes, places, size, size - 1)[0] is not None):
         return size + 1, out
-    return None, error
+    out, _ = _trial(internals, shapes, places, size, 2 * size) if size > 1 else (None, None)
+    return (2 * size, out) if out is not None else (None, error)
 
 
 def _group(spec, shapes):
