@@ -142,3 +142,11 @@ def test_export_onnx_default_dynamic_batch_takes_inputs_of_other_batch_sizes(tmp
     export_onnx((sym, {}), path, input_shape={"features": (2, 3, 8, 8), "rois": (5, 5)})
     for n, r in ((1, 3), (3, 7)):
         _agrees(sym, str(path), {"features": RNG.randn(n, 3, 8, 8).astype(np.float32), "rois": _rois(r, n, 16)})
+
+
+def test_squeeze_without_axis_exported_at_a_batch_of_1_keeps_the_batch_where_it_grows(tmp_path):
+    """Exported at a batch of 1 (squeezed away there), the batch axis comes back at 5."""
+    sym = mx.sym.squeeze(mx.sym.var("data")) * 2.0
+    path, _ = _export(sym, {"data": RNG.randn(1, 1, 4).astype(np.float32)}, [(None, 1, 4)], tmp_path)
+    for n in (5, 1):
+        _agrees(sym, path, {"data": RNG.randn(n, 1, 4).astype(np.float32)})

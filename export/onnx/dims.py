@@ -164,7 +164,11 @@ def resolve(internals, shapes, spec):
 
 
 def axis_dims(base, grown, index):
-    """Per axis of output ``index``: None (static) or the :class:`SymDim` it follows."""
+    """Per axis of output ``index``: None (static) or the :class:`SymDim` it follows; every
+    axis follows some other way when a dim changes the rank (``squeeze`` over a dim of 1)."""
+    reshaped = tuple(d for d, g in grown.items() if len(g[2][index]) != len(base[index]))
+    if reshaped:
+        return tuple(SymDim(reshaped, None) for _ in base[index])
     dims = []
     for axis, size in enumerate(base[index]):
         follows = [(d, g) for d, g in grown.items() if g[2][index][axis] != size]

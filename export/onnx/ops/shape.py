@@ -53,17 +53,14 @@ def expand_dims(node):
 @converter("squeeze")
 def squeeze(node):
     """axis=None drops every axis of size 1 at run time: ONNX Squeeze without axes, where an
-    axis is dynamic (a static shape's size-1 axes otherwise). A dynamic axis of size 1 at
-    export is an error (the shapes after it would be those of another rank). MXNet keeps shape
-    (1,) where every axis is squeezed; ONNX would give a scalar."""
+    axis is dynamic (a static shape's size-1 axes otherwise); as in MXNet, the output's rank
+    then depends on the run-time sizes (see :func:`..dims.axis_dims`). MXNet keeps shape (1,)
+    where every axis is squeezed; ONNX would give a scalar."""
     shape = node.in_shapes[0]
     axes = attr_tuple(node.attrs, "axis")
     dynamic = set(node.in_dynamic_axes[0]) if node.in_dims else set()
     e = Emitter(node)
     if axes is None and dynamic:
-        if any(shape[i] == 1 for i in dynamic):
-            raise unsupported(node, "squeeze without axis on a dynamic axis of size 1 at export (e.g. "
-                              "a batch of 1)", "pass squeeze(axis=...) or export with that axis > 1")
         if any(d != 1 for i, d in enumerate(shape) if i not in dynamic):
             e("Squeeze", node.inputs[:1], out=node.outputs[0])
         else:  # every static axis goes: (1,), not a scalar, when the dynamic ones are 1 too
