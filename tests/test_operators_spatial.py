@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from export import export_onnx
-from export.onnx import MAX_OPSET, UnsupportedOperatorError
+from export.onnx import MAX_OPSET, UnsupportedOperatorError, get_operator_support
 from op_harness import check_symbol
 
 SAMPLER_OPSETS = (16, MAX_OPSET)
@@ -73,6 +73,12 @@ def test_warp_grid_sampled_like_mxnet(opset, tmp_path):
     flow = RNG.randn(4, 2, 6, 7).astype(np.float32) * 1.5
     check_symbol(sym, {"data": _image(), "flow": flow}, opset=opset, tmp_path=tmp_path,
                  batched=("data", "flow"))
+
+
+def test_operator_support_lists_the_samplers_from_opset_16():
+    table = get_operator_support()
+    assert (table["GridGenerator"], table["BilinearSampler"], table["SpatialTransformer"]) == ([13], [16], [16])
+    assert "GridGenerator" in get_operator_support(15) and "BilinearSampler" not in get_operator_support(15)
 
 
 def test_sampler_below_opset_16_is_one_error_naming_opset_16(tmp_path):
