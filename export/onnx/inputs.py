@@ -36,8 +36,9 @@ def dynamic_spec(sym, names, shapes, labels, dynamic_batch=True, dynamic_axes=No
     ``dynamic_axes`` (torch.onnx style), when given, decides alone: ``{"data0": {0: "batch",
     1: "seq"}}`` names the dims (axes sharing a name are one dim); ``{"data0": [0, 1]}`` names
     axis 0 ``batch`` and axis k ``data0_dim<k>``; unlisted inputs are static. Otherwise
-    ``dynamic_batch``: True -> axis 0 of every input that is not parameter-like; a ``{name:
-    axes}`` dict -> the list form; False -> none.
+    ``dynamic_batch``: True -> axis 0 of every input that is not parameter-like (``batch``;
+    ``<input>_dim0`` where its size differs, e.g. ROIs beside images: one dim with ``batch``
+    only if the graph ties them); a ``{name: axes}`` dict -> the list form; False -> none.
     """
     if dynamic_axes is None:
         if not dynamic_batch:
@@ -46,8 +47,9 @@ def dynamic_spec(sym, names, shapes, labels, dynamic_batch=True, dynamic_axes=No
             dynamic_axes = dynamic_batch
         else:
             attrs = sym.attr_dict()
-            return {n: {0: BATCH_DIM} for n in names if shapes[n]
-                    and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)}
+            batched = [n for n in names if shapes[n] and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS)]
+            return {n: {0: BATCH_DIM if shapes[n][0] == shapes[batched[0]][0] else f"{n}_dim0"}
+                    for n in batched}
     if not isinstance(dynamic_axes, dict):
         raise InvalidTypeError(f"dynamic_axes must be a dict {{input: axes}}, not {type(dynamic_axes).__name__}")
     unknown = sorted(n for n in dynamic_axes if n not in names and n not in labels)
