@@ -190,6 +190,7 @@ def remove_if_empty(folder):
 
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
+    from export.block_inputs import zoo_input_dtypes
     from export.blocks import check_block_input
     from hybridzoo import weights
     from hybridzoo.seeded import init_model
@@ -198,7 +199,8 @@ def build(hybridzoo, name, args, ctx):
                                 ("input_size", args.input_size)) if v is not None}
     net = hybridzoo.get_model(name, **kwargs)
     net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
-    check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
+    if len(zoo_input_dtypes(net) or [None]) == 1:  # one input: too small names the smallest size
+        check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))
     source = args.params or (None if args.untrained else weights.find_trained_run(name))
     if source is None:
         # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
