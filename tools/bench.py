@@ -17,8 +17,8 @@ from ``mx.onnx.export_model``'s file (the peer) made from the same symbol files.
 measured interleaved (round robin, order rotated each round); each figure is the median over
 rounds of the mean call time within a round. MXNet (OMP_NUM_THREADS) and ONNX Runtime
 (intra_op_num_threads) get the same thread count. Writes ``zoo.md`` (Markdown table: date, command,
-machine and versions) and ``zoo.png`` (bar chart) to ``--out`` (default docs/benchmarks/). Exit status: 0 done, 2 a usage error
-(e.g. an unknown model), 130 interrupted (Ctrl-C).
+machine and versions) and ``zoo.png`` (bar chart) to ``--out`` (default docs/benchmarks/). Exit
+status: 0 done, 2 a usage error (e.g. an unknown model), 130 interrupted (Ctrl-C).
 
 This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx.mapping``,
 which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
