@@ -63,7 +63,7 @@ def parse_args(argv=None):
     out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
-    low = parser.add_argument_group("precision variants (beside model.onnx; see README \"INT8 and FP16\")")
+    low = parser.add_argument_group("precision variants (beside model.onnx; see docs/precision.md)")
     low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
                      "calibrated on the weights' training split (digits for D2L models) or --calib")
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
