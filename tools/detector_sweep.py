@@ -25,11 +25,11 @@ import tempfile
 import time
 import warnings
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("models", nargs="*", help="names or wildcards (default: all 29)")
     parser.add_argument("--size", type=int, default=512, help="square input side (default 512)")
     parser.add_argument("--rois", type=int, default=100, help="R-CNN proposals kept, 0: GluonCV's own (default 100)")

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 # The lists of MXNet 1.9.1's tests/python-pytest/onnx/test_onnxruntime_cv.py (detection is
 # swept with the detectors' own tool).
@@ -228,9 +228,7 @@ def run_one(family, name, size, timeout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES),
                         help="a family to run (repeatable; default all)")
     parser.add_argument("--model", action="append", help="name or wildcard (repeatable)")

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections import Counter
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 RTOL = 1e-4
 F32 = "float32"
@@ -226,9 +226,7 @@ def check(case, layers):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--case", action="append", help="name or wildcard (repeatable; default all)")
     parser.add_argument("--layers", type=int, default=2, help="layers per model (default 2)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per case")
