@@ -263,11 +263,6 @@ def artifact(run, tmp_path_factory):
     return out / "softmax_regression"
 
 
-@pytest.fixture(scope="module")
-def infer_cli():
-    return load_tool("infer")
-
-
 def classify(infer_cli, capsys, *args):
     assert infer_cli.main([*map(str, args), "--json", "--top-k", "1"]) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)["predictions"]
