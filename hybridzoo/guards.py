@@ -30,14 +30,21 @@ def _fits(sym, shape):
 
 
 def check_input_size(net, size, limit=1024):
-    """A ValueError naming the smallest square input ``net`` takes when ``size`` is too small."""
+    """A ValueError naming the smallest square input ``net`` takes when ``size`` is too small
+    (or, for nets that take only some sizes, the next size above ``size`` that fits)."""
     channels = net.zoo_config.input_shape[0]
     sym = net(mx.sym.var("data"))
     if _fits(sym, (1, channels, size, size)):
         return
-    smallest = next((s for s in range(size + 1, limit + 1) if _fits(sym, (1, channels, s, s))), None)
-    fix = f"use --resize {smallest} or more" if smallest else f"no size up to {limit} fits: drop --resize"
-    raise ValueError(f"--resize {size} is too small for {net.zoo_name or 'this net'}: {fix}")
+    name = net.zoo_name or "this net"
+    smallest = next((s for s in range(1, limit + 1) if _fits(sym, (1, channels, s, s))), None)
+    if smallest is None:
+        raise ValueError(f"--resize {size} does not fit {name}, nor does any size up to {limit}: drop --resize")
+    if size < smallest:
+        raise ValueError(f"--resize {size} is too small for {name}: use --resize {smallest} or more")
+    above = next((s for s in range(size + 1, limit + 1) if _fits(sym, (1, channels, s, s))), None)
+    raise ValueError(f"--resize {size} does not fit {name}, which takes only some sizes"
+                     + (f": use --resize {above}" if above else ""))
 
 
 def check_batch_size(batch_size, examples, dataset, sharded=False):
