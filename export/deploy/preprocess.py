@@ -223,13 +223,16 @@ def _load_array(path, sample_shape):
         raise InputError(f"{path}: not a readable .npy array ({err})") from None
     if array.dtype.kind not in "biuf":
         raise InputError(f"{path}: array of {array.dtype} is not numbers; save a float32 array")
+    with np.errstate(over="ignore"):  # beyond float32's range: infinite, refused just below
+        array = array.astype(np.float32)
     if not np.isfinite(array).all():
-        raise InputError(f"{path}: array holds NaN or infinite values; give finite numbers")
+        raise InputError(f"{path}: array holds NaN or infinite values (or values beyond float32); "
+                         "give finite numbers")
     sample_shape = tuple(sample_shape)
     if array.shape == sample_shape:
-        return [(path, array.astype(np.float32))]
+        return [(path, array)]
     if array.ndim == len(sample_shape) + 1 and array.shape[1:] == sample_shape:
-        return [(f"{path}[{i}]", row) for i, row in enumerate(array.astype(np.float32))]
+        return [(f"{path}[{i}]", row) for i, row in enumerate(array)]
     per_sample = array.shape[-len(sample_shape):] if array.ndim >= len(sample_shape) else array.shape
     if len(sample_shape) == 3 and len(per_sample) == 3 and per_sample[0] != sample_shape[0]:
         raise InputError(f"{path}: array has {per_sample[0]} channels but the model takes {sample_shape[0]} "
