@@ -3,6 +3,7 @@ pair) into one ``Source``: the symbol, its params as numpy arrays, and what is k
 
 Zoo models are recognised by duck typing (``net.zoo_name``/``net.zoo_config``), never by import.
 """
+import contextlib
 import glob
 import json
 import os
@@ -88,6 +89,38 @@ def params_path(prefix, epoch=None):
 
 
 # -- blocks ----------------------------------------------------------------------------------
+def is_numpy_block(net):
+    """True for a block written against MXNet's numpy interface (``F.np``/``F.npx``): built or
+    called under ``npx.set_np()``, a ``@mx.util.use_np`` class, or with numpy-array params."""
+    if mx.util.is_np_array():
+        return True
+    call = type(net).__call__
+    while call is not None:  # use_np wraps every method of a class in _with_np_array
+        if getattr(getattr(call, "__code__", None), "co_name", "") == "_with_np_array":
+            return True
+        call = getattr(call, "__wrapped__", None)
+    for param in net.collect_params().values():
+        data = getattr(param, "_data", None)
+        if data:
+            return isinstance(data[0], mx.np.ndarray)
+    return False
+
+
+@contextlib.contextmanager
+def block_mode(net):
+    """Numpy shape and array semantics while tracing a numpy-interface block; else unchanged."""
+    if not is_numpy_block(net):
+        yield False
+        return
+    with mx.util.np_shape(True), mx.util.np_array(True):
+        yield True
+
+
+def _zeros(shape, ctx, dtype):
+    make = mx.np.zeros if mx.util.is_np_array() else mx.nd.zeros
+    return make(shape, ctx=ctx, dtype=dtype)
+
+
 def _uninitialized(net):
     missing = []
     for param in net.collect_params().values():
@@ -153,7 +186,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
     if hybridize or _deferred(net):
         dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
         try:
-            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
+            net(*[_zeros(shape, ctx, dtype) for shape, dtype in zip(input_shapes, dtypes)])
         except mx.base.MXNetError as err:
             if len(input_shapes) == 1:
                 check_block_input(net, input_shapes[0])  # names the smallest size that fits
@@ -167,11 +200,15 @@ def input_names(count):
 
 
 def block_symbol(net, count):
-    """The block's symbol, built as ``HybridBlock.export`` builds it."""
-    outputs = net(*[mx.sym.var(n) for n in input_names(count)])
-    if isinstance(outputs, (list, tuple)):
-        outputs = mx.sym.Group(list(_flatten(outputs)))
-    return outputs
+    """The block's symbol, built as ``HybridBlock.export`` builds it (a legacy ``Symbol``;
+    a numpy-interface block is traced on numpy symbols in numpy mode)."""
+    with block_mode(net) as numpy:
+        inputs = [mx.sym.var(n) for n in input_names(count)]
+        outputs = net(*[x.as_np_ndarray() for x in inputs] if numpy else inputs)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    outputs = [o.as_nd_ndarray() if numpy else o for o in _flatten(outputs)]
+    return outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
 
 
 def check_block_input(net, shape):
@@ -221,7 +258,8 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         if not input_shapes:
             raise ValueError("input_shape is required for a HybridBlock without a zoo_config, "
                              "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
-        prepare_block(source, input_shapes, seed=seed, hybridize=False)
+        with block_mode(source):
+            prepare_block(source, input_shapes, seed=seed, hybridize=False)
         sym = block_symbol(source, len(input_shapes))
         return Source(sym, block_params(source, sym), getattr(source, "zoo_name", None),
                       getattr(source, "zoo_config", None))

@@ -27,6 +27,11 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
         raise ValueError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
     shapes = [tuple(shapes)] if isinstance(shapes[0], int) else [tuple(s) for s in shapes]
+    with sources.block_mode(net):  # a numpy-interface net is traced in numpy mode
+        return _export(net, prefix, shapes, epoch, seed, ctx, manifest)
+
+
+def _export(net, prefix, shapes, epoch, seed, ctx, manifest):
     initialized = sources.prepare_block(net, shapes, seed=seed, ctx=ctx)
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))

@@ -13,6 +13,7 @@ from .convert import BATCH_DIM, check_opset, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
                      feedable_inputs, few, label_inputs, name_dtypes, name_shapes,
                      warn_dropped_labels)
+from .npmode import shape_semantics
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
@@ -67,7 +68,7 @@ def check_param_shapes(sym, params, shapes):
     inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
     for name, value in params.items():
         want = inferred.get(name)
-        if want and 0 not in want and tuple(want) != tuple(value.shape):
+        if want and 0 not in want and -1 not in want and tuple(want) != tuple(value.shape):
             raise ValueError(f"params do not match the symbol: {name!r} has shape "
                              f"{tuple(value.shape)} but the symbol needs {tuple(want)} for input "
                              f"shapes {shapes}; pass the params saved with this symbol")
@@ -99,9 +100,10 @@ def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=
     shapes = name_shapes(names, input_shapes, everything=everything)
     input_dtypes = name_dtypes(names, input_dtypes, everything)
     warn_dropped_labels(sym, params, labels)
-    check_param_shapes(sym, params, shapes)
-    spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)
-    graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)
+    with shape_semantics(sym):  # numpy-mode graphs: numpy shapes (0-d scalars)
+        check_param_shapes(sym, params, shapes)
+        spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)
+        graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)
     if optimize:
         optimize_graph(graph)
     model, weights = to_model_parts(graph, opset)

@@ -5,6 +5,7 @@ from onnx import helper
 
 from . import ops  # noqa: F401  (registers every converter)
 from .graph import GraphBuilder
+from .ops.np_aliases import NO_ONNX_MEANING
 from .registry import MIN_OPSET, OpNode, lookup
 from .writer import append_initializers
 
@@ -35,6 +36,10 @@ def check_supported(mxgraph, opset):
         first = missing[0]
         others = sorted({n.op for n in missing} - {first.op})
         also = f" (also unsupported: {', '.join(others)})" if others else ""
+        if first.op in NO_ONNX_MEANING:
+            raise UnsupportedOperatorError(
+                f"MXNet op {first.op!r} (node {first.name!r}) has no ONNX meaning: "
+                f"{NO_ONNX_MEANING[first.op]}{also}")
         raise UnsupportedOperatorError(
             f"MXNet op {first.op!r} (node {first.name!r}) has no ONNX converter at opset {opset}"
             f"{also}; see export.onnx.get_operator_support() for the supported ops and opsets")

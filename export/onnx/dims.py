@@ -53,7 +53,7 @@ def infer_quietly(internals, shapes):
         if reason.startswith("Check failed:"):  # keep the explanation, not the C++ condition
             reason = reason.rsplit(": ", 1)[-1]
         return None, (node, reason[:300])
-    if out_shapes is None or any(s is None or 0 in s for s in out_shapes):
+    if out_shapes is None or any(s is None or 0 in s or -1 in s for s in out_shapes):
         return None, (None, "shapes are not determined")
     return out_shapes, None
 
