@@ -9,11 +9,11 @@ import onnx
 from .._errors import check_input_size, mxnet_reason
 from ..artifacts.io import atomic_path
 from . import mxgraph
-from .convert import BATCH_DIM, check_opset, to_model_parts
+from .convert import BATCH_DIM, check_opset, check_supported, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
                      feedable_inputs, few, label_inputs, name_dtypes, name_shapes,
                      warn_dropped_labels)
-from .npmode import shape_semantics
+from .npmode import shape_semantics, symbol_nodes
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
@@ -100,6 +100,7 @@ def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=
     shapes = name_shapes(names, input_shapes, everything=everything)
     input_dtypes = name_dtypes(names, input_dtypes, everything)
     warn_dropped_labels(sym, params, labels)
+    check_supported(symbol_nodes(sym), opset)  # before shape inference, which some cannot pass
     with shape_semantics(sym):  # numpy-mode graphs: numpy shapes (0-d scalars)
         check_param_shapes(sym, params, shapes)
         spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)

@@ -30,8 +30,10 @@ def check_opset(opset):
 
 
 def check_supported(mxgraph, opset):
-    """Raise one error for the first op without a converter, before any work is done."""
-    missing = [n for n in mxgraph.nodes if n.op != "null" and lookup(n.op, opset) is None]
+    """Raise one error for the first op without a converter, before any work is done
+    (``mxgraph``: an MXGraph, or its nodes: anything with ``op`` and ``name``)."""
+    nodes = getattr(mxgraph, "nodes", mxgraph)
+    missing = [n for n in nodes if n.op != "null" and lookup(n.op, opset) is None]
     if missing:
         first = missing[0]
         others = sorted({n.op for n in missing} - {first.op})

@@ -8,6 +8,7 @@ legacy semantics.
 """
 import contextlib
 import json
+from types import SimpleNamespace
 
 NUMPY_PREFIXES = ("_np_", "_npi_", "_npx_")
 
@@ -23,6 +24,11 @@ def is_numpy_json(graph_json):
     if int(flag[1] if isinstance(flag, list) else flag):
         return True
     return any(is_numpy_op(node["op"]) for node in graph_json.get("nodes", ()))
+
+
+def symbol_nodes(sym):
+    """The op nodes of ``sym`` as ``(op, name)`` records, read from its JSON."""
+    return [SimpleNamespace(op=n["op"], name=n["name"]) for n in json.loads(sym.tojson())["nodes"]]
 
 
 def is_numpy_symbol(sym):
