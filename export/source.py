@@ -202,6 +202,7 @@ def input_names(count):
 def block_symbol(net, count):
     """The block's symbol, built as ``HybridBlock.export`` builds it (a legacy ``Symbol``;
     a numpy-interface block is traced on numpy symbols in numpy mode)."""
+    check_hybridizable(net)
     with block_mode(net) as numpy:
         inputs = [mx.sym.var(n) for n in input_names(count)]
         outputs = net(*[x.as_np_ndarray() for x in inputs] if numpy else inputs)
@@ -209,6 +210,17 @@ def block_symbol(net, count):
         outputs = [outputs]
     outputs = [o.as_nd_ndarray() if numpy else o for o in _flatten(outputs)]
     return outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+
+
+def check_hybridizable(net):
+    """A Gluon 2.0-style block (``forward`` calling ``np.*`` on arrays, no ``hybrid_forward``)
+    has no symbol in MXNet 1.9.1: its deferred-compute tracing arrived with MXNet 2.0."""
+    cls = type(net)
+    if cls.forward is not HybridBlock.forward and cls.hybrid_forward is HybridBlock.hybrid_forward:
+        raise NotImplementedError(
+            f"{cls.__name__} defines forward() (Gluon 2.0 style), which MXNet {mx.__version__} "
+            "cannot trace into a symbol (deferred compute came with MXNet 2.0); write it as "
+            "hybrid_forward(self, F, x) with F.np / F.npx in place of np / npx")
 
 
 def check_block_input(net, shape):
