@@ -145,3 +145,115 @@ def test_scalar_functions(op, opset, tmp_path):
     if op.startswith("_npi_"):
         check_np(lambda F, v: getattr(F.np, name)(scalar, v), [randn()], opset, tmp_path,
                  "_npi_r" + op[len("_npi_"):], reference=ref and ref(lambda v: (scalar, v)))
+
+
+UNARY = [(n, f) for n, f in [
+    ("absolute", randn), ("arccos", lambda: RNG.uniform(-0.9, 0.9, (2, 3, 4)).astype(np.float32)),
+    ("arccosh", lambda: positive() + 1), ("arcsin", lambda: RNG.uniform(-0.9, 0.9, (2, 3, 4)).astype(np.float32)),
+    ("arcsinh", randn), ("arctan", randn), ("arctanh", lambda: RNG.uniform(-0.9, 0.9, (2, 3, 4)).astype(np.float32)),
+    ("cbrt", randn), ("ceil", lambda: randn() * 3), ("cos", randn), ("cosh", randn), ("degrees", randn),
+    ("exp", randn), ("expm1", randn), ("fix", lambda: randn() * 3), ("floor", lambda: randn() * 3),
+    ("log", positive), ("log10", positive), ("log1p", positive), ("log2", positive), ("negative", randn),
+    ("radians", randn), ("reciprocal", positive), ("rint", lambda: np.round(randn() * 4) / 2),
+    ("sign", randn), ("sin", randn), ("sinh", randn), ("sqrt", positive), ("square", randn),
+    ("tan", lambda: RNG.uniform(-1.2, 1.2, (2, 3, 4)).astype(np.float32)), ("tanh", randn),
+    ("trunc", lambda: randn() * 3), ("logical_not", lambda: ints(2).astype(np.float32)),
+    ("around", lambda: np.round(randn() * 4) / 2)]]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,make", UNARY, ids=[u[0] for u in UNARY])
+def test_unary(name, make, opset, tmp_path):
+    op = "_npi_absolute" if name == "absolute" else f"_npi_{name}"
+    check_np(lambda F, x: getattr(F.np, name)(x), [make()], opset, tmp_path, op)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", ["exp", "sqrt", "floor", "negative", "square", "absolute"])
+def test_unary_on_integers_keeps_mxnets_integer_result(name, opset, tmp_path):
+    check_np(lambda F, x: getattr(F.np, name)(x), [ints(5, low=1)], opset, tmp_path)
+
+
+SPECIAL = np.array([[np.nan, np.inf, -np.inf, 1.5], [-2.0, 0.0, 3.0, np.nan]], np.float32)
+TESTS = [("isnan", lambda F, x: F.np.isnan(x)), ("isinf", lambda F, x: F.np.isinf(x)),
+         ("isposinf", lambda F, x: F.np.isposinf(x)), ("isneginf", lambda F, x: F.np.isneginf(x)),
+         ("isfinite", lambda F, x: F.np.isfinite(x)),
+         ("nan_to_num", lambda F, x: F.np.nan_to_num(x, nan=-7.0, posinf=9.0, neginf=-9.0)),
+         ("around_1", lambda F, x: F.np.around(F.np.nan_to_num(x, posinf=5, neginf=-5) * 1.37, 1)),
+         ("relu", lambda F, x: F.npx.relu(F.np.nan_to_num(x))),
+         ("sigmoid", lambda F, x: F.npx.sigmoid(F.np.nan_to_num(x)))]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn", TESTS, ids=[t[0] for t in TESTS])
+def test_value_tests_and_nan_to_num(name, fn, opset, tmp_path):
+    check_np(fn, [SPECIAL], opset, tmp_path)
+
+
+def test_bitwise_ops_need_opset_18_for_integers(tmp_path):
+    a, b = ints(16), ints(16, *(3, 4))
+    check_np(lambda F, x, y: F.np.bitwise_xor(F.np.bitwise_or(F.np.bitwise_and(x, y), 5), y), [a, b], MAX_OPSET, tmp_path)
+    check_np(lambda F, x: F.np.bitwise_and(F.np.bitwise_not(x > 7), x < 12), [a], 13, tmp_path)
+    with pytest.raises(NotImplementedError, match="opset >= 18"):
+        export_onnx(Lambda(lambda F, x, y: F.np.bitwise_and(x, y)), tmp_path / "b.onnx",
+                    input_shape=[a.shape, b.shape], input_dtype=["int32", "int32"], opset=13,
+                    dynamic_batch=False)
+
+
+SHAPE = [
+    ("np_reshape", lambda F, x: F.np.reshape(x, (-1, 4)), (2, 3, 4), "_np_reshape"),
+    ("np_reshape_0d", lambda F, x: F.np.reshape(x[:, :1, :1], (-1,)).sum() * x, (2, 3, 4), "_np_reshape"),
+    ("npx_reshape_copy_infer", lambda F, x: F.npx.reshape(x, (-2, -1)), (2, 3, 4), "_npx_reshape"),
+    ("npx_reshape_merge", lambda F, x: F.npx.reshape(x, (-5, -2)), (2, 3, 4), "_npx_reshape"),
+    ("npx_reshape_split", lambda F, x: F.npx.reshape(x, (-2, -6, 2, -1, -2)), (2, 4, 3), "_npx_reshape"),
+    ("npx_reshape_drop_one", lambda F, x: F.npx.reshape(x, (-2, -3, -4)), (2, 1, 3, 4), "_npx_reshape"),
+    ("npx_reshape_rest", lambda F, x: F.npx.reshape(x, (-2, 12)), (2, 3, 4), "_npx_reshape"),
+    ("npx_reshape_reverse", lambda F, x: F.npx.reshape(x, (-4, -5), reverse=True), (2, 3, 4), "_npx_reshape"),
+    ("transpose_none", lambda F, x: F.np.transpose(x) * 1, (2, 3, 4), "_np_transpose"),
+    ("transpose_axes", lambda F, x: F.np.transpose(x, (0, 2, 1)), (2, 3, 4), "_np_transpose"),
+    ("squeeze_all", lambda F, x: F.np.squeeze(x), (2, 1, 3, 1), "_np_squeeze"),
+    ("squeeze_axis", lambda F, x: F.np.squeeze(x, axis=3), (2, 1, 3, 1), "_np_squeeze"),
+    ("concatenate", lambda F, x: F.np.concatenate([x, x * 2], axis=-1), (2, 3, 4), "_npi_concatenate"),
+    ("stack", lambda F, x: F.np.stack([x, x + 1], axis=2), (2, 3, 4), "_npi_stack"),
+    ("split_sections", lambda F, x: F.np.split(x, 2, axis=2), (2, 3, 4), "_split_v2"),
+    ("split_indices", lambda F, x: F.np.split(x, [1, 2], axis=1), (2, 3, 4), "_split_v2"),
+    ("vstack", lambda F, x: F.np.vstack([x, x * 2]), (2, 3, 4), "_npi_vstack"),
+    ("moveaxis", lambda F, x: F.np.moveaxis(x, [0, 2], [2, 0]), (2, 3, 4), "_np_moveaxis"),
+    ("roll_axis", lambda F, x: F.np.roll(x, 2, axis=2), (2, 3, 4), "_np_roll"),
+    ("roll_axes", lambda F, x: F.np.roll(x, (1, -1), axis=(1, 2)), (2, 3, 4), "_np_roll"),
+    ("flip", lambda F, x: F.np.flip(x, axis=(1, 2)), (2, 3, 4), "_npi_flip"),
+    ("atleast_3d", lambda F, x: F.np.atleast_3d(x, x[0]), (2, 3), "_np_atleast_3d"),
+    ("atleast_2d", lambda F, x: F.np.atleast_2d(x, x[0, 0]), (2, 3), "_np_atleast_2d"),
+    ("atleast_1d", lambda F, x: F.np.atleast_1d(x, x[0, 0]), (2, 3), "_np_atleast_1d"),
+    ("tril", lambda F, x: F.np.tril(x, -1), (2, 4, 4), "_npi_tril"),
+    ("pad_constant", lambda F, x: F.np.pad(x, ((0, 0), (1, 2), (2, 1)), constant_values=3), (2, 3, 4), "_npi_pad"),
+    ("pad_edge", lambda F, x: F.np.pad(x, ((0, 0), (1, 2), (2, 1)), mode="edge"), (2, 3, 4), "_npi_pad"),
+    ("pad_reflect", lambda F, x: F.np.pad(x, ((0, 0), (1, 2), (2, 1)), mode="reflect"), (2, 3, 4), "_npi_pad"),
+    ("diff", lambda F, x: F.np.diff(x, n=2, axis=2), (2, 3, 4), "_npi_diff"),
+    ("diagonal", lambda F, x: F.np.diagonal(x, 1, 1, 2), (2, 3, 4), "_np_diagonal"),
+    ("trace", lambda F, x: F.np.trace(x, -1, 1, 2), (2, 3, 4), "_np_trace"),
+    ("rot90", lambda F, x: F.np.rot90(x, 1, (1, 2)), (2, 3, 4), "_npi_rot90"),
+    ("rot90_2", lambda F, x: F.np.rot90(x, 2, (1, 2)), (2, 3, 4), "_npi_rot90"),
+    ("rot90_3", lambda F, x: F.np.rot90(x, 3, (1, 2)), (2, 3, 4), "_npi_rot90"),
+    ("swapaxes", lambda F, x: F.np.swapaxes(x, 1, 2), (2, 3, 4), "SwapAxis"),
+    ("expand_dims", lambda F, x: F.np.expand_dims(x, 1), (2, 3, 4), "expand_dims"),
+    ("tile", lambda F, x: F.np.tile(x, (1, 2)), (2, 3, 4), "tile"),
+    ("repeat", lambda F, x: F.np.repeat(x, 2, axis=1), (2, 3, 4), "repeat"),
+    ("copy", lambda F, x: F.np.copy(x) + 0, (2, 3, 4), "_np_copy"),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,shape,op", SHAPE, ids=[s[0] for s in SHAPE])
+def test_shape_ops(name, fn, shape, op, opset, tmp_path):
+    check_np(fn, [randn(*shape)], opset, tmp_path, op)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn", [("diag_1d", lambda F, x: F.np.diag(x, 1)),
+                                     ("diag_2d", lambda F, x: F.np.diag(x * 1, -1)),
+                                     ("diagflat", lambda F, x: F.np.diagflat(x, -1)),
+                                     ("broadcast_to", lambda F, x: F.np.broadcast_to(x[:, :1], (3, 5)))])
+def test_diag_of_a_static_array(name, fn, opset, tmp_path):
+    x = randn(4) if name == "diag_1d" else randn(3, 4)
+    check_np(fn, [x], opset, tmp_path, dynamic=False)
