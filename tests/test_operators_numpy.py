@@ -257,3 +257,133 @@ def test_shape_ops(name, fn, shape, op, opset, tmp_path):
 def test_diag_of_a_static_array(name, fn, opset, tmp_path):
     x = randn(4) if name == "diag_1d" else randn(3, 4)
     check_np(fn, [x], opset, tmp_path, dynamic=False)
+
+
+REDUCE = [
+    ("sum_all", lambda F, x: F.np.sum(x) * x, "_np_sum"),
+    ("sum_axis_keepdims", lambda F, x: F.np.sum(x, axis=(1, 2), keepdims=True), "_np_sum"),
+    ("sum_dtype", lambda F, x: F.np.sum(x, axis=1, dtype="float64"), "_np_sum"),
+    ("prod_axis", lambda F, x: F.np.prod(x, axis=-1), "_np_prod"),
+    ("max_axis", lambda F, x: F.np.max(x, axis=1), "_np_max"),
+    ("max_all_keepdims", lambda F, x: F.np.max(x, keepdims=True) + x, "_np_max"),
+    ("min_axis", lambda F, x: F.np.min(x, axis=(0, 2)), "_np_min"),
+    ("mean_all", lambda F, x: F.np.mean(x) - x, "_npi_mean"),
+    ("mean_axis", lambda F, x: F.np.mean(x, axis=2, keepdims=True), "_npi_mean"),
+    ("all", lambda F, x: F.np.all(x > -1, axis=2), "_np_all"),
+    ("any", lambda F, x: F.np.any(x > 1, axis=1), "_np_any"),
+    ("argmax_axis", lambda F, x: F.np.argmax(x, axis=1), "_npi_argmax"),
+    ("argmin_all", lambda F, x: F.np.argmin(x) + F.np.argmax(x, axis=2), "_npi_argmin"),
+    ("std", lambda F, x: F.np.std(x, axis=(1, 2)), "_npi_std"),
+    ("var_ddof", lambda F, x: F.np.var(x, axis=2, ddof=1, keepdims=True), "_npi_var"),
+    ("norm_all", lambda F, x: F.np.linalg.norm(x) * x, "_npi_norm"),
+    ("norm_axis_1", lambda F, x: F.np.linalg.norm(x, ord=1, axis=2), "_npi_norm"),
+    ("norm_axis_3", lambda F, x: F.np.linalg.norm(x, ord=3, axis=1, keepdims=True), "_npi_norm"),
+    ("norm_fro", lambda F, x: F.np.linalg.norm(x, axis=(1, 2)), "_npi_norm"),
+    ("cumsum", lambda F, x: F.np.cumsum(x, axis=2), "_np_cumsum"),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,op", REDUCE, ids=[r[0] for r in REDUCE])
+def test_reductions(name, fn, op, opset, tmp_path):
+    check_np(fn, [randn()], opset, tmp_path, op)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_mean_of_integers_is_float(opset, tmp_path):
+    check_np(lambda F, x: F.np.mean(x, axis=1), [ints(9)], opset, tmp_path, "_npi_mean")
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", ["sum", "max", "min", "prod"])
+def test_initial_takes_numpys_meaning(name, opset, tmp_path):
+    """MXNet 1.9.1 parses ``initial`` but refuses to run it: numpy is the reference."""
+    x = randn()
+    check_np(lambda F, v: getattr(F.np, name)(v, axis=2, initial=0.5), [x], opset, tmp_path,
+             reference=lambda v: [getattr(np, name)(v, axis=2, initial=0.5)])
+
+
+CREATE = [
+    ("zeros", lambda F, x: x + F.np.zeros((3, 4)), "_npi_zeros"),
+    ("ones", lambda F, x: x * F.np.ones((4,), dtype="float32"), "_npi_ones"),
+    ("full", lambda F, x: x - F.np.full((3, 1), 2.5), "_full"),
+    ("full_like", lambda F, x: F.np.full_like(x, 3.0) * x, "_npi_full_like"),
+    ("arange", lambda F, x: x * F.np.arange(2, 6), "_npi_arange"),
+    ("arange_step", lambda F, x: x + F.np.arange(0.5, 2.4, 0.5, dtype="float32"), "_npi_arange"),
+    ("eye", lambda F, x: F.np.matmul(x, F.np.eye(4, 4, k=1)), "_npi_eye"),
+    ("identity", lambda F, x: F.np.matmul(x, F.np.identity(4)) + x, "_npi_identity"),
+    ("linspace", lambda F, x: x * F.np.linspace(-1, 1, 4), "_linspace"),
+    ("logspace", lambda F, x: x * F.np.logspace(0, 1, 4), "_npi_logspace"),
+    ("hanning", lambda F, x: x * F.np.hanning(4), "_npi_hanning"),
+    ("hamming", lambda F, x: x * F.np.hamming(4), "_npi_hamming"),
+    ("blackman", lambda F, x: x * F.np.blackman(4), "_npi_blackman"),
+    ("indices", lambda F, x: x + F.np.indices((3, 4))[1].astype("float32"), "_npi_indices"),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,op", CREATE, ids=[c[0] for c in CREATE])
+def test_creation(name, fn, op, opset, tmp_path):
+    check_np(fn, [randn()], opset, tmp_path, op)
+
+
+WHERE = [
+    ("where", lambda F, x, y: F.np.where(x > 0, x, y), "_npi_where"),
+    ("where_lscalar", lambda F, x, y: F.np.where(x > 0, 2.5, y), "_npi_where_lscalar"),
+    ("where_rscalar", lambda F, x, y: F.np.where(x > 0, x, -1.5) + y, "_npi_where_rscalar"),
+    ("where_scalar2", lambda F, x, y: F.np.where(x > 0, 1.0, -1.0) * y, "_npi_where_scalar2"),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,op", WHERE, ids=[w[0] for w in WHERE])
+def test_where_forms(name, fn, op, opset, tmp_path):
+    check_np(fn, [randn(), randn(3, 4)], opset, tmp_path, op)
+
+
+LINALG = [
+    ("matmul_broadcast", lambda F, a, b: F.np.matmul(a, b), (2, 3, 4), (4, 5), "_npi_matmul"),
+    ("matmul_batched", lambda F, a, b: F.np.matmul(a, b), (2, 3, 4), (1, 4, 2), "_npi_matmul"),
+    ("dot_2d", lambda F, a, b: F.np.dot(a, b), (2, 4), (4, 3), "_np_dot"),
+    ("dot_nd_1d", lambda F, a, b: F.np.dot(a, b), (2, 3, 4), (4,), "_np_dot"),
+    ("dot_nd_nd", lambda F, a, b: F.np.dot(a, b), (2, 3, 4), (5, 4, 2), "_np_dot"),
+    ("tensordot_int", lambda F, a, b: F.np.tensordot(a, b, 2), (2, 3, 4), (3, 4, 5), "_npi_tensordot_int_axes"),
+    ("tensordot_axes", lambda F, a, b: F.np.tensordot(a, b, ((1, 2), (1, 0))), (2, 3, 4), (4, 3, 5),
+     "_npi_tensordot"),
+    ("einsum", lambda F, a, b: F.np.einsum("bij,jk->bik", a, b), (2, 3, 4), (4, 5), "_npi_einsum"),
+    ("einsum_implicit", lambda F, a, b: F.np.einsum("bij,kj", a, b), (2, 3, 4), (5, 4), "_npi_einsum"),
+    ("einsum_ellipsis", lambda F, a, b: F.np.einsum("...ij,jk->...ik", a, b), (2, 3, 4), (4, 2),
+     "_npi_einsum"),
+    ("batch_dot", lambda F, a, b: F.npx.batch_dot(a, b, transpose_b=True), (2, 3, 4), (2, 5, 4), "batch_dot"),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,sa,sb,op", LINALG, ids=[c[0] for c in LINALG])
+def test_linear_algebra(name, fn, sa, sb, op, opset, tmp_path):
+    check_np(fn, [randn(*sa), randn(*sb)], opset, tmp_path, op, dynamic=name != "batch_dot")
+
+
+NPX = [
+    ("softmax", lambda F, x: F.npx.softmax(x, axis=1)), ("log_softmax", lambda F, x: F.npx.log_softmax(x)),
+    ("activation", lambda F, x: F.npx.activation(x, act_type="softrelu")),
+    ("leaky_relu", lambda F, x: F.npx.leaky_relu(x, slope=0.2)),
+    ("layer_norm", lambda F, x: F.npx.layer_norm(x, F.np.ones((4,)) * 1.5, F.np.ones((4,)) * 0.2)),
+    ("one_hot", lambda F, x: F.npx.one_hot(x, 5)),
+    ("pick", lambda F, x: F.npx.pick(x, F.np.zeros((2, 4)), axis=1)),
+    ("topk", lambda F, x: F.npx.topk(x, k=2, ret_typ="value")),
+    ("sequence_mask", lambda F, x: F.npx.sequence_mask(x, F.np.full((2,), 2.0), use_sequence_length=True,
+                                                     value=-2.0, axis=1)),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn", NPX, ids=[n[0] for n in NPX])
+def test_npx_ops_share_the_legacy_converters(name, fn, opset, tmp_path):
+    x = ints(5, 2, 3).astype(np.float32) if name == "one_hot" else randn()
+    check_np(fn, [x], opset, tmp_path, dynamic=name not in ("pick", "sequence_mask"))
+
+
+def test_every_alias_shares_its_targets_converter():
+    for name, target in ALIASES.items():
+        assert get_operator_support()[name] == get_operator_support()[target], name

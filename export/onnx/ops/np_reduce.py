@@ -8,7 +8,7 @@ into the result.
 """
 import numpy as np
 
-from ..attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
+from ..attrs import attr_bool, attr_float, attr_int, attr_tuple
 from ..registry import converter
 from ._emit import Emitter, normalize_axis, unsupported
 from ._numpy import is_int
@@ -131,24 +131,22 @@ for _opset in (13, 18):
 
 
 def _norm(node):
-    """ord None/'fro' (2-norm of all the elements), and vector norms (one axis or a 1-D input)
-    of ord 1, 2, inf, -inf; matrix norms of other orders are refused."""
-    text = attr_str(node.attrs, "ord", "None")
-    axes = np_axes(node)
-    vector = (len(node.in_shapes[0]) if axes is None else len(axes)) == 1
-    ords = {"None": 2.0, "fro": 2.0} if not vector else {
-        "None": 2.0, "1": 1.0, "1.0": 1.0, "2": 2.0, "2.0": 2.0, "inf": np.inf, "-inf": -np.inf}
-    if text not in ords:
-        raise unsupported(node, f"ord={text} over {'one axis' if vector else 'a matrix'}",
-                          "use ord=None/'fro', or ord 1, 2, inf or -inf over one axis")
-    ord_ = ords[text]
+    """MXNet's front end leaves ``_npi_norm`` three kinds (``flag``): -2, all the elements'
+    2-norm (ord None); 1, the Frobenius norm over two axes; -1, a vector norm over one axis
+    (ord 1, 2 or another p as (sum |x|^p)^(1/p)). Matrix 2-norm and nuclear norm are refused."""
+    flag, ord_ = attr_int(node.attrs, "flag", -2), attr_float(node.attrs, "ord", 2.0)
+    if flag not in (-2, -1, 1):
+        raise unsupported(node, "a matrix 2-norm or nuclear norm (singular values)", "use ord='fro'")
     e = Emitter(node)
-    keep = attr_bool(node.attrs, "keepdims")
-    x = node.inputs[0]
-    if ord_ in (np.inf, -np.inf):
-        _reduce(e, "ReduceMax" if ord_ > 0 else "ReduceMin", e("Abs", [x]), axes, keep, out=node.outputs[0])
+    x, axes, keep = node.inputs[0], np_axes(node), attr_bool(node.attrs, "keepdims")
+    if flag != -1 or ord_ == 2.0:
+        _reduce(e, "ReduceL2", x, axes, keep, out=node.outputs[0])
+    elif ord_ == 1.0:
+        _reduce(e, "ReduceL1", x, axes, keep, out=node.outputs[0])
     else:
-        _reduce(e, "ReduceL1" if ord_ == 1.0 else "ReduceL2", x, axes, keep, out=node.outputs[0])
+        p = e.const(ord_, hint="ord")
+        total = _reduce(e, "ReduceSum", e("Pow", [e("Abs", [x]), p]), axes, keep)
+        e("Pow", [total, e("Reciprocal", [p])], out=node.outputs[0])
     return e.nodes
 
 
