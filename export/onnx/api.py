@@ -13,7 +13,7 @@ from .convert import BATCH_DIM, check_opset, check_supported, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
                      feedable_inputs, few, label_inputs, name_dtypes, name_shapes,
                      warn_dropped_labels)
-from .npmode import shape_semantics, symbol_nodes
+from .npmode import is_numpy_op, shape_semantics, symbol_nodes
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
@@ -29,6 +29,23 @@ def get_operator_support(opset=None):
     if opset is None:
         return table
     return sorted(op for op, versions in table.items() if min(versions) <= opset)
+
+
+def numpy_interface_coverage(opset=None):
+    """How much of MXNet's numpy interface (the ``_np_*``/``_npi_*``/``_npx_*`` ops the
+    installed MXNet registers) converts at ``opset`` (default: the newest):
+    ``{"registered", "with_onnx_meaning", "covered", "not_covered", "no_onnx_meaning"}``
+    (the last two list the op names; an op of no ONNX meaning gets an error naming the way out)."""
+    import mxnet as mx  # only here: importing export.onnx must not load MXNet
+    from .convert import MAX_OPSET
+    from .ops.np_aliases import NO_ONNX_MEANING
+    names = sorted(n for n in mx.operator.get_all_registered_operators() if is_numpy_op(n))
+    covered = set(get_operator_support(opset or MAX_OPSET))
+    meaningful = [n for n in names if n not in NO_ONNX_MEANING]
+    return {"registered": len(names), "with_onnx_meaning": len(meaningful),
+            "covered": sum(n in covered for n in meaningful),
+            "not_covered": [n for n in meaningful if n not in covered],
+            "no_onnx_meaning": [n for n in names if n in NO_ONNX_MEANING]}
 
 
 def _is_weight(sym_attrs, name):
@@ -151,4 +168,4 @@ def save_model(model, path, weights=()):
     return path
 
 
-__all__ = ["get_operator_support", "build_model", "build_model_parts", "save_model", "BATCH_DIM"]
+__all__ = ["get_operator_support", "numpy_interface_coverage", "build_model", "build_model_parts", "save_model", "BATCH_DIM"]

@@ -58,7 +58,7 @@ NO_ONNX_MEANING = {
     **dict.fromkeys(("_npi_bernoulli", "_npi_choice", "_npi_exponential", "_npi_gamma",
                      "_npi_gumbel", "_npi_logistic", "_npi_multinomial", "_npi_normal_n",
                      "_npi_uniform_n", "_npi_pareto", "_npi_rayleigh", "_npi_weibull",
-                     "_npi_random_randint", "_npi_shuffle"), _SAMPLER),
+                     "_npi_random_randint", "_npi_shuffle", "_npi_powerd"), _SAMPLER),
     **dict.fromkeys(("_npi_cholesky", "_npi_eig", "_npi_eigh", "_npi_eigvals", "_npi_eigvalsh",
                      "_npi_svd", "_npi_inv", "_npi_pinv", "_npi_pinv_scalar_rcond", "_npi_solve",
                      "_npi_tensorinv", "_npi_tensorsolve", "_npi_slogdet"), _SOLVER),
