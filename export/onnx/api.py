@@ -168,4 +168,5 @@ def save_model(model, path, weights=()):
     return path
 
 
-__all__ = ["get_operator_support", "numpy_interface_coverage", "build_model", "build_model_parts", "save_model", "BATCH_DIM"]
+__all__ = ["get_operator_support", "numpy_interface_coverage", "build_model", "build_model_parts",
+           "save_model", "BATCH_DIM"]

@@ -24,6 +24,12 @@ def converter(*op_names, opset=MIN_OPSET):
     return wrap
 
 
+def alias(name, target):
+    """Register ``name`` as another name of ``target``: both share one table of converters
+    (a version registered for either later applies to both)."""
+    _CONVERTERS[name] = _CONVERTERS[target]
+
+
 def lookup(op, opset):
     """The converter for ``op`` at ``opset``, or None."""
     versions = _CONVERTERS.get(op, {})

@@ -10,13 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..registry import _CONVERTERS, lookup
+from ..registry import lookup
 from ._emit import Emitter
-
-
-def alias(name, legacy):
-    """Register ``name`` with ``legacy``'s converters (the same table: one converter, two names)."""
-    _CONVERTERS[name] = _CONVERTERS[legacy]
 
 
 def is_int(dtype):

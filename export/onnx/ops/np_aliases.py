@@ -6,8 +6,8 @@ A graph hybridized by MXNet 1.9.1 records the canonical name (``_npx_convolution
 as ``Convolution``); the aliases cover symbol files that spell the other name. Imported after
 every other converter module: an alias shares the converters registered under its target.
 """
-from ..registry import converter
-from ._numpy import alias, via
+from ..registry import alias, converter
+from ._numpy import via
 
 ALIASES = {  # numpy-interface name -> the op whose converter it shares
     "_npx_activation": "Activation", "_npx_batch_dot": "batch_dot", "_npx_batch_flatten": "Flatten",
@@ -27,7 +27,8 @@ ALIASES = {  # numpy-interface name -> the op whose converter it shares
     "_npi_linspace": "_linspace", "_npi_arange": "_arange", "_npi_maximum": "broadcast_maximum",
     "_npi_minimum": "broadcast_minimum", "_npi_maximum_scalar": "_maximum_scalar",
     "_npi_minimum_scalar": "_minimum_scalar", "_npi_hypot_scalar": "_hypot_scalar",
-    "_npi_split": "_split_v2", "_npi_stack": "stack", "_npi_swapaxes": "SwapAxis", "_npi_take": "take", "_npi_tile": "tile",
+    "_npi_split": "_split_v2", "_npi_stack": "stack", "_npi_swapaxes": "SwapAxis", "_npi_take": "take",
+    "_npi_tile": "tile",
     "_npi_flip": "flip", "_np_transpose": "transpose", "_np_copy": "identity",
     "_np_reshape": "reshape", "_npx_reshape": "reshape", "_npi_reshape": "reshape",
     "_npi_broadcast_to": "broadcast_to", "_npi_det": "_linalg_det",

@@ -32,10 +32,12 @@ _SCALAR = {
     "_npi_true_divide_scalar": ("_div_scalar", "same"), "_npi_rtrue_divide_scalar": ("_rdiv_scalar", "same"),
     "_npi_mod_scalar": ("_mod_scalar", "same"), "_npi_rmod_scalar": ("_rmod_scalar", "same"),
     "_npi_power_scalar": ("_power_scalar", "same"), "_npi_rpower_scalar": ("_rpower_scalar", "same"),
-    "_npi_equal_scalar": ("_equal_scalar", "compare"), "_npi_not_equal_scalar": ("_not_equal_scalar", "compare"),
+    "_npi_equal_scalar": ("_equal_scalar", "compare"),
+    "_npi_not_equal_scalar": ("_not_equal_scalar", "compare"),
     "_npi_greater_scalar": ("_greater_scalar", "compare"),
     "_npi_greater_equal_scalar": ("_greater_equal_scalar", "compare"),
-    "_npi_less_scalar": ("_lesser_scalar", "compare"), "_npi_less_equal_scalar": ("_lesser_equal_scalar", "compare"),
+    "_npi_less_scalar": ("_lesser_scalar", "compare"),
+    "_npi_less_equal_scalar": ("_lesser_equal_scalar", "compare"),
 }
 _INT_SAFE = ("abs", "negative", "square", "sign", "relu")  # ONNX computes these on integers
 _UNARY = {f"_npi_{n}": n for n in (

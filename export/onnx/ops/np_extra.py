@@ -1,5 +1,6 @@
 """Converters: the numpy interface's remaining numeric routines with a static-shape ONNX form:
-``average``, ``percentile``, ``polyval``, ``ediff1d``, ``diag_indices_from``.
+``average``, ``percentile``, ``polyval``, ``ediff1d``, ``diag_indices_from``, and the diagonal
+family (``diagonal``, ``trace``, ``diag``, ``diagflat``: gathers at static flat indices).
 """
 import numpy as np
 
@@ -8,6 +9,7 @@ from ..registry import converter
 from ._emit import Emitter, normalize_axis, unsupported
 from .creation import _constant
 from .np_reduce import np_axes
+from .np_shape import _to_output
 from .shape import INT64_MAX, _slice
 
 
@@ -27,7 +29,9 @@ def polyval(node):
     y = coef(0)
     for i in range(1, count):
         y = e("Add", [e("Mul", [y, x]), coef(i)])
-    e("Expand", [y, e("Shape", [x])], out=node.outputs[0]) if count == 1 else e("Identity", [y], out=node.outputs[0])
+    if count == 1:  # a constant polynomial: the coefficient at every x
+        y = e("Expand", [y, e("Shape", [x])])
+    e("Identity", [y], out=node.outputs[0])
     return e.nodes
 
 
@@ -66,8 +70,7 @@ def average(node):
         w = node.inputs[1]
         if len(node.in_shapes[1]) == 1 and len(shape) > 1:
             w = e("Reshape", [w, e.int64([-1 if i == axes[0] else 1 for i in range(len(shape))])])
-        weight_sum = e.reduce("ReduceSum", e("Mul", [e("Expand", [w, e("Shape", [a])]), e.const(1.0, hint="one")]),
-                              axes, keepdims=False)
+        weight_sum = e.reduce("ReduceSum", e("Expand", [w, e("Shape", [a])]), axes, keepdims=False)
         total = e.reduce("ReduceSum", e("Mul", [a, w]), axes, keepdims=False)
         e("Div", [total, weight_sum], out=node.outputs[0])
     if len(node.outputs) > 1:
@@ -106,7 +109,65 @@ def percentile(node):
         low = pick(lo)
         y = e("Add", [low, e("Mul", [e("Sub", [pick(hi), low]), e.const(frac, hint="frac")])])
     if attr_bool(node.attrs, "keepdims"):
-        e.reshape(y, out=node.outputs[0], shape=node.out_shapes[0], dims=node.out_dims[0] if node.out_dims else None)
+        dims = node.out_dims[0] if node.out_dims else None
+        e.reshape(y, out=node.outputs[0], shape=node.out_shapes[0], dims=dims)
     else:
         e("Identity", [y], out=node.outputs[0])
+    return e.nodes
+
+
+def _diagonal_index(shape, offset, axis1, axis2):
+    """Flat indices (into ``shape`` with axis1, axis2 moved last) of the diagonal: (..., k)."""
+    rows, cols = shape[axis1], shape[axis2]
+    start_r, start_c = max(-offset, 0), max(offset, 0)
+    count = max(0, min(rows - start_r, cols - start_c))
+    return (start_r + np.arange(count)) * cols + start_c + np.arange(count)
+
+
+def _diagonal(e, node, x, offset, axis1, axis2):
+    shape = node.in_shapes[0]
+    ndim = len(shape)
+    axis1, axis2 = normalize_axis(axis1, ndim), normalize_axis(axis2, ndim)
+    rest = [a for a in range(ndim) if a not in (axis1, axis2)]
+    moved = e("Transpose", [x], perm=rest + [axis1, axis2])
+    flat = e("Reshape", [moved, e.int64([0] * len(rest) + [-1])])
+    index = _diagonal_index(shape, offset, axis1, axis2)
+    return e("Gather", [flat, e.int64(index, "diagonal")], axis=len(rest))
+
+
+@converter("_np_diagonal")
+def diagonal(node):
+    e = Emitter(node)
+    attrs = node.attrs
+    _to_output(e, node, _diagonal(e, node, node.inputs[0], attr_int(attrs, "offset", 0),
+                                  attr_int(attrs, "axis1", 0), attr_int(attrs, "axis2", 1)))
+    return e.nodes
+
+
+@converter("_np_trace")
+def trace(node):
+    e = Emitter(node)
+    attrs = node.attrs
+    d = _diagonal(e, node, node.inputs[0], attr_int(attrs, "offset", 0),
+                  attr_int(attrs, "axis1", 0), attr_int(attrs, "axis2", 1))
+    e.reduce("ReduceSum", d, [len(node.in_shapes[0]) - 2], keepdims=False, out=node.outputs[0])
+    return e.nodes
+
+
+@converter("_np_diag", "_np_diagflat")
+def diag(node):
+    """A 1-D input (flattened, for diagflat) onto diagonal ``k`` of a square matrix; a 2-D
+    input to ``diag``: its diagonal ``k``."""
+    k = attr_int(node.attrs, "k", 0)
+    e = Emitter(node)
+    if len(node.in_shapes[0]) == 2 and node.op == "_np_diag":
+        e("Identity", [_diagonal(e, node, node.inputs[0], k, 0, 1)], out=node.outputs[0])
+        return e.nodes
+    n = int(np.prod(node.in_shapes[0]))
+    size = n + abs(k)
+    index = np.full(size * size, n, np.int64)  # n: the appended zero
+    index[_diagonal_index((size, size), k, 0, 1)] = np.arange(n)
+    flat = e("Concat", [e("Reshape", [node.inputs[0], e.int64([-1])]), e.const([0], hint="zero")], axis=0)
+    values = e("Gather", [flat, e.int64(index, "diag")], axis=0)
+    e("Reshape", [values, e.int64([size, size])], out=node.outputs[0])
     return e.nodes

@@ -155,12 +155,3 @@ def det(node):
     e = Emitter(node)
     e("Det", node.inputs[:1], out=node.outputs[0])
     return e.nodes
-
-
-@converter("_npx_constraint_check")
-def constraint_check(node):
-    """The check itself: a bool scalar, true when every element of the input is true."""
-    e = Emitter(node)
-    truth = e.cast(e.cast(node.inputs[0], np.bool_), np.int32)
-    e.cast(e.reduce("ReduceMin", truth, None, keepdims=False), np.bool_, out=node.outputs[0])
-    return e.nodes

@@ -1,5 +1,5 @@
 """Converters: the numpy interface's shape ops (reshape, transpose, squeeze, concatenate,
-stack, moveaxis, roll, atleast_Nd, *stack, tril, pad, diff, diagonal/trace/diag).
+stack, moveaxis, roll, atleast_Nd, vstack, tril, pad, diff, rot90).
 
 ``_np_reshape`` (numpy's ``newshape``, -1 only) and ``_npx_reshape`` (MXNet's codes -1...-6,
 ``reverse``) both reshape to the inferred output shape through ``Emitter.reshape``, which
@@ -39,8 +39,10 @@ def squeeze(node):
                               "pass axis=... or export with that axis > 1")
         axes = [i for i, d in enumerate(shape) if d == 1]
     e = Emitter(node)
-    e.squeeze(node.inputs[0], axes, out=node.outputs[0]) if axes else e("Identity", node.inputs[:1],
-                                                                        out=node.outputs[0])
+    if axes:
+        e.squeeze(node.inputs[0], axes, out=node.outputs[0])
+    else:
+        e("Identity", node.inputs[:1], out=node.outputs[0])
     return e.nodes
 
 
@@ -183,63 +185,6 @@ def diff(node):
     return e.nodes
 
 
-def _diagonal_index(shape, offset, axis1, axis2):
-    """Flat indices (into ``shape`` with axis1, axis2 moved last) of the diagonal: (..., k)."""
-    rows, cols = shape[axis1], shape[axis2]
-    start_r, start_c = max(-offset, 0), max(offset, 0)
-    count = max(0, min(rows - start_r, cols - start_c))
-    return (start_r + np.arange(count)) * cols + start_c + np.arange(count)
-
-
-def _diagonal(e, node, x, offset, axis1, axis2):
-    shape = node.in_shapes[0]
-    ndim = len(shape)
-    axis1, axis2 = normalize_axis(axis1, ndim), normalize_axis(axis2, ndim)
-    rest = [a for a in range(ndim) if a not in (axis1, axis2)]
-    moved = e("Transpose", [x], perm=rest + [axis1, axis2])
-    flat = e("Reshape", [moved, e.int64([0] * len(rest) + [-1])])
-    index = _diagonal_index(shape, offset, axis1, axis2)
-    return e("Gather", [flat, e.int64(index, "diagonal")], axis=len(rest))
-
-
-@converter("_np_diagonal")
-def diagonal(node):
-    e = Emitter(node)
-    attrs = node.attrs
-    _to_output(e, node, _diagonal(e, node, node.inputs[0], attr_int(attrs, "offset", 0),
-                                  attr_int(attrs, "axis1", 0), attr_int(attrs, "axis2", 1)))
-    return e.nodes
-
-
-@converter("_np_trace")
-def trace(node):
-    e = Emitter(node)
-    attrs = node.attrs
-    d = _diagonal(e, node, node.inputs[0], attr_int(attrs, "offset", 0),
-                  attr_int(attrs, "axis1", 0), attr_int(attrs, "axis2", 1))
-    e.reduce("ReduceSum", d, [len(node.in_shapes[0]) - 2], keepdims=False, out=node.outputs[0])
-    return e.nodes
-
-
-@converter("_np_diag", "_np_diagflat")
-def diag(node):
-    """A 1-D input (flattened, for diagflat) onto diagonal ``k`` of a square matrix; a 2-D
-    input to ``diag``: its diagonal ``k``."""
-    k = attr_int(node.attrs, "k", 0)
-    e = Emitter(node)
-    if len(node.in_shapes[0]) == 2 and node.op == "_np_diag":
-        e("Identity", [_diagonal(e, node, node.inputs[0], k, 0, 1)], out=node.outputs[0])
-        return e.nodes
-    n = int(np.prod(node.in_shapes[0]))
-    size = n + abs(k)
-    index = np.full(size * size, n, np.int64)  # n: the appended zero
-    index[_diagonal_index((size, size), k, 0, 1)] = np.arange(n)
-    flat = e("Concat", [e("Reshape", [node.inputs[0], e.int64([-1])]), e.const([0], hint="zero")], axis=0)
-    values = e("Gather", [flat, e.int64(index, "diag")], axis=0)
-    e("Reshape", [values, e.int64([size, size])], out=node.outputs[0])
-    return e.nodes
-
-
 @converter("_npi_rot90")
 def rot90(node):
     """k quarter turns from axes[0] towards axes[1]: flips and a transpose."""
@@ -250,7 +195,8 @@ def rot90(node):
     x = node.inputs[0]
     perm = list(range(ndim))
     perm[a], perm[b] = perm[b], perm[a]
-    flip = lambda y, axes: _slice(e, y, [-1] * len(axes), [INT64_MIN] * len(axes), axes, [-1] * len(axes), None)
+    flip = lambda y, axes: _slice(e, y, [-1] * len(axes), [INT64_MIN] * len(axes), axes,  # noqa: E731
+                                  [-1] * len(axes), None)
     if k == 1:
         x = e("Transpose", [flip(x, [b])], perm=perm)
     elif k == 2:
