@@ -117,8 +117,9 @@ def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=
     shapes = name_shapes(names, input_shapes, everything=everything)
     input_dtypes = name_dtypes(names, input_dtypes, everything)
     warn_dropped_labels(sym, params, labels)
-    check_supported(symbol_nodes(sym), opset)  # before shape inference, which some cannot pass
-    with shape_semantics(sym):  # numpy-mode graphs: numpy shapes (0-d scalars)
+    graph_json = json.loads(sym.tojson())
+    check_supported(symbol_nodes(graph_json), opset)  # before shape inference, which some cannot pass
+    with shape_semantics(graph_json):  # numpy-mode graphs: numpy shapes (0-d scalars)
         check_param_shapes(sym, params, shapes)
         spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)
         graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)

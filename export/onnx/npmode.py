@@ -7,7 +7,6 @@ zero size (MXNet's legacy shape inference reads both as "unknown"), so every
 legacy semantics.
 """
 import contextlib
-import json
 from types import SimpleNamespace
 
 NUMPY_PREFIXES = ("_np_", "_npi_", "_npx_")
@@ -26,19 +25,15 @@ def is_numpy_json(graph_json):
     return any(is_numpy_op(node["op"]) for node in graph_json.get("nodes", ()))
 
 
-def symbol_nodes(sym):
-    """The op nodes of ``sym`` as ``(op, name)`` records, read from its JSON."""
-    return [SimpleNamespace(op=n["op"], name=n["name"]) for n in json.loads(sym.tojson())["nodes"]]
-
-
-def is_numpy_symbol(sym):
-    return is_numpy_json(json.loads(sym.tojson()))
+def symbol_nodes(graph_json):
+    """The nodes of a symbol JSON (parsed) as ``(op, name)`` records."""
+    return [SimpleNamespace(op=n["op"], name=n["name"]) for n in graph_json["nodes"]]
 
 
 @contextlib.contextmanager
-def shape_semantics(sym):
-    """numpy shape semantics around MXNet's shape inference when ``sym`` is a numpy graph."""
-    if not is_numpy_symbol(sym):
+def shape_semantics(graph_json):
+    """numpy shape semantics around MXNet's shape inference for a numpy graph (its parsed JSON)."""
+    if not is_numpy_json(graph_json):
         yield False
         return
     import mxnet as mx  # only here: importing export.onnx must not load MXNet

@@ -167,23 +167,25 @@ def googlenet():
     return net, (IMAGE_BATCH, 1, 96, 96)
 
 
-def resnet18():
+def resnet18(widths=(8, 16, 32, 64), size=64):
+    """D2L's ResNet-18 (``widths=(64, 128, 256, 512), size=96`` is the book's)."""
     def stage(channels, first):
         blk = nn.HybridSequential()
         blk.add(Residual(channels, use_1x1conv=not first, strides=1 if first else 2), Residual(channels))
         return blk
     net = nn.HybridSequential()
-    net.add(nn.Conv2D(8, 7, strides=2, padding=3), nn.BatchNorm(), nn.Activation("relu"),
-            nn.MaxPool2D(3, 2, 1), stage(8, True), stage(16, False), stage(32, False), stage(64, False),
+    net.add(nn.Conv2D(widths[0], 7, strides=2, padding=3), nn.BatchNorm(), nn.Activation("relu"),
+            nn.MaxPool2D(3, 2, 1), *[stage(w, i == 0) for i, w in enumerate(widths)],
             nn.GlobalAvgPool2D(), nn.Dense(10))
-    return net, (IMAGE_BATCH, 1, 64, 64)
+    return net, (IMAGE_BATCH, 1, size, size)
 
 
-def densenet(growth=8, convs=(2, 2, 2, 2)):
+def densenet(growth=8, convs=(2, 2, 2, 2), stem=16, size=64):
+    """D2L's DenseNet (``growth=32, convs=(4, 4, 4, 4), stem=64, size=96`` is the book's)."""
     net = nn.HybridSequential()
-    net.add(nn.Conv2D(16, 7, strides=2, padding=3), nn.BatchNorm(), nn.Activation("relu"),
+    net.add(nn.Conv2D(stem, 7, strides=2, padding=3), nn.BatchNorm(), nn.Activation("relu"),
             nn.MaxPool2D(3, 2, 1))
-    channels = 16
+    channels = stem
     for i, num_convs in enumerate(convs):
         net.add(DenseBlock(num_convs, growth))
         channels += num_convs * growth
@@ -208,7 +210,8 @@ def randomize_statistics(net, seed=0):
                 param.set_data(mx.np.array(rng.uniform(low, high, param.shape).astype(onp.float32)))
 
 
-def _build(net, inputs, seed):
+def build(net, inputs, seed=0):
+    """Initialize ``net`` (He), finish its deferred shapes on ``inputs``, randomize its statistics."""
     mx.random.seed(seed)
     net.initialize(init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2.0))  # He
     net(*[mx.np.array(x, dtype=x.dtype) for x in inputs])  # finish deferred shapes
@@ -216,30 +219,30 @@ def _build(net, inputs, seed):
     return net, inputs
 
 
-def _image(make):
-    def build(seed=0):
-        net, shape = make()
+def _image(architecture):
+    def make(seed=0):
+        net, shape = architecture()
         x = onp.random.RandomState(seed).uniform(-1, 1, shape).astype(onp.float32)
-        return _build(net, [x], seed)
-    return build
+        return build(net, [x], seed)
+    return make
 
 
 def _language_model(cell, vocab=28, hiddens=32, steps=5, batch=2):
-    def build(seed=0):
+    def make(seed=0):
         layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](hiddens)
         rng = onp.random.RandomState(seed)
         tokens = rng.randint(0, vocab, (batch, steps)).astype(onp.int64)
         states = [rng.uniform(-1, 1, (1, batch, hiddens)).astype(onp.float32)
                   for _ in range(2 if cell == "lstm" else 1)]
-        return _build(RNNModel(layer, vocab), [tokens] + states, seed)
-    return build
+        return build(RNNModel(layer, vocab), [tokens] + states, seed)
+    return make
 
 
 def transformer_block(seed=0, batch=2, steps=6, hiddens=16, heads=4):
     rng = onp.random.RandomState(seed)
     X = rng.uniform(-1, 1, (batch, steps, hiddens)).astype(onp.float32)
     valid_lens = onp.array([steps, 3] + [2] * (batch - 2), onp.float32)[:batch]
-    return _build(EncoderBlock(hiddens, 32, heads), [X, valid_lens], seed)
+    return build(EncoderBlock(hiddens, 32, heads), [X, valid_lens], seed)
 
 
 def dynamic_axes(name, inputs):
