@@ -53,16 +53,22 @@ def net_row(name, folder, repeats):
 
 
 def twin_row(name, folder, repeats):
+    """Median export seconds of the numpy-mode net and of its legacy twin, runs interleaved."""
     make, zoo_name = TWINS[name]
     net, shape = make()
     numpy_nets.build(net, [np.zeros(shape, np.float32)])
-    _, numpy_seconds = _timed_export(net, [shape], ["float32"], folder, repeats)
     npx.reset_np()
     legacy = hybridzoo.get_model(zoo_name)
     legacy.initialize(mx.init.Xavier())
-    _, legacy_seconds = _timed_export(legacy, [shape], ["float32"], folder, repeats)
+    times = {"numpy": [], "legacy": []}
+    for _ in range(repeats):
+        for kind, block in (("numpy", net), ("legacy", legacy)):
+            if kind == "numpy":
+                npx.set_np()
+            times[kind].append(_timed_export(block, [shape], ["float32"], folder, 1)[1])
+            npx.reset_np()
     npx.set_np()
-    return numpy_seconds, legacy_seconds
+    return statistics.median(times["numpy"]), statistics.median(times["legacy"])
 
 
 def main(argv=None):
