@@ -474,3 +474,15 @@ def test_numpy_interface_coverage_is_what_the_readme_says(opset):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert (f"of the {cov['registered']} `_np*` ops MXNet 1.9.1 registers, {cov['with_onnx_meaning']} "
             f"have an ONNX meaning and {cov['covered']} convert") in " ".join(readme.split())
+
+
+@pytest.mark.parametrize("opset", (13, 21))  # ORT has no kernels for opset 22's random ops
+def test_samplers_draw_the_shape_dtype_and_range(opset, tmp_path):
+    block = Lambda(lambda F, x: (x + F.np.random.uniform(2.0, 3.0, size=(3, 4)),
+                                 F.np.random.normal(1.0, 0.1, size=(500,))))
+    assert {"_npi_uniform", "_npi_normal"} <= _emitted_ops(block, 1)
+    path = export_onnx(block, tmp_path / "r.onnx", input_shape=(2, 3, 4), opset=opset, dynamic_batch=False)
+    uniform, normal = _ort(path, {"data": np.zeros((2, 3, 4), np.float32)})
+    assert uniform.shape == (2, 3, 4) and uniform.dtype == np.float32 and normal.dtype == np.float32
+    assert 2.0 <= uniform.min() and uniform.max() < 3.0 and np.ptp(uniform) > 0.1
+    assert abs(normal.mean() - 1.0) < 0.03 and 0.07 < normal.std() < 0.13

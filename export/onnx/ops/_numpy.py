@@ -23,21 +23,18 @@ def float_of(dtype):
     return np.dtype(np.float32) if is_int(dtype) else np.dtype(dtype)
 
 
-def delegate(node, legacy, dtype=None, attrs=None, out_dtype=None, cast=None):
+def delegate(node, legacy, dtype=None, attrs=None, out_dtype=None):
     """``legacy``'s converter applied to ``node`` computed in ``dtype`` (default: the output's):
-    the first ``cast`` inputs (default all) are cast to it; outputs computed in ``out_dtype``
-    (default ``dtype``) and cast to the node's dtypes where those differ."""
+    inputs cast to it; outputs computed in ``out_dtype`` (default ``dtype``) and cast to the
+    node's dtypes where those differ."""
     dtype = np.dtype(dtype or node.out_dtypes[0])
     out_dtype = np.dtype(out_dtype or dtype)
     e = Emitter(node)
-    count = len(node.inputs) if cast is None else cast
-    inputs = [e.cast(x, dtype) if i < count and np.dtype(t) != dtype else x
-              for i, (x, t) in enumerate(zip(node.inputs, node.in_dtypes))]
-    in_dtypes = [dtype if i < count else t for i, t in enumerate(node.in_dtypes)]
+    inputs = [x if np.dtype(t) == dtype else e.cast(x, dtype) for x, t in zip(node.inputs, node.in_dtypes)]
     outputs = [o if np.dtype(t) == out_dtype else node.graph.unique(f"{o}_{out_dtype.name}")
                for o, t in zip(node.outputs, node.out_dtypes)]
     view = replace(node, op=legacy, attrs=node.attrs if attrs is None else attrs, inputs=inputs,
-                   outputs=outputs, in_dtypes=in_dtypes, out_dtypes=[out_dtype] * len(outputs))
+                   outputs=outputs, in_dtypes=[dtype] * len(inputs), out_dtypes=[out_dtype] * len(outputs))
     nodes = e.nodes + lookup(legacy, node.opset)(view)
     tail = Emitter(node)
     for have, want, t in zip(outputs, node.outputs, node.out_dtypes):
