@@ -221,6 +221,8 @@ SHAPE = [
     ("squeeze_all", lambda F, x: F.np.squeeze(x), (2, 1, 3, 1), "_np_squeeze"),
     ("squeeze_axis", lambda F, x: F.np.squeeze(x, axis=3), (2, 1, 3, 1), "_np_squeeze"),
     ("concatenate", lambda F, x: F.np.concatenate([x, x * 2], axis=-1), (2, 3, 4), "_npi_concatenate"),
+    ("concatenate_none", lambda F, x: F.np.concatenate([x, x[:, :1] * 2], axis=None), (2, 3, 4),
+     "_npi_concatenate"),
     ("stack", lambda F, x: F.np.stack([x, x + 1], axis=2), (2, 3, 4), "_npi_stack"),
     ("split_sections", lambda F, x: F.np.split(x, 2, axis=2), (2, 3, 4), "_split_v2"),
     ("split_indices", lambda F, x: F.np.split(x, [1, 2], axis=1), (2, 3, 4), "_split_v2"),

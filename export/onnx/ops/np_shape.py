@@ -48,11 +48,11 @@ def squeeze(node):
 
 @converter("_npi_concatenate")
 def concatenate(node):
-    """numpy's concatenate along ``axis``."""
+    """numpy's concatenate along ``axis``; axis=None concatenates the flattened inputs."""
     e = Emitter(node)
     if node.attrs.get("axis", "0") == "None":
-        raise unsupported(node, "axis=None (not yet verified against MXNet)",
-                          "flatten the inputs with np.reshape(x, -1) and concatenate on axis 0")
+        parts = [e("Reshape", [x, e.int64([-1])]) for x in node.inputs]
+        e("Concat", parts, out=node.outputs[0], axis=0)
     else:
         axis = normalize_axis(attr_int(node.attrs, "axis", 0), len(node.in_shapes[0]))
         e("Concat", node.inputs, out=node.outputs[0], axis=axis)
