@@ -400,6 +400,8 @@ def test_every_alias_shares_its_targets_converter():
 
 
 TWO_INPUT_SHAPES = [
+    ("column_stack", lambda F, x, y: F.np.column_stack([x, y]), (2, 3), (2,)),
+    ("column_stack_2d", lambda F, x, y: F.np.column_stack([x, y]), (2, 3), (2, 2)),
     ("vstack_1d", lambda F, x, y: F.np.vstack([x, y]), (3,), (3,)),
     ("polyval", lambda F, p, x: F.np.polyval(p, x), (4,), (2, 3)),
     ("average_weighted", lambda F, x, w: F.np.average(x, axis=1, weights=w), (2, 3, 4), (3,)),
@@ -462,7 +464,6 @@ def test_image_tensor_ops(name, fn, opset, tmp_path):
 NOT_COVERED = {
     "_npi_hstack": "MXNet 1.9.1 cannot infer its shapes in a symbol",
     "_npi_dstack": "MXNet 1.9.1 cannot infer its shapes in a symbol",
-    "_npi_column_stack": "MXNet 1.9.1 infers a wrong shape for a 1-D input in a symbol",
     "_npx__image_resize": "OpenCV's resize rules: not matched yet",
     "_npx__image_adjust_lighting": "not done yet",
 }
