@@ -447,13 +447,18 @@ IMAGE = [("to_tensor", lambda F, x: F.npx.image.to_tensor(x)),
                                                           std=(0.5, 1.0, 2.0))),
          ("flip_left_right", lambda F, x: F.npx.image.flip_left_right(x)),
          ("flip_top_bottom", lambda F, x: F.npx.image.flip_top_bottom(x)),
-         ("crop", lambda F, x: F.npx.image.crop(x, 1, 2, 3, 2))]
+         ("crop", lambda F, x: F.npx.image.crop(x, 1, 2, 3, 2)),
+         ("adjust_lighting", lambda F, x: F.npx.image.adjust_lighting(x, alpha=(0.1, -0.2, 0.3))),
+         ("resize_linear", lambda F, x: F.npx.image.resize(x, size=(9, 7))),
+         ("resize_nearest", lambda F, x: F.npx.image.resize(x, size=(3, 4), interp=0)),
+         ("resize_cubic", lambda F, x: F.npx.image.resize(x, size=(8, 3), interp=2)),
+         ("resize_short_side", lambda F, x: F.npx.image.resize(x, size=4, keep_ratio=True))]
 
 
 @pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name,fn", IMAGE, ids=[c[0] for c in IMAGE])
 def test_image_tensor_ops(name, fn, opset, tmp_path):
-    if name.startswith("flip"):  # one HWC image only; an even height: MXNet 1.9.1's
+    if name.startswith(("flip", "adjust", "resize")):  # one HWC image only; an even height: MXNet 1.9.1's
         # flip_top_bottom zeroes the middle row of an odd one (ours flips it as numpy does)
         check_np(fn, [ints(256, 4, 6, 3).astype(np.float32)], opset, tmp_path, dynamic=False)
     else:
@@ -464,8 +469,6 @@ def test_image_tensor_ops(name, fn, opset, tmp_path):
 NOT_COVERED = {
     "_npi_hstack": "MXNet 1.9.1 cannot infer its shapes in a symbol",
     "_npi_dstack": "MXNet 1.9.1 cannot infer its shapes in a symbol",
-    "_npx__image_resize": "OpenCV's resize rules: not matched yet",
-    "_npx__image_adjust_lighting": "not done yet",
 }
 
 

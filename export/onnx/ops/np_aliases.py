@@ -34,7 +34,7 @@ ALIASES = {  # numpy-interface name -> the op whose converter it shares
     "_npi_broadcast_to": "broadcast_to", "_npi_det": "_linalg_det",
     "_npi_hsplit": "_split_v2", "_npi_dsplit": "_split_v2",
     **{f"_npx__image_{k}": f"_image_{k}" for k in ("to_tensor", "normalize", "flip_left_right",
-                                                  "flip_top_bottom", "crop")},
+                                                  "flip_top_bottom", "crop", "adjust_lighting", "resize")},
     "_np_amax": "_np_max", "_np_amin": "_np_min", "_np_product": "_np_prod", "_np_sometrue": "_np_any",
 }
 for _name, _target in ALIASES.items():
