@@ -14,7 +14,7 @@ from mxnet import npx
 from export import export_onnx
 from export.onnx import MAX_OPSET, get_operator_support, numpy_interface_coverage
 from export.onnx.ops.np_aliases import ALIASES
-from export.source import block_symbol
+from export.blocks import block_symbol
 from op_harness import OPSETS, SECOND_BATCH, Lambda, _ort, _rebatch, assert_close
 
 RNG = np.random.RandomState(7)

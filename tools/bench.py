@@ -27,8 +27,7 @@ import tempfile
 import time
 import types
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 EXTRA_MODELS = ("resnet50", "densenet121")
 
@@ -101,7 +100,7 @@ class ModelBench:
         import export
         import hybridzoo
         import mxnet as mx
-        from hybridzoo.testing import init_model
+        from hybridzoo.seeded import init_model
         from export.deploy.runtime import session_options
         import onnxruntime as ort
 
@@ -211,16 +210,6 @@ def peer_export(symbol_file, params_file, shapes, dynamic_shapes, path, opset=No
     finally:
         onnx.defs.onnx_opset_version, onnx.checker.check_graph = saved
     return path
-
-
-def _load_sibling(name):
-    """A helper module beside this script (the folder is kept off sys.path, see above)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(
-        os.path.abspath(__file__)), f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def machine_line(threads):
@@ -382,7 +371,7 @@ def run(args, argv=None):
 
 
 def _main_nlp(args, argv):
-    nlp = _load_sibling("bench_nlp")
+    from hybridzoo_tools import bench_nlp as nlp
     with tempfile.TemporaryDirectory() as workdir:
         rows = nlp.run(args, workdir, sys.modules[__name__])
     command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -393,7 +382,8 @@ def _main_nlp(args, argv):
 
 def _detection(args):
     """The detection set, from tools/bench_detection.py."""
-    write_table(_load_sibling("bench_detection").run(args, measure, machine_line), args.out, "detection.md")
+    from hybridzoo_tools import bench_detection
+    write_table(bench_detection.run(args, measure, machine_line), args.out, "detection.md")
     return 0
 
 

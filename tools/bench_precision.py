@@ -20,9 +20,7 @@ import sys
 import tempfile
 import time
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11,mobilenet1_0,mobilenet_v2_1_0"
 PHOTO_CROPS = 64
@@ -49,7 +47,7 @@ def export_int8(name, args, work, photos):
     import hybridzoo
 
     run = os.path.join(args.runs, f"{name}-digits")
-    command = [sys.executable, os.path.join(HERE, "export.py"), "--model", name, "--out", work,
+    command = [sys.executable, os.path.join(_cli.TOOLS_DIR, "export.py"), "--model", name, "--out", work,
                "--format", "onnx", "--quantize", "int8"]
     trained = os.path.isfile(os.path.join(run, "best.params"))
     if trained:

@@ -28,8 +28,7 @@ import os
 import sys
 import tempfile
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
 
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
@@ -191,9 +190,9 @@ def remove_if_empty(folder):
 
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
-    from export.source import check_block_input
+    from export.blocks import check_block_input
     from hybridzoo import weights
-    from hybridzoo.testing import init_model
+    from hybridzoo.seeded import init_model
 
     kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
                                 ("input_size", args.input_size)) if v is not None}
@@ -282,7 +281,7 @@ def precision_plan(net, weights, args):
     """
     if not (args.quantize or args.fp16):
         return None
-    from export.artifacts.manifest import preprocess
+    from export.files.manifest import preprocess
     from export.precision.calibrate import Calibration, from_folder
     from export.precision.plan import Evaluation, PrecisionPlan
     from hybridzoo import data
@@ -305,23 +304,20 @@ def precision_plan(net, weights, args):
                          keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"])
 
 
+INTERRUPTED = "interrupted: models already exported are complete; none is left half-written"
+
+
 def main(argv=None):
-    try:
-        args = parse_args(argv)
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted: models already exported are complete; none is left half-written", file=sys.stderr)
-        return 130
+    return _cli.run_main(lambda argv: run(parse_args(argv)), argv, interrupted=INTERRUPTED)
 
 
 def run(args):
-    import mxnet as mx
     from tqdm import tqdm
 
-    from export._isolated import Worker
-    from export._memory import release_memory
-    from export.artifacts.package import AgreementError, stages
-    from export.precision import PrecisionError
+    from export.worker import Worker
+    from export.memory import release_memory
+    from export.artifacts.package import stages
+    from export.errors import AgreementError, PrecisionError
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
@@ -355,23 +351,15 @@ def run(args):
                     release_memory()  # this model's arrays, before the next one is built
         if untrained and not args.untrained:
             print(untrained_note(untrained))
-    except KeyboardInterrupt:
+    except BaseException as err:
         if created:
             remove_if_empty(args.out)
-        raise
-    except (AgreementError, PrecisionError) as err:
-        print(f"error: {err}", file=sys.stderr)
-    except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
-        message = " ".join(str(err).split())  # one line, whatever the library put in it
-        if isinstance(err, OSError) and err.filename and err.strerror:
-            message = f"{err.filename}: {err.strerror}"
-        where = f"{current}: " if current and not message.startswith(current) else ""
-        print(f"error: {where}{message}", file=sys.stderr)
-    else:
-        return 0
-    if created:
-        remove_if_empty(args.out)
-    return 1
+        if not isinstance(err, _cli.user_errors()):
+            raise  # Ctrl-C (run_main prints it) or a bug (its traceback)
+        # An agreement or precision failure names the model itself; others get it prefixed.
+        _cli.print_error(err, where=None if isinstance(err, (AgreementError, PrecisionError)) else current)
+        return _cli.EXIT_ERROR
+    return _cli.EXIT_OK
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ MXNet's numpy interface, and the export time of a numpy-mode net against its leg
   python tools/numpy_table.py                  # every numpy-mode net, then the twins
   python tools/numpy_table.py --repeats 5      # median of 5 exports each
 """
-import argparse
 import os
 import statistics
 import sys
 import tempfile
 import time
 
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 import hybridzoo  # noqa: E402  (before mxnet)
 import mxnet as mx  # noqa: E402
@@ -71,12 +70,13 @@ def twin_row(name, folder, repeats):
     return statistics.median(times["numpy"]), statistics.median(times["legacy"])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="examples:\n" + __doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    parser = _cli.parser_from_doc(__doc__, epilog_title="examples")
     parser.add_argument("--repeats", type=int, default=3, help="exports per net (median; default 3)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(args):
     cov = numpy_interface_coverage()
     print(f"numpy interface: {cov['covered']} of {cov['with_onnx_meaning']} ops with an ONNX meaning "
           f"convert ({cov['registered']} registered); not yet: {', '.join(cov['not_covered'])}")
@@ -98,4 +98,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_cli.run_main(main, parse_args()))

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import manifest as manifests
-from .. import verify
-from .._memory import release_memory
-from .io import atomic_write_text
-from .staging import staged_dir
-from ..source import input_names as _input_names
+from ..files import manifest as manifests
+from .. import agreement, verify
+from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
+from ..memory import release_memory
+from ..files.io import atomic_write_text
+from ..files.staging import staged_dir
+from ..block_inputs import gluon_input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -33,21 +34,6 @@ ONNX_NAME = "model.onnx"
 REPORT_NAME = "report.json"
 CHECK_BATCH = 3  # verification batch for a dynamic-batch export: not the export's batch of 1
 REFERENCE = "imperative"
-
-
-class AgreementError(RuntimeError):
-    """An exported backend's output differs from the imperative net beyond the tolerance."""
-
-    def __init__(self, name, report):
-        self.name, self.report = name, report
-        failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
-        detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
-        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
-                         f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
-                         "bug: please report it with the model name and options")
-
-    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/_isolated.py)
-        return type(self), (self.name, self.report)
 
 
 @dataclass
@@ -88,15 +74,15 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     progress = progress or (lambda step: None)
     name = name or getattr(net, "zoo_name", None)
     if not name:
-        raise ValueError("name is required for a net that is not from the zoo")
+        raise InvalidInputError("name is required for a net that is not from the zoo")
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
-        raise ValueError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
     if precision is not None and "onnx" not in formats:
-        raise ValueError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
+        raise InvalidInputError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
     sample = tuple(input_shape or getattr(getattr(net, "zoo_config", None), "input_shape", ()) or ())
     if not sample:
-        raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
+        raise InvalidInputError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
     if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
@@ -148,17 +134,16 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
     else:
         inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
     release_memory()  # the ONNX writer's arrays, before backends load their copies
-    backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
-    if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
+    makers = {"hybridized": lambda: verify.block_backend(net, hybridize=True, ctx=ctx)}
+    if "symbol" in formats:
         names = _input_names(len(inputs))
-        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
-                                                                                 input_names=names, ctx=ctx))
+        makers["reloaded symbol"] = lambda: verify.symbol_backend(os.path.join(staging, name), input_names=names, ctx=ctx)
     if "onnx" in formats:
-        backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
-    # The reference runs first and switches hybridization off; "hybridized" switches it back on.
+        makers["ONNX Runtime"] = lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
     progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
-                            error=_error_measure(net))
+    report = agreement.check(net, makers, {0: inputs}, ctx=ctx, error=_error_measure(net), repeats=3,
+                             progress=progress)
+    del report["reference"]
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}

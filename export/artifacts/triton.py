@@ -24,7 +24,8 @@ import shutil
 import onnx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from .staging import staged_dir
+from ..files.staging import staged_dir
+from ..errors import InvalidInputError
 
 PLATFORM = "onnxruntime_onnx"
 DEFAULT_MAX_BATCH_SIZE = 64
@@ -98,7 +99,7 @@ def _tensor_spec(value_info):
     tensor = value_info.type.tensor_type
     dtype = _ONNX_TO_TRITON.get(tensor.elem_type)
     if dtype is None:
-        raise ValueError(f"tensor {value_info.name!r} has ONNX type {tensor.elem_type}, which Triton has no type for")
+        raise InvalidInputError(f"tensor {value_info.name!r} has ONNX type {tensor.elem_type}, which Triton has no type for")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
     return value_info.name, dtype, dims
 
@@ -111,10 +112,10 @@ def model_config(model, name, max_batch_size=DEFAULT_MAX_BATCH_SIZE, layout=None
     dynamic = all(dims and dims[0] is None for _, _, dims in inputs + outputs)
     for tensor, _, dims in inputs + outputs:
         if None in (dims[1:] if dynamic else dims):
-            raise ValueError(f"tensor {tensor!r} has dynamic dims {dims} beyond the batch axis; "
+            raise InvalidInputError(f"tensor {tensor!r} has dynamic dims {dims} beyond the batch axis; "
                              "Triton needs them static: export with a fixed input size")
     if dynamic and max_batch_size < 1:
-        raise ValueError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
+        raise InvalidInputError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
     config = ModelConfig(name=name, platform=PLATFORM, max_batch_size=max_batch_size if dynamic else 0)
     strip = 1 if dynamic else 0
     for tensor, dtype, dims in inputs:

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from . import dims as dynamic
+from ..errors import InvalidInputError
 
 
 @dataclass
@@ -116,7 +117,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     if out_shapes is None:
         node, reason = error
         at = f" (node {node!r})" if node else ""
-        raise ValueError(f"cannot infer shapes from input shapes "
+        raise InvalidInputError(f"cannot infer shapes from input shapes "
                          f"{shapes_summary(shapes, data_inputs)}{at}: {reason}; give the shape "
                          "of every run-time input, batch axis included")
     grown, places, fixed = dynamic.resolve(internals, shapes, dynamic_axes)
@@ -124,7 +125,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
     _, out_types, _ = internals.infer_type(**dtypes)
     if out_types is None or any(t is None for t in out_types):
-        raise ValueError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
+        raise InvalidInputError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 
     nodes, k = [], 0
     for raw in graph_json["nodes"]:
@@ -140,7 +141,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
             if node.op == "null":
                 break
         if not node.outputs:
-            raise ValueError(f"internal error: cannot match outputs of node {raw['name']!r}")
+            raise InvalidInputError(f"internal error: cannot match outputs of node {raw['name']!r}")
         nodes.append(node)
     _keep_given_input_shapes(nodes, {n: input_shapes[n] for n in data_inputs}, dynamic.spec_names(places))
     heads = [(h[0], h[1]) for h in graph_json["heads"]]

@@ -26,8 +26,9 @@ def is_numpy_json(graph_json):
 
 
 def symbol_nodes(graph_json):
-    """The nodes of a symbol JSON (parsed) as ``(op, name)`` records."""
-    return [SimpleNamespace(op=n["op"], name=n["name"]) for n in graph_json["nodes"]]
+    """The nodes of a symbol JSON (parsed) as ``(op, name, attrs)`` records."""
+    return [SimpleNamespace(op=n["op"], name=n["name"], attrs=n.get("attrs") or n.get("attr") or {})
+            for n in graph_json["nodes"]]
 
 
 @contextlib.contextmanager

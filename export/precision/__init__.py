@@ -13,5 +13,4 @@ outputs). Modules, one job each:
 """
 
 
-class PrecisionError(RuntimeError):
-    """A variant could not be made, or disagrees with FP32 beyond its precision's tolerance."""
+from ..errors import PrecisionError  # noqa: F401  (re-exported: callers import it from here)

@@ -27,8 +27,9 @@ from . import PrecisionError
 from .calibrate import Calibration, select
 from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
 from .serving import FILE_NAMES, FP16, FP32, INT8
-from ..artifacts.io import sha256_file
+from ..files.io import sha256_file
 from ..deploy.runtime import session_options
+from ..errors import InvalidInputError
 
 CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
 RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
@@ -62,7 +63,7 @@ class PrecisionPlan:
 
     def __post_init__(self):
         if self.int8 and self.calibration is None:
-            raise ValueError("INT8 quantization needs calibration data: the model's training split or "
+            raise InvalidInputError("INT8 quantization needs calibration data: the model's training split or "
                              "a folder of its input images / .npy files")
 
     @property

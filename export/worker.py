@@ -15,6 +15,8 @@ import os
 import pickle
 import signal
 
+from .errors import WorkerError
+
 GROWTH = 256 * 2 ** 20  # bytes a worker may keep beyond what it kept after its first job
 
 
@@ -54,7 +56,7 @@ def _interrupt_once(signum, frame):
 
 def _serve(conn):
     """The worker: run each job sent, answer with its result or exception and the memory kept."""
-    from export._memory import release_memory
+    from export.memory import release_memory
 
     signal.signal(signal.SIGINT, _interrupt_once)  # started with Ctrl-C ignored
     try:
@@ -122,7 +124,7 @@ class Worker:
                 self._process.join()
                 self._conn.close()
                 code, self._process = self._process.exitcode, None
-                raise ChildProcessError(f"the export process ended without a result (exit status {code}; "
+                raise WorkerError(f"the export process ended without a result (exit status {code}; "
                                         "killed for lack of memory?)") from None
             if message[0] != "ready":
                 return message
