@@ -79,6 +79,6 @@ NO_ONNX_MEANING = {
     "_npi_lcm_scalar": "integer lcm has no ONNX op: compute it outside the graph",
     "_npi_share_memory": "a question about buffers, not a computation: drop it from the forward",
     "_npx_constraint_check": "a run-time assertion: check the inputs before running the model",
-    "_npi_Custom": "a Python-defined op: register a converter for 'Custom' with "
-                   "export.onnx.registry.converter",
+    "_npi_Custom": "a Python-defined op: register your converter with "
+                   "@export.onnx.register_converter('Custom:<op_type>') (docs/converters.md)",
 }
