@@ -69,8 +69,8 @@ def _at_least(x, shape, ndim, e, where):
 
 
 _ATLEAST = {1: {0: [0]}, 2: {0: [0, 1], 1: [0]}, 3: {0: [0, 1, 2], 1: [0, 2], 2: [2]}}
-# hstack, dstack: not converted; MXNet 1.9.1 cannot infer their shapes in a symbol
-_STACKS = {"_npi_vstack": (2, 0), "_npi_column_stack": (None, 1)}
+_STACKS = {"_npi_hstack": (1, None), "_npi_vstack": (2, 0), "_npi_dstack": (3, 2),
+           "_npi_column_stack": (None, 1)}
 
 
 def _atleast(ndim):
