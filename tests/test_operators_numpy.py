@@ -478,7 +478,7 @@ def test_numpy_interface_coverage_is_what_the_readme_says(opset):
     assert cov["not_covered"] == sorted(NOT_COVERED)
     assert cov["registered"] == cov["with_onnx_meaning"] + len(cov["no_onnx_meaning"])
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert (f"of the {cov['registered']} `_np*` ops MXNet 1.9.1 registers, {cov['with_onnx_meaning']} "
+    assert (f"Of the {cov['registered']} `_np*` ops MXNet 1.9.1 registers, {cov['with_onnx_meaning']} "
             f"have an ONNX meaning, of which {cov['covered']} convert") in " ".join(readme.split())
 
 
