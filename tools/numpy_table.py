@@ -79,7 +79,7 @@ def parse_args(argv=None):
 def main(args):
     cov = numpy_interface_coverage()
     print(f"numpy interface: {cov['covered']} of {cov['with_onnx_meaning']} ops with an ONNX meaning "
-          f"convert ({cov['registered']} registered); not yet: {', '.join(cov['not_covered'])}")
+          f"convert ({cov['registered']} registered); not yet: {', '.join(cov['not_covered']) or 'none'}")
     npx.set_np()
     try:
         with tempfile.TemporaryDirectory() as folder:
