@@ -492,3 +492,27 @@ def test_samplers_draw_the_shape_dtype_and_range(opset, tmp_path):
     assert uniform.shape == (2, 3, 4) and uniform.dtype == np.float32 and normal.dtype == np.float32
     assert 2.0 <= uniform.min() and uniform.max() < 3.0 and np.ptp(uniform) > 0.1
     assert abs(normal.mean() - 1.0) < 0.03 and 0.07 < normal.std() < 0.13
+
+
+def _weights(F, *shape):
+    """A constant, non-trivial weight tensor built in the graph."""
+    size = int(np.prod(shape))
+    return F.np.sin(F.np.arange(size).astype("float32")).reshape(shape)
+
+
+# (npx.batch_norm needs variables for its running statistics: the numpy nets test it)
+NPX_LAYERS = [
+    ("embedding", lambda F, x: F.npx.embedding(x, _weights(F, 7, 3), 7, 3), "ids"),
+    ("fully_connected", lambda F, x: F.npx.fully_connected(x, _weights(F, 5, 12), F.np.ones((5,)),
+                                                            num_hidden=5), (2, 3, 4)),
+    ("convolution", lambda F, x: F.npx.convolution(x, _weights(F, 4, 3, 3, 3), F.np.ones((4,)), kernel=(3, 3),
+                                                   num_filter=4, pad=(1, 1)), (2, 3, 5, 5)),
+    ("pooling", lambda F, x: F.npx.pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="avg"), (2, 3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name,fn,shape", NPX_LAYERS, ids=[c[0] for c in NPX_LAYERS])
+def test_npx_layers_with_weights_computed_in_the_graph(name, fn, shape, opset, tmp_path):
+    x = ints(7, 2, 5, dtype=np.int64) if shape == "ids" else randn(*shape)
+    check_np(fn, [x], opset, tmp_path)
