@@ -66,7 +66,10 @@ def parse_args(argv=None):
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
     low = parser.add_argument_group("precision variants (beside model.onnx; see README \"INT8 and FP16\")")
     low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
-                     "calibrated on the weights' training split (digits for D2L models) or --calib")
+                     "calibrated on the weights' training split (digits for D2L models) or --calib, for graphs with "
+                     "convolutions; dynamic (int8 weights, nothing to calibrate) for transformers, RNNs and MLPs")
+    low.add_argument("--quantize-method", choices=("static", "dynamic"),
+                     help="INT8 method instead of the one chosen from the graph (see --quantize)")
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
     low.add_argument("--calib", metavar="DIR", help="calibration images or .npy arrays (preprocessed as the manifest says); "
                      "needed for models whose dataset is not available here, e.g. ImageNet")
@@ -138,7 +141,8 @@ def check_precision_args(parser, args):
     args.fp16 = args.precision == "fp16"
     if (args.quantize or args.fp16) and "onnx" not in args.format:
         parser.error("--quantize and --precision need the onnx format")
-    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32") if getattr(args, flag) is not None]
+    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32", "quantize_method")
+             if getattr(args, flag) is not None]
     if given and not args.quantize:
         parser.error(f"--{given[0].replace('_', '-')} is an option of --quantize int8; add it")
     if args.calib_samples is not None and args.calib_samples < 1:
@@ -290,19 +294,31 @@ def precision_plan(net, weights, args):
     config, dataset = net.zoo_config, data.reference_dataset(net)
     options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
     calibration = evaluation = None
-    if args.calib:
+    if config.inputs:  # token ids, lengths, states: judged on held-out data, quantized dynamically
+        evaluation = sequence_evaluation(config.dataset)
+    elif args.calib:
         calibration = from_folder(args.calib, config.input_shape, preprocess(config), **options)
     elif dataset:
         calibration = Calibration(data.split_arrays(dataset, config, train=True)[0],
                                   f"{dataset} training split", **options)
-    elif args.quantize:
-        raise ValueError(f"no calibration data: the {config.dataset} dataset is not available here; pass --calib DIR "
-                         "with a few hundred of the model's training images (or preprocessed .npy arrays)")
-    if weights["trained"] and dataset:
+    if weights["trained"] and dataset and not config.inputs:
         images, labels = data.split_arrays(dataset, config, train=False)
         evaluation = Evaluation(images, f"{dataset} test split", labels)
     return PrecisionPlan(int8=bool(args.quantize), fp16=args.fp16, calibration=calibration,
-                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"])
+                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"],
+                         method=args.quantize_method, calibration_hint=f"the {config.dataset} dataset is not available here")
+
+
+def sequence_evaluation(dataset):
+    """Held-out data of a sequence model's dataset (digits rows, held-out text), else None."""
+    from export.precision.sequence import FeedEvaluation, PerplexityEvaluation
+    from hybridzoo.sequence_train import held_out
+    found = held_out(dataset)
+    if found is None:
+        return None
+    if found[1] is None:
+        return PerplexityEvaluation(found[0], f"{dataset} held-out text")
+    return FeedEvaluation(dict(enumerate(found[0])), f"{dataset} test split", found[1])
 
 
 def main(argv=None):
