@@ -55,8 +55,11 @@ def compare_latency(models, batch_sizes, repeats=50, warmup=3, seed=0):
     names = list(models)
     rows = []
     for batch in batch_sizes:
-        shape = (batch,) + tuple(next(iter(models.values())).sample_shape)
-        data = rng.standard_normal(shape).astype(np.float32)
+        first = next(iter(models.values()))
+        if hasattr(first, "random_batch"):  # a sequence model: token ids, lengths, states
+            data = first.random_batch(batch, rng)
+        else:
+            data = rng.standard_normal((batch,) + tuple(first.sample_shape)).astype(np.float32)
         for model in models.values():
             for _ in range(warmup):
                 model.run(data)
