@@ -4,9 +4,8 @@
 ``quantize_dynamic``: the weights of MatMul (per output column) and LSTM become int8 once, and
 each activation feeding them is quantized at run time by a ``DynamicQuantizeLinear`` (uint8, its
 range measured on the tensor itself), which ONNX Runtime fuses with the integer MatMul
-(``DynamicQuantizeMatMul``). Our exporter writes a Dense layer as ``Gemm``, which onnxruntime's
-dynamic mode does not quantize, so :func:`gemm_as_matmul` first rewrites each plain Gemm with a
-constant weight as ``MatMul`` + ``Add`` (onnxruntime's transformer optimizer does the same).
+(``DynamicQuantizeMatMul``). Our exporter writes a Dense layer as ``Gemm``; onnxruntime's dynamic
+mode rewrites each plain Gemm as ``<name>_MatMul`` + ``<name>_Add`` and quantizes the MatMul.
 
 Left in FP32 by design: embeddings (``Gather``: a table lookup gains nothing from int8, and its
 rows are what the model is most sensitive to), LayerNormalization, Softmax, MatMuls of two
@@ -21,9 +20,7 @@ import tempfile
 import time
 from collections import Counter
 
-import numpy as np
 import onnx
-from onnx import helper, numpy_helper
 
 from . import PrecisionError
 
@@ -32,7 +29,8 @@ METHODS = (STATIC, DYNAMIC)
 CONV_OPS = ("Conv", "ConvTranspose")
 DYNAMIC_OPS = ("MatMul", "LSTM")  # what onnxruntime's dynamic mode quantizes that pays off on CPU
 INTEGER_OPS = ("DynamicQuantizeLSTM", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
-FLOAT_OPS = ("Gather (embedding)", "LayerNormalization", "Softmax", "MatMul", "Gemm", "GRU", "RNN", "LSTM", "Conv")
+FLOAT_OPS = ("Gather (embedding)", "LayerNormalization", "Softmax", "MatMul (two activations)", "MatMul", "Gemm",
+             "GRU", "RNN", "LSTM", "Conv")
 
 
 def choose_method(model):
@@ -64,13 +62,11 @@ def quantize_dynamic_int8(source, target, keep_fp32=()):
         model = onnx.load(prepared)
         props = {p.key: p.value for p in model.metadata_props if not p.key.startswith("onnx.quant")}
         kept = fp32_nodes(model, keep_fp32)
-        rewritten = gemm_as_matmul(model, exclude=kept)
         before = Counter(_op_kind(node, model) for node in model.graph.node)
-        onnx.save(model, prepared)
         del model
-        try:
+        try:  # a Gemm becomes <name>_MatMul inside quantize_dynamic: exclude it under both names
             quantize_dynamic(prepared, quantized, op_types_to_quantize=list(DYNAMIC_OPS), per_channel=True,
-                             weight_type=QuantType.QInt8, nodes_to_exclude=kept,
+                             weight_type=QuantType.QInt8, nodes_to_exclude=kept + [f"{n}_MatMul" for n in kept],
                              extra_options={"MatMulConstBOnly": True})
         except Exception as err:  # onnxruntime raises many types
             raise PrecisionError(f"onnxruntime could not quantize {source} dynamically: "
@@ -85,7 +81,7 @@ def quantize_dynamic_int8(source, target, keep_fp32=()):
         onnx.save(result, tmp_target)
     return {"method": DYNAMIC, "format": "IntegerOps (dynamic)", "weights": "int8, per output channel",
             "activations": "uint8, quantized at run time (DynamicQuantizeLinear)",
-            "tool": "onnxruntime.quantization.quantize_dynamic", "gemm_as_matmul": rewritten,
+            "tool": "onnxruntime.quantization.quantize_dynamic",
             **summary, "fp32_nodes": kept, "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -101,40 +97,11 @@ def op_summary(before, quantized):
 
 def _op_kind(node, model):
     """The op type, with a Gather from a constant table (an embedding) told apart from index
-    arithmetic (a Gather of shape values)."""
-    if node.op_type == "Gather":
-        tables = {t.name for t in model.graph.initializer if len(t.dims) == 2}
-        return "Gather (embedding)" if node.input[0] in tables else "Gather"
+    arithmetic (a Gather of shape values), and a MatMul of two activations (attention scores)
+    from one with a weight."""
+    if node.op_type in ("Gather", "MatMul"):
+        constants = {t.name for t in model.graph.initializer}
+        if node.op_type == "Gather":
+            return "Gather (embedding)" if node.input[0] in constants else "Gather"
+        return "MatMul" if node.input[1] in constants else "MatMul (two activations)"
     return node.op_type
-
-
-def gemm_as_matmul(model, exclude=()):
-    """Rewrite, in place, each Gemm with a constant weight, ``alpha = beta = 1`` and no ``transA``
-    (a Dense layer) as MatMul (+ Add of the bias); return how many were rewritten."""
-    graph = model.graph
-    constants = {t.name: t for t in graph.initializer}
-    rewritten = 0
-    for node in list(graph.node):
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if (node.op_type != "Gemm" or node.name in exclude or node.input[1] not in constants
-                or attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
-            continue
-        weight = numpy_helper.to_array(constants[node.input[1]])
-        weight = weight.T if attrs.get("transB", 0) else weight
-        name = node.name or node.output[0]
-        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), f"{name}_matmul_weight"))
-        bias = len(node.input) > 2 and node.input[2]
-        product = f"{name}_matmul_out" if bias else node.output[0]
-        nodes = [helper.make_node("MatMul", [node.input[0], f"{name}_matmul_weight"], [product], name=name)]
-        if bias:
-            nodes.append(helper.make_node("Add", [product, node.input[2]], [node.output[0]], name=f"{name}_bias"))
-        position = list(graph.node).index(node)
-        graph.node.remove(node)
-        for offset, new in enumerate(nodes):
-            graph.node.insert(position + offset, new)
-        rewritten += 1
-    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
-    keep = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    return rewritten

@@ -11,6 +11,10 @@
 
 Both run the ONNX files in ONNX Runtime; ``check(fp32_path, variant_path, precision)`` returns
 the report entry. The graph's inputs are matched by order: the caller gives them in forward order.
+Dynamic quantization measures each activation's range over the whole tensor, batch included, so
+an INT8 output depends on what else is in the batch: :class:`FeedEvaluation` runs one sequence
+at a time (as a single request is served, and reproducibly); the perplexity reads its
+``streams`` in one batch, as training's perplexity does.
 """
 from dataclasses import dataclass
 from typing import Dict, Optional
@@ -20,7 +24,7 @@ import onnxruntime as ort
 
 from ..deploy.runtime import session_options
 
-EVAL_BATCH = 64
+EVAL_BATCH = 1  # one sequence per run: see the module doc
 PERPLEXITY_WARN_PERCENT = 2.0  # warn when INT8 perplexity exceeds FP32's by more than this
 
 
@@ -58,7 +62,8 @@ class FeedEvaluation:
         ref, names_out = run_feeds(reference_path, feeds)
         out, _ = run_feeds(path, feeds)
         outputs = {name: output_agreement(r, o) for name, r, o in zip(names_out, ref, out)}
-        result = {"inputs": self.source, "samples": int(len(next(iter(feeds.values())))), "outputs": outputs,
+        result = {"inputs": self.source, "samples": int(len(next(iter(feeds.values())))), "batch": EVAL_BATCH,
+                  "outputs": outputs,
                   "top1_agreement": min(o["top1_agreement"] for o in outputs.values()),
                   "relative_error": max(o["relative_error"] for o in outputs.values()),
                   "max_abs_error": max(o["max_abs_error"] for o in outputs.values()),
@@ -110,7 +115,7 @@ class PerplexityEvaluation:
             error, scale = max(error, float(np.abs(ref - out).max())), max(scale, float(np.abs(ref).max()))
             count += y.size
         fp32, ours = np.exp(nll / count)
-        return {"inputs": self.source, "samples": count, "fp32_perplexity": float(fp32),
+        return {"inputs": self.source, "samples": count, "batch": self.streams, "fp32_perplexity": float(fp32),
                 f"{precision}_perplexity": float(ours), "perplexity_change_percent": round(100 * (ours / fp32 - 1), 4),
                 "top1_agreement": agree / count, "max_abs_error": error, "max_abs_fp32": scale}
 
