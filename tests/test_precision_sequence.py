@@ -140,6 +140,15 @@ def test_static_for_a_text_model_names_what_it_needs(tmp_path, export_cli, capsy
     assert "needs no calibration data" in line and not (tmp_path / "out").exists()
 
 
+def test_calib_for_a_text_model_says_there_is_nothing_to_calibrate(tmp_path, export_cli, capsys):
+    status = export_cli.main(["--model", "gru_lm", "--untrained", "--out", str(tmp_path / "out"), "--format", "onnx",
+                              "--quantize", "int8", "--calib", str(tmp_path)])
+    assert status == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "quantized dynamically" in line and "drop --calib" in line and "images" not in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_gluonnlp_bert_is_quantized_dynamically_from_its_graph(tmp_path):
     from hybridzoo.testing import gluonnlp_models
     case = gluonnlp_models.build("bert")

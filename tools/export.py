@@ -294,6 +294,9 @@ def precision_plan(net, weights, args):
     config, dataset = net.zoo_config, data.reference_dataset(net)
     options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
     calibration = evaluation = None
+    if config.inputs and args.calib:
+        raise ValueError(f"--calib: {net.zoo_name} takes {len(config.inputs)} inputs (token ids, lengths, states...) "
+                         "and is quantized dynamically, which calibrates nothing; drop --calib")
     if config.inputs:  # token ids, lengths, states: judged on held-out data, quantized dynamically
         evaluation = sequence_evaluation(config.dataset)
     elif args.calib:
