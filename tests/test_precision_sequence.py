@@ -215,3 +215,11 @@ def test_triton_lays_out_the_int8_lm(language_model):
     config = (out / "triton" / "lstm_lm" / "config.pbtxt").read_text()
     assert "max_batch_size: 0" in config or "max_batch_size" not in config
     assert "TYPE_INT32" in config and "dims: -1" in config
+
+
+def test_text_is_tokenized_through_the_manifest_vocabulary():
+    from export.deploy.sequence import tokenize
+    chars = list(text.VOCAB)  # <unk>, space, a-z: D2L's preprocessing, as training reads the text
+    assert list(tokenize("Hi, there!", chars)) == list(text.encode(" ".join(["hi", "there"])))
+    words = ["<unk>", "the", "Cat"]  # a word vocabulary with capitals: case kept, unknown words -> <unk>
+    assert list(tokenize("the Cat sat", words)) == [1, 2, 0]

@@ -8,8 +8,8 @@ first input indexes, as for the character language models), and then::
 
 Inputs: a text file, tokenized through the vocabulary (characters when every token is one
 character, else whitespace-separated words; case folded when the vocabulary has no capitals;
-characters outside a character vocabulary that holds " " become one space per run, as D2L's
-preprocessing does, else ``<unk>``), or a ``.npy`` array for the first input (token ids
+runs of spaces and characters outside a character vocabulary that holds " " become one space,
+as D2L's preprocessing does, else unknown characters are ``<unk>``), or a ``.npy`` array for the first input (token ids
 ``(seq,)``/``(N, seq)``, or features ``(N, seq, F)``). The other inputs are filled: segments 0,
 lengths the sequence length, states 0. What is printed is the model's head: its last
 ``(batch, classes)`` output, else the first output at the last position (a language model's next
@@ -43,11 +43,12 @@ def tokenize(text, vocab):
     """Token ids of ``text`` through ``vocab`` (a list of tokens; see the module doc)."""
     index = {token: i for i, token in enumerate(vocab)}
     unknown = index.get(UNKNOWN, 0)
-    if not any(token.isupper() for token in vocab):
+    if not any(c.isupper() for token in vocab for c in token):
         text = text.lower()
     if all(len(token) == 1 for token in vocab if token != UNKNOWN):
         if " " in index:
-            text = re.sub(f"[^{re.escape(''.join(t for t in vocab if len(t) == 1))}]+", " ", text).strip()
+            kept = re.escape("".join(t for t in vocab if len(t) == 1 and t != " "))
+            text = re.sub(f"[^{kept}]+", " ", text).strip()  # runs of spaces and unknowns -> one space
         return np.array([index.get(c, unknown) for c in text], np.int64)
     return np.array([index.get(word, unknown) for word in text.split()], np.int64)
 

@@ -97,7 +97,9 @@ class PrecisionPlan:
                 info = convert_fp16(source, target)
             entries[precision] = dict(_files(folder, precision, source_name), **info)
             if check:
-                checks[precision] = self._check(precision, target, reference, evaluation, source)
+                # dynamic ranges span the batch: judge one input per run, as a single request is served
+                batch = 1 if precision == INT8 and method == DYNAMIC else EVAL_BATCH
+                checks[precision] = self._check(precision, target, reference, evaluation, source, batch)
         return entries, checks
 
     def _method(self, source):
@@ -133,9 +135,9 @@ class PrecisionPlan:
         inputs = np.random.default_rng(0).standard_normal((RANDOM_SAMPLES,) + shape).astype(np.float32)
         return Evaluation(inputs, "seeded standard-normal inputs (no real data given)")
 
-    def _check(self, precision, path, reference, evaluation, source):
+    def _check(self, precision, path, reference, evaluation, source, batch=EVAL_BATCH):
         if isinstance(evaluation, Evaluation):
-            result = compare(reference, run_file(path, evaluation.inputs), evaluation, precision)
+            result = dict(compare(reference, run_file(path, evaluation.inputs, batch), evaluation, precision), batch=batch)
         else:
             result = evaluation.check(source, path, precision)
         result.update(file=FILE_NAMES[precision], warning=None)
