@@ -8,6 +8,7 @@
   python tools/export.py --model resnet18 --dynamic-axes data:0=batch,2=height,3=width
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits --quantize int8 --precision fp16
   python tools/export.py --model resnet50 --quantize int8 --calib my_images/ --calib-samples 64
+  python tools/export.py --model bert_small --quantize int8           # dynamic INT8: nothing to calibrate
   python tools/export.py --model resnet18 --classes 1000 --in-channels 3 --input-size 224 --params my.params
 
 Weights: --params, else the newest trained run runs/MODEL-*/ of tools/train.py, else seeded
