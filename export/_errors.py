@@ -4,6 +4,8 @@ import re
 
 import mxnet as mx
 
+from .errors import InputTooSmallError  # noqa: F401  (re-exported)
+
 
 def mxnet_reason(err):
     """MXNet's error text as its one-line reason: no C++ traceback, source location or check
@@ -13,10 +15,6 @@ def mxnet_reason(err):
     text = re.sub(r"^\w*Error: ", "", lines[-1] if lines else str(err))
     text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)  # [13:10:23] ../src/x.cc:202:
     return re.sub(r"Check failed: (.*?)\s?: (?=\S)", "", text, count=1)
-
-
-class InputTooSmallError(ValueError):
-    """The input is smaller than the net's layers (kernels, pooling windows) can take."""
 
 
 def fits(sym, shapes):

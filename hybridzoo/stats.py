@@ -5,7 +5,7 @@ import time
 import mxnet as mx
 
 from .registry import get_config, get_model
-from .testing import default_context, init_model
+from .seeded import default_context, init_model
 
 
 def count_parameters(net):

@@ -11,7 +11,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from export._memory import release_memory
+from export.memory import release_memory
 
 # Zoo nets hold reference cycles, so a finished test's weights wait for Python's rare full
 # collections, and freed buffers stay in the heap: the suite grew to 7.9 GB. After a test that

@@ -164,7 +164,7 @@ def test_agreement_failure_writes_nothing_and_keeps_the_old_artifact(tmp_path, c
 
 
 def test_several_models_export_one_after_another_and_a_failure_keeps_the_finished(tmp_path):
-    """Several models go through a worker process (export/_isolated.py): the same lines, in order;
+    """Several models go through a worker process (export/worker.py): the same lines, in order;
     a model that fails is one error line and the models before it stay."""
     result = run_tool("export", "--model", "mlp", "--model", "lenet", "--untrained", "--no-verify",
                       "--out", tmp_path / "ok", cwd=tmp_path)

@@ -16,7 +16,7 @@ from hybridzoo.layers import Linear
 from hybridzoo.stats import model_stats
 from hybridzoo.testing import infer_output_shapes, init_model, randomize_batchnorm
 
-from export._memory import release_memory
+from export.memory import release_memory
 
 D2L_MODELS = ("linear_regression", "softmax_regression", "mlp", "mlp_dropout", "lenet", "lenet_bn",
               "alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet")

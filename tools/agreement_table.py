@@ -4,44 +4,27 @@
   python tools/agreement_table.py            # all models (about 3 minutes on 2 cores)
   python tools/agreement_table.py 'resnet*'  # an fnmatch pattern
 
-Same nets, inputs and checks as tests/test_agreement.py (imported from there, so the table
-and the test cannot drift apart): fixed seed, randomized BatchNorm, batch 1 and 3 through one
+Same nets, inputs and checks as tests/test_agreement.py (both use hybridzoo_tools.zoo_agreement,
+so the table and the test cannot drift apart): fixed seed, randomized BatchNorm, batch 1 and 3 through one
 dynamic-batch file (sequence models: other lengths too), optimized and one-to-one ONNX graphs.
 A detector's detections are compared as detections (paired by class above a score threshold;
 the last column counts them) and its tensors before NMS element by element.
 """
 import argparse
-import importlib.util
-import os
 import sys
 import tempfile
 
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 import hybridzoo  # noqa: E402  (before mxnet)
 
-TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "test_agreement.py")
 BACKENDS = ("hybridized", "symbol", "onnx", "onnx-plain")
-
-
-def load_test_module():
-    """tests/test_agreement.py as a module; it needs pytest (the ``test`` extra) and a git checkout."""
-    if not os.path.isfile(TESTS):
-        raise SystemExit(f"error: {TESTS} not found; run this from a git checkout of hybridzoo")
-    spec = importlib.util.spec_from_file_location("test_agreement", TESTS)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except ModuleNotFoundError as err:
-        raise SystemExit(f"error: this table reuses tests/test_agreement.py, which needs {err.name}; "
-                         "install the test extra: pip install -e '.[test]'") from None
-    return module
 
 
 def main(pattern="*"):
     if not hybridzoo.list_models(pattern):
         hybridzoo.get_config(pattern)  # raises ValueError naming close matches
-    cases = load_test_module()
+    from hybridzoo_tools import zoo_agreement as cases
     print(f"| model | input | {' | '.join(BACKENDS)} | tolerance | ok |")
     print("|---" * (len(BACKENDS) + 4) + "|")
     failed = 0
@@ -67,7 +50,4 @@ def parse_args(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(parse_args().pattern))
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    sys.exit(_cli.run_main(lambda args: main(args.pattern), parse_args()))

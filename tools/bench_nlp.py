@@ -120,8 +120,8 @@ def _symbol_order(symbol_outputs, onnx_outputs, shapes):
 
 
 def _outputs(result):
-    from hybridzoo.testing.gluonnlp_models import _flatten
-    return list(_flatten(result))
+    from hybridzoo.testing.gluonnlp_models import flatten_outputs
+    return list(flatten_outputs(result))
 
 
 def run(args, workdir, bench):

@@ -11,7 +11,8 @@ included, is the export figure); weights come from ``runs/<model>-digits`` when 
 wrote it, and the export then measures FP32 and INT8 accuracy on the digits test split. ImageNet
 models calibrate on crops of scikit-learn's two bundled photographs (``--calib``). Latency:
 FP32 and INT8 in one process on the same threads, interleaved rounds, medians; ratio > 1 means
-INT8 is faster. Writes ``precision.md`` to ``--out``.
+INT8 is faster. Writes ``precision.md`` (dated, with the command and the machine) to ``--out``,
+default docs/benchmarks/ (run it from the repository root), where docs/precision.md links it.
 
 ``--sequence``: dynamic INT8 (nothing to calibrate) of GluonNLP BERT-base, RoBERTa-base,
 DistilBERT and the standard LSTM LM (published sizes, random weights, built offline by
@@ -29,13 +30,13 @@ import sys
 import tempfile
 import time
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools.bench import write_table
 
 DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11,mobilenet1_0,mobilenet_v2_1_0"
 SEQUENCE_MODELS = "bert,roberta,distilbert,standard_lstm,bert_small,transformer_classifier,rnn_lm,gru_lm,lstm_lm"
 PHOTO_CROPS = 64
+DEFAULT_OUT = os.path.join("docs", "benchmarks")  # where the docs link the tables (docs/benchmarks/README.md)
 
 
 def parse_args(argv=None):
@@ -47,7 +48,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=10, help="interleaved rounds per batch size (default 10)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="ONNX Runtime threads, both variants (default: all cores)")
     parser.add_argument("--runs", default="runs", help="folder of tools/train.py runs (default runs/)")
-    parser.add_argument("--out", default="bench", help="folder for precision.md (default bench/)")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="folder for precision.md (default docs/benchmarks/)")
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in (args.models or (SEQUENCE_MODELS if args.sequence else DEFAULT_MODELS)).split(",")
                    if m.strip()]
@@ -64,7 +65,7 @@ def export_int8(name, args, work, photos):
     import hybridzoo
 
     run = os.path.join(args.runs, f"{name}-digits")
-    command = [sys.executable, os.path.join(HERE, "export.py"), "--model", name, "--out", work,
+    command = [sys.executable, os.path.join(_cli.TOOLS_DIR, "export.py"), "--model", name, "--out", work,
                "--format", "onnx", "--quantize", "int8"]
     trained = os.path.isfile(os.path.join(run, "best.params"))
     if trained:
@@ -142,7 +143,7 @@ def sequence_onnx(name, work):
     from hybridzoo.testing import gluonnlp_models
     if name not in gluonnlp_models.FAMILIES:
         import hybridzoo
-        from hybridzoo.testing import init_model
+        from hybridzoo.seeded import init_model
         net = hybridzoo.get_model(name)
         init_model(net, 0)
         path = os.path.join(work, name, "model.onnx")
@@ -164,7 +165,7 @@ def measure_sequence(name, args, work):
     from export.deploy.sequence import SequenceModel
     from export.precision.dynamic import quantize_dynamic_int8
     from export.precision.serving import compare_latency
-    from export._memory import release_memory
+    from export.memory import release_memory
 
     path, seq = sequence_onnx(name, work)
     release_memory()
@@ -191,7 +192,7 @@ def sequence_table(rows, batch_sizes):
     return lines
 
 
-def main_sequence(args):
+def main_sequence(args, argv):
     import onnxruntime
     rows = []
     header = (f"{time.strftime('%Y-%m-%d')}, CPU ISA {cpu_isa()}, {os.cpu_count()} cores (load average "
@@ -202,10 +203,10 @@ def main_sequence(args):
         for name in args.models:
             rows.append(measure_sequence(name, args, work))
             print(sequence_table(rows[-1:], args.batch_sizes)[-1], flush=True)
-    text = "\n".join([header, "", *sequence_table(rows, args.batch_sizes)]) + "\n"
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "precision-sequence.md"), "w", encoding="utf-8") as f:
-        f.write(text)
+    text = "\n".join([f"Machine: {header}", "", *sequence_table(rows, args.batch_sizes)]) + "\n"
+    command = ("python tools/bench_precision.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    write_table(text, args.out, "precision-sequence.md", "Dynamic INT8 vs FP32, sequence models "
+                "(tools/bench_precision.py --sequence)", command=command)
     return 0
 
 
@@ -213,7 +214,7 @@ def main(argv=None):
     args = parse_args(argv)
     import hybridzoo  # noqa: F401  (thread setup before anything loads MXNet)
     if args.sequence:
-        return main_sequence(args)
+        return main_sequence(args, argv)
     from hybridzoo.data import write_photo_crops
 
     rows = []
@@ -223,11 +224,9 @@ def main(argv=None):
         for name in args.models:
             rows.append(measure(name, args, work, photos))
             print(table(rows[-1:], args.batch_sizes)[-1], flush=True)
-    text = "\n".join([machine(args), "", *table(rows, args.batch_sizes)]) + "\n"
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "precision.md"), "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+    text = "\n".join([f"Machine: {machine(args)}", "", *table(rows, args.batch_sizes)]) + "\n"
+    command = ("python tools/bench_precision.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    write_table(text, args.out, "precision.md", "INT8 vs FP32 (tools/bench_precision.py)", command=command)
     return 0
 
 

@@ -18,8 +18,7 @@ import subprocess
 import sys
 import time
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 POLICIES = ("default", "ACTIVE", "PASSIVE")  # default: OMP_WAIT_POLICY unset (libgomp's own)
 
@@ -54,7 +53,7 @@ def worker_mxnet():
     import mxnet as mx
     import numpy as np
     from hybridzoo import data, train
-    from hybridzoo.testing import init_model
+    from hybridzoo.seeded import init_model
 
     net = train.build_net("lenet_bn", ctx=mx.cpu())
     loader, _ = data.image_loaders("digits", net.zoo_config, batch_size=32)
@@ -82,7 +81,7 @@ def worker_ort():
 
     import export
     from export.deploy.runtime import session_options
-    from hybridzoo.testing import init_model
+    from hybridzoo.seeded import init_model
 
     with tempfile.TemporaryDirectory() as tmp:
         path = export.export_onnx(init_model(hybridzoo.get_model("resnet18"), 0, ctx=mx.cpu()),

@@ -25,8 +25,7 @@ import tempfile
 import time
 import warnings
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 
 def parse_args(argv=None):

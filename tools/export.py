@@ -29,8 +29,7 @@ import os
 import sys
 import tempfile
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
 
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
@@ -65,7 +64,7 @@ def parse_args(argv=None):
     out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
-    low = parser.add_argument_group("precision variants (beside model.onnx; see README \"INT8 and FP16\")")
+    low = parser.add_argument_group("precision variants (beside model.onnx; see docs/precision.md)")
     low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
                      "calibrated on the weights' training split (digits for D2L models) or --calib, for graphs with "
                      "convolutions; dynamic (int8 weights, nothing to calibrate) for transformers, RNNs and MLPs")
@@ -196,15 +195,17 @@ def remove_if_empty(folder):
 
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
-    from export.source import check_block_input
+    from export.block_inputs import zoo_input_dtypes
+    from export.blocks import check_block_input
     from hybridzoo import weights
-    from hybridzoo.testing import init_model
+    from hybridzoo.seeded import init_model
 
     kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
                                 ("input_size", args.input_size)) if v is not None}
     net = hybridzoo.get_model(name, **kwargs)
     net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
-    check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
+    if len(zoo_input_dtypes(net) or [None]) == 1:  # one input: too small names the smallest size
+        check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))
     source = args.params or (None if args.untrained else weights.find_trained_run(name))
     if source is None:
         # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
@@ -287,7 +288,7 @@ def precision_plan(net, weights, args):
     """
     if not (args.quantize or args.fp16):
         return None
-    from export.artifacts.manifest import preprocess
+    from export.files.manifest import preprocess
     from export.precision.calibrate import Calibration, from_folder
     from export.precision.plan import Evaluation, PrecisionPlan
     from hybridzoo import data
@@ -325,23 +326,20 @@ def sequence_evaluation(dataset):
     return FeedEvaluation(dict(enumerate(found[0])), f"{dataset} test split", found[1])
 
 
+INTERRUPTED = "interrupted: models already exported are complete; none is left half-written"
+
+
 def main(argv=None):
-    try:
-        args = parse_args(argv)
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted: models already exported are complete; none is left half-written", file=sys.stderr)
-        return 130
+    return _cli.run_main(lambda argv: run(parse_args(argv)), argv, interrupted=INTERRUPTED)
 
 
 def run(args):
-    import mxnet as mx
     from tqdm import tqdm
 
-    from export._isolated import Worker
-    from export._memory import release_memory
-    from export.artifacts.package import AgreementError, stages
-    from export.precision import PrecisionError
+    from export.worker import Worker
+    from export.memory import release_memory
+    from export.artifacts.package import stages
+    from export.errors import AgreementError, PrecisionError
     from export.deploy.runtime import resolve_providers
     from hybridzoo.train import resolve_context
 
@@ -375,23 +373,15 @@ def run(args):
                     release_memory()  # this model's arrays, before the next one is built
         if untrained and not args.untrained:
             print(untrained_note(untrained))
-    except KeyboardInterrupt:
+    except BaseException as err:
         if created:
             remove_if_empty(args.out)
-        raise
-    except (AgreementError, PrecisionError) as err:
-        print(f"error: {err}", file=sys.stderr)
-    except (ValueError, OSError, TypeError, NotImplementedError, mx.base.MXNetError) as err:
-        message = " ".join(str(err).split())  # one line, whatever the library put in it
-        if isinstance(err, OSError) and err.filename and err.strerror:
-            message = f"{err.filename}: {err.strerror}"
-        where = f"{current}: " if current and not message.startswith(current) else ""
-        print(f"error: {where}{message}", file=sys.stderr)
-    else:
-        return 0
-    if created:
-        remove_if_empty(args.out)
-    return 1
+        if not isinstance(err, _cli.user_errors()):
+            raise  # Ctrl-C (run_main prints it) or a bug (its traceback)
+        # An agreement or precision failure names the model itself; others get it prefixed.
+        _cli.print_error(err, where=None if isinstance(err, (AgreementError, PrecisionError)) else current)
+        return _cli.EXIT_ERROR
+    return _cli.EXIT_OK
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ import sys
 import tempfile
 import time
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 # The lists of MXNet 1.9.1's tests/python-pytest/onnx/test_onnxruntime_cv.py (detection is
 # swept with the detectors' own tool).
@@ -125,7 +124,7 @@ def initialize(net, shape, seed=0):
     """He (fan-in) weights, every BatchNorm randomized and calibrated on a seeded batch."""
     import mxnet as mx
     import numpy as np
-    from hybridzoo.testing import randomize_batchnorm
+    from hybridzoo.seeded import randomize_batchnorm
     mx.random.seed(seed)
     np.random.seed(seed)
     net.initialize(mx.init.MSRAPrelu(factor_type="in", slope=0.0), force_reinit=True)

@@ -22,11 +22,9 @@ import json
 import os
 import sys
 
-# This folder holds export.py, which would shadow the `export` package: keep it off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
 
 from export.deploy import detection
-from export.deploy.preprocess import InputError
 from export.deploy.runtime import OnnxModel
 from export.deploy.sequence import DEFAULT_SEQ, SequenceModel, is_sequence_model
 from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
@@ -139,11 +137,7 @@ def print_bench(rows):
 
 
 def main(argv=None):
-    try:
-        return run(parse_args(argv))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return _cli.run_main(lambda argv: run(parse_args(argv)), argv)
 
 
 def run(args):
@@ -159,9 +153,9 @@ def run(args):
                 print(f"warning: {model.untrained_warning()}", file=sys.stderr)
         if args.bench:
             report["bench"] = compare_latency(models, args.bench, repeats=args.repeats)
-    except (InputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except _cli.user_errors() as err:
+        _cli.print_error(err)
+        return _cli.EXIT_ERROR
     if args.json:
         print(json.dumps(report, indent=2, default=lambda d: d.to_dict()))
         return 0

@@ -20,6 +20,7 @@ import os
 import sys
 import textwrap
 
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder off sys.path)
 import hybridzoo  # first: sleeping OpenMP threads on every core (hybridzoo/_threads.py)
 from hybridzoo import data, train
 
@@ -69,15 +70,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        out = args.resume or args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
-        if os.path.isfile(os.path.join(out, train.LAST + ".json")):
-            print(f"interrupted: {out} keeps its last finished epoch; continue with --resume {out}", file=sys.stderr)
-        else:
-            print("interrupted before the first epoch finished", file=sys.stderr)
-        return 130
+    return _cli.run_main(run, args, interrupted=lambda: interrupted(args))
+
+
+def interrupted(args):
+    """The line for Ctrl-C: where the run's last finished epoch is, if one finished."""
+    out = args.resume or args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
+    if os.path.isfile(os.path.join(out, train.LAST + ".json")):
+        return f"interrupted: {out} keeps its last finished epoch; continue with --resume {out}"
+    return "interrupted before the first epoch finished"
 
 
 def run(args):
@@ -87,9 +88,8 @@ def run(args):
             resume=args.resume, overwrite=args.overwrite, progress=not args.quiet, lr=args.lr, batch_size=args.batch_size,
             epochs=args.epochs, wd=args.wd, optimizer=args.optimizer, momentum=args.momentum,
             resize=args.resize, seed=args.seed, kvstore=args.kvstore, workers=args.workers)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except FileNotFoundError:  # an input (--data-dir, --resume): run_main's line names it
+        raise
     except OSError as err:  # e.g. a run folder we may not write to
         print(f"error: cannot write {err.filename or 'the run'}: {err.strerror or err}; choose another --out",
               file=sys.stderr)

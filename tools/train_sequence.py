@@ -13,6 +13,7 @@ hybridzoo.sequence_train; image classifiers train with tools/train.py.
 import argparse
 import sys
 
+from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder off sys.path)
 import hybridzoo  # noqa: F401  (before mxnet: sets the OpenMP thread count)
 from hybridzoo import sequence_train
 
@@ -38,7 +39,10 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    return _cli.run_main(run, parse_args(argv))
+
+
+def run(args):
     common = dict(out=args.out, batch_size=args.batch_size, seed=args.seed, overwrite=args.overwrite)
     if args.model == "transformer_classifier":
         manifest = sequence_train.train_classifier(epochs=args.epochs or 30, lr=args.lr or 0.003, **common)
@@ -53,7 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        sys.exit(f"error: {err}")
+    sys.exit(main())

@@ -1,2 +1,2 @@
-"""Writing deployable artifacts: the model folder (``package``), its ``manifest``, the Triton
-layout (``triton``), staged and atomic writes (``staging``, ``io``) and library ``versions``."""
+"""The compiler's top floor: the verified model folder (``package.export_artifact``) and its
+Triton layout (``triton``). Files are written through :mod:`export.files`."""

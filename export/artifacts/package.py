@@ -17,14 +17,13 @@ import json
 import os
 from dataclasses import dataclass
 
-import numpy as np
 
-from . import manifest as manifests
-from .. import verify
-from .._memory import release_memory
-from .io import atomic_write_text
-from .staging import staged_dir
-from ..source import input_names as _input_names
+from ..files import manifest as manifests
+from .. import agreement
+from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
+from ..memory import release_memory
+from ..files.io import atomic_write_text
+from ..files.staging import staged_dir
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -32,22 +31,6 @@ FORMATS = ("symbol", "onnx")
 ONNX_NAME = "model.onnx"
 REPORT_NAME = "report.json"
 CHECK_BATCH = 3  # verification batch for a dynamic-batch export: not the export's batch of 1
-REFERENCE = "imperative"
-
-
-class AgreementError(RuntimeError):
-    """An exported backend's output differs from the imperative net beyond the tolerance."""
-
-    def __init__(self, name, report):
-        self.name, self.report = name, report
-        failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
-        detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
-        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
-                         f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
-                         "bug: please report it with the model name and options")
-
-    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/_isolated.py)
-        return type(self), (self.name, self.report)
 
 
 @dataclass
@@ -63,7 +46,7 @@ def stages(formats=FORMATS, check=True, precision=False):
     symbol, onnx = "symbol" in formats, "onnx" in formats
     steps = ["symbol files"] * symbol + ["ONNX"] * onnx
     if check:
-        backends = [REFERENCE, "hybridized"] + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
+        backends = [agreement.REFERENCE, "hybridized"] + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
         steps += [f"check: {b}" for b in backends]
     return steps + ["precision variants"] * bool(precision) + ["manifest"]
 
@@ -88,23 +71,29 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     progress = progress or (lambda step: None)
     name = name or getattr(net, "zoo_name", None)
     if not name:
-        raise ValueError("name is required for a net that is not from the zoo")
+        raise InvalidInputError("name is required for a net that is not from the zoo")
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
-        raise ValueError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
     if precision is not None and "onnx" not in formats:
-        raise ValueError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
+        raise InvalidInputError(f"{name}: INT8/FP16 variants are made from model.onnx: add the onnx format")
     sample = tuple(input_shape or getattr(getattr(net, "zoo_config", None), "input_shape", ()) or ())
     if not sample:
-        raise ValueError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
+        raise InvalidInputError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
-    if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
+    if input_shape is None and agreement.described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
                                progress, dynamic_axes)
-        report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress) if check else None
+        report = None
+        if check:
+            prefix = os.path.join(staging, name) if "symbol" in formats else None
+            onnx_path = os.path.join(staging, ONNX_NAME) if "onnx" in formats else None
+            report = agreement.check_artifact(net, shape, batch or CHECK_BATCH, seed, prefix, onnx_path, ctx,
+                                              providers, progress)
+            report["model"] = name
         variants = {}
         if precision is not None and (report is None or report["passed"]):
             progress("precision variants")
@@ -138,47 +127,6 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
                     optimize=optimize, seed=seed, dynamic_axes=dynamic_axes)
         files.append(ONNX_NAME)
     return files
-
-
-def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress):
-    """Agreement report: max |backend - imperative| per backend on one seeded random batch
-    (standard normal, or what the zoo config describes: token ids, valid lengths...)."""
-    if _described_inputs(net):
-        inputs = net.zoo_config.sample_inputs(batch or CHECK_BATCH, seed)
-    else:
-        inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
-    release_memory()  # the ONNX writer's arrays, before backends load their copies
-    backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
-    if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
-        names = _input_names(len(inputs))
-        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
-                                                                                 input_names=names, ctx=ctx))
-    if "onnx" in formats:
-        backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
-    # The reference runs first and switches hybridization off; "hybridized" switches it back on.
-    progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
-                            error=_error_measure(net))
-    report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
-                                      "latency_ms": report.pop("reference_latency_ms")},
-                          **report["backends"]}
-    report.update(model=name, input_shape=list(inputs[0].shape),
-                  passed=all(r["passed"] for r in report["backends"].values()))
-    return report
-
-
-def _error_measure(net):
-    """Element by element, except for zoo detectors, whose NMS-sorted rows are compared as
-    detections (:func:`export.verify_detection.multibox_error`)."""
-    if getattr(getattr(net, "zoo_config", None), "task", None) != "detection":
-        return verify.max_error
-    from ..verify_detection import multibox_error
-    return multibox_error
-
-
-def _described_inputs(net):
-    """True for zoo nets whose config lists their inputs (``zoo_config.inputs``)."""
-    return bool(getattr(getattr(net, "zoo_config", None), "inputs", None))
 
 
 def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):

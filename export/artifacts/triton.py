@@ -26,7 +26,8 @@ import shutil
 import onnx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from .staging import staged_dir
+from ..files.staging import staged_dir
+from ..errors import InvalidInputError
 
 PLATFORM = "onnxruntime_onnx"
 DEFAULT_MAX_BATCH_SIZE = 64
@@ -100,7 +101,7 @@ def _tensor_spec(value_info):
     tensor = value_info.type.tensor_type
     dtype = _ONNX_TO_TRITON.get(tensor.elem_type)
     if dtype is None:
-        raise ValueError(f"tensor {value_info.name!r} has ONNX type {tensor.elem_type}, which Triton has no type for")
+        raise InvalidInputError(f"tensor {value_info.name!r} has ONNX type {tensor.elem_type}, which Triton has no type for")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
     return value_info.name, dtype, dims
 
@@ -119,7 +120,7 @@ def model_config(model, name, max_batch_size=DEFAULT_MAX_BATCH_SIZE, layout=None
     dynamic = all(dims and dims[0] is None for _, _, dims in inputs + outputs)
     inputs, outputs = ([(t, d, _variable(dims, dynamic)) for t, d, dims in group] for group in (inputs, outputs))
     if dynamic and max_batch_size < 1:
-        raise ValueError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
+        raise InvalidInputError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
     config = ModelConfig(name=name, platform=PLATFORM, max_batch_size=max_batch_size if dynamic else 0)
     strip = 1 if dynamic else 0
     for tensor, dtype, dims in inputs:

@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
 from .preprocess import InputError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

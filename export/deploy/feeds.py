@@ -14,6 +14,8 @@ from typing import Optional, Tuple
 import numpy as np
 import onnx
 
+from ..errors import InvalidInputError
+
 IDS, LENGTH, TENSOR = "ids", "length", "tensor"  # roles
 PASS_THROUGH = ("Cast", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Flatten", "Identity", "Min", "Max", "Clip")
 _NP = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT32: np.int32, onnx.TensorProto.INT64: np.int64,
@@ -97,9 +99,9 @@ def complete_feeds(roles, tokens):
     batch, seq = tokens.shape
     first = next((r for r in roles if r.role == IDS), None)
     if first is None:
-        raise ValueError("the model takes no token ids (no input reaches an embedding table)")
+        raise InvalidInputError("the model takes no token ids (no input reaches an embedding table)")
     if tokens.max(initial=0) >= first.vocab or tokens.min(initial=0) < 0:
-        raise ValueError(f"token ids must lie in [0, {first.vocab}), the vocabulary of the model; got "
+        raise InvalidInputError(f"token ids must lie in [0, {first.vocab}), the vocabulary of the model; got "
                          f"{tokens.min()}..{tokens.max()}")
     layout = first.shape("B", "S")
     feeds = {}

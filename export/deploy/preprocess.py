@@ -15,11 +15,13 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import InvalidInputError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 ARRAY_SUFFIX = ".npy"
 
 
-class InputError(ValueError):
+class InputError(InvalidInputError):
     """An input the model cannot take; the message names the file and the fix."""
 
 

@@ -14,8 +14,9 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from ..artifacts import manifest as manifests
+from ..files import manifest as manifests
 from .preprocess import InputError, Preprocess, collect_files, load_samples
+from ..errors import InvalidInputError
 
 PROVIDER_ALIASES = {
     "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
@@ -41,7 +42,7 @@ def resolve_providers(names=None):
     for name in names:
         full = PROVIDER_ALIASES.get(name.strip().lower(), name.strip())
         if full not in available:
-            raise ValueError(f"execution provider {name!r} is not available in this onnxruntime "
+            raise InvalidInputError(f"execution provider {name!r} is not available in this onnxruntime "
                              f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu")
         resolved.append(full)
     return resolved

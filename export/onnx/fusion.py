@@ -10,7 +10,8 @@ import contextlib
 import logging
 import os
 
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
+from ..errors import MissingDependencyError
 
 FUSED_OPS = ("Attention", "MultiHeadAttention", "SkipLayerNormalization", "Gelu", "BiasGelu",
              "FastGelu", "EmbedLayerNormalization")
@@ -35,7 +36,7 @@ def fuse_transformer(src, dst, num_heads=0, hidden_size=0):
         from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as err:
-        raise ImportError(f"the transformer optimize level needs onnxruntime.transformers and sympy "
+        raise MissingDependencyError(f"the transformer optimize level needs onnxruntime.transformers and sympy "
                           f"({err}); install them with pip install 'hybridzoo[fusion]'") from None
     options = FusionOptions("bert")
     # ORT's simplified-LayerNorm fusion crashes on the LayerNorm we compose below opset 17;

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 from onnx import helper
+from ..errors import InvalidInputError
 
 
 def _clean(hint):
@@ -33,7 +34,7 @@ class GraphBuilder:
     def reserve(self, name):
         """Claim an exact name (graph inputs/outputs); error if taken."""
         if name in self._used:
-            raise ValueError(f"ONNX name {name!r} is used twice")
+            raise InvalidInputError(f"ONNX name {name!r} is used twice")
         self._used.add(name)
         return name
 

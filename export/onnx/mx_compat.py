@@ -4,7 +4,8 @@ Same signature and argument meaning; switching is one import. Differences, all d
 the opset is ours (``opset_version``, default 17) instead of onnx's newest; weights are
 initializers only; with ``dynamic=True`` and no ``dynamic_input_shapes`` only the batch axis
 becomes symbolic (MXNet made every axis unknown), with ``dynamic_input_shapes`` exactly its
-``None`` axes (and every axis that follows them); outputs keep MXNet's names
+``None`` axes (and every axis that follows them), each ``None`` an unknown of its own unless the
+graph forces two equal; outputs keep MXNet's names
 (``<node>_output``) and order; the file is checked and written atomically.
 """
 import logging
@@ -12,41 +13,48 @@ import logging
 import numpy as np
 import onnx
 
-from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model_parts, check_param_names, save_model
-from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
+from ..inputs import PARAM_ATTRS, feedable_inputs
+from ..model_files import load_params, load_symbol, strip_prefixes
+from .api import build_model_parts, resolve_inputs, save_model
+from .convert import BATCH_DIM
 from .writer import append_initializers
+from ..errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
 
-def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
-    """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: the ``None``
-    dims of each input (axis 0 named ``batch``, axis k ``<input>_dim<k>``; axes of two
-    inputs that must match are merged into one dim when the model is converted) and the dims
-    given as names (``(batch, "seq_length", 512)``). As in mx2onnx a name is a label, not a
-    promise that inputs using it are equal (MXNet's own transformer test feeds a growing decoder
-    input and a fixed memory, both labelled "seq_length"): each input's named axis is a dim of
-    its own (``seq_length``, ``seq_length_1``...), merged only where the inputs must match."""
+def _dynamic_axes(sym, names, everything, in_shapes, dynamic, dynamic_input_shapes):
+    """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: each ``None``
+    dim is an unknown of its own (the first input's axis 0 named ``batch``, the others
+    ``<input>_dim<k>``), so inputs may differ in it (ROIs beside images, lengths beside a
+    time-major sequence); dims the graph forces equal become one dim when the model is
+    converted (:func:`.dims.resolve`). Without ``dynamic_input_shapes``, axis 0 of every data
+    input is ``None``. A name (``(batch, "seq_length", 512)``) is a label, not a promise that
+    inputs using it are equal (MXNet's own transformer test feeds a growing decoder input and a
+    fixed memory, both labelled "seq_length"): each input's named axis is a dim of its own
+    (``seq_length``, ``seq_length_1``...), merged in the same way."""
     if not dynamic:
         if dynamic_input_shapes is not None:
-            raise ValueError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
+            raise InvalidInputError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
         return {}
     if dynamic_input_shapes is None:
-        return None  # the batch axis of every data input
-    dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
+        attrs = sym.attr_dict()
+        dyn = {n: (None,) + s[1:] if s and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS) else s
+               for n, s in in_shapes.items()}
+    else:
+        dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
     axes, uses = {}, {}
     for name, shape in in_shapes.items():
         if len(shape) != len(dyn[name]):
-            raise ValueError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
+            raise InvalidInputError(f"dynamic_input_shapes entry {tuple(dyn[name])} for input {name!r} has "
                              f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
         axes[name] = {}
         for i, d in enumerate(dyn[name]):
+            if d is None:
+                d = BATCH_DIM if i == 0 and BATCH_DIM not in uses else f"{name}_dim{i}"
             if isinstance(d, str):
                 uses[d] = uses.get(d, -1) + 1
                 axes[name][i] = d if uses[d] == 0 else f"{d}_{uses[d]}"
-            elif d is None:
-                axes[name][i] = None
     return axes
 
 
@@ -57,7 +65,7 @@ def name_shapes_raw(names, everything, values, what):
         return dict(zip(names, values))
     if len(values) == len(everything):
         return {n: v for n, v in zip(everything, values) if n in names}
-    raise ValueError(f"{what} has {len(values)} entries but the symbol has {len(names)} run-time "
+    raise InvalidInputError(f"{what} has {len(values)} entries but the symbol has {len(names)} run-time "
                      f"input(s) {names} (or {len(everything)} with labels); give one per input")
 
 
@@ -68,7 +76,7 @@ def _shape_list(in_shapes):
     if is_shape(in_shapes) and in_shapes:
         return [tuple(int(d) for d in in_shapes)]
     if not isinstance(in_shapes, (list, tuple)) or not all(is_shape(s) for s in in_shapes):
-        raise ValueError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
+        raise InvalidInputError(f"in_shapes must be a list of shapes (batch axis included), e.g. "
                          f"[(1, 3, 224, 224)], or one shape; got {in_shapes!r}")
     return [tuple(int(d) for d in s) for s in in_shapes]
 
@@ -95,25 +103,23 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
     if isinstance(sym, tuple) and len(sym) == 3 and params is None:  # load_checkpoint's result
         sym, params = sym[0], [sym[1], sym[2]]
     if params is None:
-        raise ValueError("params is required: a dict, [arg_params, aux_params] or a .params path")
+        raise InvalidInputError("params is required: a dict, [arg_params, aux_params] or a .params path")
     if in_shapes is None:
-        raise ValueError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
+        raise InvalidInputError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
-    check_param_names(sym, params)  # params of another model: say so before counting inputs
-    names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
-    shapes = name_shapes(names, _shape_list(in_shapes), "in_shapes", everything)
-    types = name_dtypes(names, in_types, everything)
+    inputs = resolve_inputs(sym, params, _shape_list(in_shapes), in_types, "in_shapes")
     if dynamic_axes is None:
-        dynamic_axes = _dynamic_axes(names, everything, shapes, dynamic, dynamic_input_shapes)
-    model, weights = build_model_parts(sym, params, shapes, types, opset=opset_version,
-                                       dynamic_batch=dynamic_axes is None, optimize=False,
+        dynamic_axes = _dynamic_axes(sym, inputs.names, feedable_inputs(sym, params), inputs.shapes, dynamic,
+                                     dynamic_input_shapes)
+    model, weights = build_model_parts(sym, params, inputs, opset=opset_version,
+                                       dynamic_batch=False, optimize=False,
                                        dynamic_axes=dynamic_axes)
     if run_shape_inference:  # on the whole model; the weights are then inside it
         append_initializers(model.graph, weights)
         model, weights = onnx.shape_inference.infer_shapes(model), ()
     save_model(model, onnx_file_path, weights)
     if verbose:
-        log.info("exported %s: inputs %s, opset %d", onnx_file_path, shapes,
+        log.info("exported %s: inputs %s, opset %d", onnx_file_path, inputs.shapes,
                  model.opset_import[0].version)
     return onnx_file_path

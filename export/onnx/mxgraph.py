@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from . import dims as dynamic
+from ..errors import InvalidInputError
 
 
 @dataclass
@@ -105,7 +106,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     if out_shapes is None:
         node, reason = error
         at = f" (node {node!r})" if node else ""
-        raise ValueError(f"cannot infer shapes from input shapes "
+        raise InvalidInputError(f"cannot infer shapes from input shapes "
                          f"{shapes_summary(shapes, data_inputs)}{at}: {reason}; give the shape "
                          "of every run-time input, batch axis included")
     grown, places, fixed = dynamic.resolve(internals, shapes, dynamic_axes)
@@ -113,7 +114,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
     _, out_types, _ = internals.infer_type(**dtypes)
     if out_types is None or any(t is None for t in out_types):
-        raise ValueError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
+        raise InvalidInputError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 
     nodes, k = [], 0
     for raw in graph_json["nodes"]:
@@ -129,7 +130,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
             if node.op == "null":
                 break
         if not node.outputs:
-            raise ValueError(f"internal error: cannot match outputs of node {raw['name']!r}")
+            raise InvalidInputError(f"internal error: cannot match outputs of node {raw['name']!r}")
         nodes.append(node)
     heads = [(h[0], h[1]) for h in graph_json["heads"]]
     used = {nodes[i].name for i in graph_json["arg_nodes"]}

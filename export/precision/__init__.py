@@ -17,5 +17,4 @@ calibrated on real inputs for graphs with convolutions, dynamic quantization oth
 """
 
 
-class PrecisionError(RuntimeError):
-    """A variant could not be made, or disagrees with FP32 beyond its precision's tolerance."""
+from ..errors import PrecisionError  # noqa: F401  (re-exported: callers import it from here)

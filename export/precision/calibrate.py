@@ -13,6 +13,7 @@ import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod
 
 from ..deploy.preprocess import InputError, Preprocess, collect_files, load_samples
+from ..errors import InvalidInputError
 
 METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
            "percentile": CalibrationMethod.Percentile}
@@ -35,9 +36,9 @@ class Calibration:
 
     def __post_init__(self):
         if self.method not in METHODS:
-            raise ValueError(f"unknown calibration method {self.method!r}: choose from {', '.join(METHODS)}")
+            raise InvalidInputError(f"unknown calibration method {self.method!r}: choose from {', '.join(METHODS)}")
         if self.samples < 1:
-            raise ValueError(f"calibration samples must be positive, got {self.samples}")
+            raise InvalidInputError(f"calibration samples must be positive, got {self.samples}")
         self.pool = np.ascontiguousarray(self.pool, dtype=np.float32)
         if len(self.pool) == 0:
             raise InputError(f"{self.source}: no calibration samples")

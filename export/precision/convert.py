@@ -35,11 +35,12 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from . import PrecisionError
 from .calibrate import METHODS
 from .serving import FP16, INT8
-from ..artifacts.io import atomic_path
+from ..files.io import atomic_path
+from ..errors import InvalidInputError
 
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 POSITIONS = ("first", "last")
-DEFAULT_KEEP_FP32 = ()  # README "INT8 and FP16": what quantizing everything costs on digits
+DEFAULT_KEEP_FP32 = ()  # docs/precision.md: what quantizing everything costs on digits
 
 
 def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
@@ -93,7 +94,7 @@ def fp32_nodes(model, keep):
         elif item in names:
             name = item
         else:
-            raise ValueError(f"cannot keep {item!r} in FP32: not 'first', 'last' or a node of the graph "
+            raise InvalidInputError(f"cannot keep {item!r} in FP32: not 'first', 'last' or a node of the graph "
                              f"(its Conv/Gemm/MatMul nodes: {', '.join(compute[:8])}{' ...' if len(compute) > 8 else ''})")
         if name not in kept:
             kept.append(name)

@@ -51,7 +51,7 @@ def quantize_dynamic_int8(source, target, keep_fp32=()):
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from .convert import fp32_nodes, stamp_metadata
     from .serving import INT8
-    from ..artifacts.io import atomic_path
+    from ..files.io import atomic_path
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hybridzoo-int8-") as tmp:

@@ -29,9 +29,10 @@ from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
 from .dynamic import DYNAMIC, METHODS, STATIC, choose_method, quantize_dynamic_int8
 from .sequence import PERPLEXITY_WARN_PERCENT, FeedEvaluation
 from .serving import FILE_NAMES, FP16, FP32, INT8
-from ..artifacts.io import sha256_file
+from ..files.io import sha256_file
 from ..deploy.feeds import input_roles, random_feeds
 from ..deploy.runtime import session_options
+from ..errors import InvalidInputError
 
 CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
 RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
@@ -73,7 +74,7 @@ class PrecisionPlan:
 
     def __post_init__(self):
         if self.method not in (None,) + METHODS:
-            raise ValueError(f"unknown quantization method {self.method!r}: choose from {', '.join(METHODS)}")
+            raise InvalidInputError(f"unknown quantization method {self.method!r}: choose from {', '.join(METHODS)}")
 
     @property
     def precisions(self):
@@ -103,17 +104,17 @@ class PrecisionPlan:
         return entries, checks
 
     def _method(self, source):
-        """``(method, why)``; static without calibration data raises a ValueError naming what the
+        """``(method, why)``; static without calibration data raises an InvalidInputError naming what the
         graph needs (images for one image input; for token ids and the like: dynamic, nothing)."""
         model = onnx.load(source, load_external_data=False)
         method, reason = (self.method, "chosen (--quantize-method)") if self.method else choose_method(model)
         if method == STATIC and self.calibration is None:
             roles = input_roles(model)
             if len(roles) == 1 and len(roles[0].dims) == 4:
-                raise ValueError(f"no calibration data{': ' + self.calibration_hint if self.calibration_hint else ''}; "
+                raise InvalidInputError(f"no calibration data{': ' + self.calibration_hint if self.calibration_hint else ''}; "
                                  "pass --calib DIR with a few hundred of the model's training images (or "
                                  "preprocessed .npy arrays)")
-            raise ValueError(f"static INT8 calibrates one image input, and this model takes {len(roles)} "
+            raise InvalidInputError(f"static INT8 calibrates one image input, and this model takes {len(roles)} "
                              f"({', '.join(f'{r.name}: {r.role}' for r in roles)}); sequence models are quantized "
                              "dynamically: use --quantize-method dynamic (the default for graphs without "
                              "convolutions), which needs no calibration data")

@@ -14,6 +14,7 @@ import os
 import time
 
 import numpy as np
+from ..errors import InvalidInputError
 
 FP32, INT8, FP16 = "fp32", "int8", "fp16"
 PRECISIONS = (FP32, INT8, FP16)
@@ -24,7 +25,7 @@ HOW_TO_EXPORT = {INT8: "--quantize int8", FP16: "--precision fp16"}
 def check_precision(precision):
     """``precision`` itself when it is one of :data:`PRECISIONS`, else a ValueError naming them."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: choose from {', '.join(PRECISIONS)}")
+        raise InvalidInputError(f"unknown precision {precision!r}: choose from {', '.join(PRECISIONS)}")
     return precision
 
 
@@ -38,7 +39,7 @@ def variant_path(model, precision):
     path = os.path.join(artifact_folder(model), FILE_NAMES[check_precision(precision)])
     if not os.path.isfile(path):
         how = HOW_TO_EXPORT.get(precision, "")
-        raise ValueError(f"{artifact_folder(model)} has no {precision} model ({FILE_NAMES[precision]}); "
+        raise InvalidInputError(f"{artifact_folder(model)} has no {precision} model ({FILE_NAMES[precision]}); "
                          f"export it with tools/export.py {how}".rstrip())
     return path
 

@@ -36,7 +36,7 @@ class Case:
 
     def reference(self, args):
         """The net's outputs for ``args``, flattened to a list of numpy arrays."""
-        return [o.asnumpy() for o in _flatten(self.net(*args))]
+        return [o.asnumpy() for o in flatten_outputs(self.net(*args))]
 
     def export_symbol(self, prefix, batch=2, seq=5, seed=0):
         """Run once and write ``prefix-symbol.json`` / ``-0000.params`` (``HybridBlock.export``);
@@ -47,10 +47,11 @@ class Case:
         return feeds
 
 
-def _flatten(items):
+def flatten_outputs(items):
+    """A net's outputs, nested lists and tuples flattened in order (``None`` dropped)."""
     if isinstance(items, (list, tuple)):
         for item in items:
-            yield from _flatten(item)
+            yield from flatten_outputs(item)
     elif items is not None:
         yield items
 

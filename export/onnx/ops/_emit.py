@@ -1,13 +1,17 @@
 """A tiny node emitter shared by the converters: names intermediate values, collects nodes."""
 import numpy as np
 from onnx import helper
+from ...errors import InvalidInputError, UnsupportedOperatorError
 
 
 class Emitter:
-    """Collect the ONNX nodes of one MXNet node.
+    """Collect the ONNX nodes of one MXNet node (``Emitter(node)``, node an :class:`OpNode`).
 
     ``e("Relu", [x])`` appends a node and returns its (fresh, readable) output name;
-    ``e("Relu", [x], out=node.outputs[0])`` writes one of the MXNet node's outputs.
+    ``e("Relu", [x], out=node.outputs[0])`` writes one of the MXNet node's outputs; keyword
+    arguments are the ONNX attributes. ``e.const``/``e.int64`` add constants, ``e.reshape``
+    and ``e.shape_tensor`` build shapes that keep dynamic axes dynamic; a converter returns
+    ``e.nodes``.
     """
 
     def __init__(self, node):
@@ -159,13 +163,13 @@ def onnx_dtype(dtype):
 def normalize_axis(axis, ndim):
     """MXNet's negative axis -> non-negative, with a clear error when out of range."""
     if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for a {ndim}-D tensor")
+        raise InvalidInputError(f"axis {axis} is out of range for a {ndim}-D tensor")
     return axis % ndim
 
 
 def unsupported(node, what, fix):
     """One clear error for an attribute combination we cannot express."""
-    return NotImplementedError(
+    return UnsupportedOperatorError(
         f"{node.op} node '{node.name}': {what} is not supported by the ONNX exporter; {fix}")
 
 

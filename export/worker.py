@@ -2,7 +2,7 @@
 
 Exporting model after model in one process keeps memory that nothing in Python can release:
 MXNet's native allocations grow with every model (from 0.35 GB after the first to 1.5-1.8 GB by
-the 59th, with no array or session alive; README, Memory), so ``tools/export.py --all`` peaked
+the 59th, with no array or session alive; docs/performance.md, Memory), so ``tools/export.py --all`` peaked
 at 1.35x its largest single model. A worker process that is replaced when it has grown bounds a
 batch export by about its largest model, at the cost of one process start (3 s) per replacement.
 
@@ -14,6 +14,8 @@ import multiprocessing
 import os
 import pickle
 import signal
+
+from .errors import WorkerError
 
 GROWTH = 256 * 2 ** 20  # bytes a worker may keep beyond what it kept after its first job
 
@@ -54,7 +56,7 @@ def _interrupt_once(signum, frame):
 
 def _serve(conn):
     """The worker: run each job sent, answer with its result or exception and the memory kept."""
-    from export._memory import release_memory
+    from export.memory import release_memory
 
     signal.signal(signal.SIGINT, _interrupt_once)  # started with Ctrl-C ignored
     try:
@@ -122,7 +124,7 @@ class Worker:
                 self._process.join()
                 self._conn.close()
                 code, self._process = self._process.exitcode, None
-                raise ChildProcessError(f"the export process ended without a result (exit status {code}; "
+                raise WorkerError(f"the export process ended without a result (exit status {code}; "
                                         "killed for lack of memory?)") from None
             if message[0] != "ready":
                 return message

@@ -17,6 +17,7 @@ import numpy as np
 
 from .io import atomic_write_text, sha256_file
 from .versions import library_versions
+from ..errors import InvalidInputError
 
 FORMAT = "hybridzoo-manifest/1"
 MANIFEST_NAME = "manifest.json"
@@ -123,9 +124,9 @@ def read(path):
         try:
             manifest = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f"manifest {path} is not valid JSON ({err}); re-export it") from None
+            raise InvalidInputError(f"manifest {path} is not valid JSON ({err}); re-export it") from None
     if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a {FORMAT} manifest (format={manifest.get('format')!r})")
+        raise InvalidInputError(f"{path} is not a {FORMAT} manifest (format={manifest.get('format')!r})")
     return manifest
 
 

@@ -1,11 +1,11 @@
-"""export._isolated.Worker, which runs tools/export.py's batch exports: jobs run in one child
+"""export.worker.Worker, which runs tools/export.py's batch exports: jobs run in one child
 process until it has grown, results and exceptions come back as they were, progress calls are
 relayed, and a child that dies is one clear error."""
 import os
 
 import pytest
 
-from export._isolated import Worker
+from export.worker import Worker
 from export.artifacts.package import AgreementError
 
 _KEPT = []  # memory a job leaves behind in the worker

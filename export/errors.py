@@ -1,0 +1,66 @@
+"""The compiler's one exception family.
+
+Every error ``export`` raises on purpose is an :class:`ExportError` (torch.onnx has
+``OnnxExporterError``), so a caller catches the family and nothing else; each subclass keeps the
+stdlib base that callers already catch (``ValueError``, ``TypeError``, ``NotImplementedError``,
+``FileNotFoundError``, ``RuntimeError``). Messages are one line: the problem, then the fix.
+
+This module imports nothing, so the deployment side (``export.deploy``) can raise the family
+without loading MXNet or the converter.
+"""
+
+
+class ExportError(Exception):
+    """Base of every error the compiler raises on purpose."""
+
+
+class InvalidInputError(ExportError, ValueError):
+    """A bad value from the caller: a shape, a file's content, an option."""
+
+
+class InvalidTypeError(ExportError, TypeError):
+    """An argument of a type the compiler does not take."""
+
+
+class MissingFileError(ExportError, FileNotFoundError):
+    """A file the caller named does not exist."""
+
+
+class MissingDependencyError(ExportError, ImportError):
+    """An optional package the asked-for feature needs is not installed; the message names it."""
+
+
+class WorkerError(ExportError, ChildProcessError):
+    """The process exporting a model ended without a result (killed, out of memory)."""
+
+
+class InputTooSmallError(InvalidInputError):
+    """The input is smaller than the net's layers (kernels, pooling windows) can take."""
+
+
+class UnsupportedOperatorError(ExportError, NotImplementedError):
+    """An MXNet op with no converter at the requested opset."""
+
+
+class PrecisionError(ExportError, RuntimeError):
+    """A variant could not be made, or disagrees with FP32 beyond its precision's tolerance."""
+
+
+class AgreementError(ExportError, RuntimeError):
+    """An exported backend's output differs from the imperative net beyond the tolerance."""
+
+    def __init__(self, name, report):
+        self.name, self.report = name, report
+        failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
+        detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
+        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
+                         f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
+                         "bug: please report it with the model name and options")
+
+    def __reduce__(self):  # crosses the pipe from tools/export.py's worker process (export/worker.py)
+        return type(self), (self.name, self.report)
+
+
+__all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError", "WorkerError",
+           "InputTooSmallError",
+           "UnsupportedOperatorError", "PrecisionError", "AgreementError"]
