@@ -65,11 +65,9 @@ def parse_args(argv=None):
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
     low = parser.add_argument_group("precision variants (beside model.onnx; see docs/precision.md)")
-    low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
-                     "calibrated on the weights' training split (digits for D2L models) or --calib, for graphs with "
-                     "convolutions; dynamic (int8 weights, nothing to calibrate) for transformers, RNNs and MLPs")
-    low.add_argument("--quantize-method", choices=("static", "dynamic"),
-                     help="INT8 method instead of the one chosen from the graph (see --quantize)")
+    low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ (calibrated on the "
+                     "training split or --calib) for graphs with convolutions, else dynamic (nothing to calibrate)")
+    low.add_argument("--quantize-method", choices=("static", "dynamic"), help="INT8 method instead of the graph's")
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
     low.add_argument("--calib", metavar="DIR", help="calibration images or .npy arrays (preprocessed as the manifest says); "
                      "needed for models whose dataset is not available here, e.g. ImageNet")
