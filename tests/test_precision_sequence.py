@@ -223,3 +223,11 @@ def test_text_is_tokenized_through_the_manifest_vocabulary():
     assert list(tokenize("Hi, there!", chars)) == list(text.encode(" ".join(["hi", "there"])))
     words = ["<unk>", "the", "Cat"]  # a word vocabulary with capitals: case kept, unknown words -> <unk>
     assert list(tokenize("the Cat sat", words)) == [1, 2, 0]
+
+
+def test_a_graph_with_convolutions_is_quantized_statically():
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 4, 4])],
+                              [numpy_helper.from_array(np.ones((3, 2, 1, 1), np.float32), "w")])
+    assert choose_method(helper.make_model(graph))[0] == "static"
