@@ -48,9 +48,10 @@ def _picklable(err):
 
 
 def _interrupt_once(signum, frame):
-    """Ctrl-C in the worker: one KeyboardInterrupt, then none that could cut its cleanup short
-    (a terminal's Ctrl-C reaches it and the parent forwards its own)."""
+    """Ctrl-C (or SIGTERM) in the worker: one KeyboardInterrupt, then none that could cut its
+    cleanup short (a terminal's Ctrl-C reaches it and the parent forwards its own)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -59,6 +60,7 @@ def _serve(conn):
     from export._memory import release_memory
 
     signal.signal(signal.SIGINT, _interrupt_once)  # started with Ctrl-C ignored
+    signal.signal(signal.SIGTERM, _interrupt_once)  # a TERM to the process group: the same way out
     try:
         conn.send(("ready", None))
         for func, args in iter(conn.recv, None):

@@ -34,6 +34,23 @@ class WorkerError(ExportError, ChildProcessError):
     """The process exporting a model ended without a result (killed, out of memory)."""
 
 
+class NonFiniteError(InvalidInputError):
+    """The weights or the net's outputs hold NaN or Inf, or outputs too large to check: a diverged
+    training run. Not an exporter bug: the message names the params and says to retrain."""
+
+
+class OutputFolderError(ExportError, FileExistsError):
+    """The output folder holds a file of the user's where the export would write one of its own."""
+
+
+class InsufficientMemoryError(ExportError, MemoryError):
+    """The export would need more memory than the machine has available (estimated from shapes)."""
+
+
+class WriteError(ExportError, OSError):
+    """A file could not be written (disk full, no permission); the message names the file."""
+
+
 class InputTooSmallError(InvalidInputError):
     """The input is smaller than the net's layers (kernels, pooling windows) can take."""
 
@@ -62,5 +79,5 @@ class AgreementError(ExportError, RuntimeError):
 
 
 __all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError", "WorkerError",
-           "InputTooSmallError",
+           "InputTooSmallError", "NonFiniteError", "OutputFolderError", "InsufficientMemoryError", "WriteError",
            "UnsupportedOperatorError", "PrecisionError", "AgreementError"]

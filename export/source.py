@@ -14,9 +14,10 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock
 
-from . import _params_file
+from . import _params_file, symbol_json
 from .zoo_inputs import zoo_input_dtypes
 from ._errors import check_input_size, mxnet_reason
+from ._memory import check_fits_memory
 from .errors import InvalidInputError, InvalidTypeError, MissingFileError
 
 
@@ -70,10 +71,13 @@ def load_params(path):
 
 
 def load_symbol(path):
+    """Read a ``-symbol.json`` file, checked first (:mod:`.symbol_json`): one clear error for an
+    empty, binary, truncated, dangling or cyclic graph."""
     if not os.path.isfile(path):
         raise MissingFileError(f"symbol file {path!r} does not exist")
+    text = symbol_json.read_text(path)
     try:
-        return mx.sym.load(path)
+        return mx.sym.load_json(text)
     except mx.base.MXNetError as err:
         raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
 
@@ -152,6 +156,8 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):
+        sym = block_symbol(net, len(input_shapes))
+        check_fits_memory(sym, dict(zip(input_names(len(input_shapes)), input_shapes)))
         dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
         try:
             net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
@@ -177,17 +183,20 @@ def block_symbol(net, count):
 
 def check_block_input(net, shape):
     """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
-    the smallest size), ignoring the shapes its params were declared with (those follow the
-    input size the net was built for). Nets with several inputs are not checked here."""
+    the smallest size) or the machine's memory (:func:`._memory.check_fits_memory`), ignoring the
+    shapes its params were declared with (those follow the input size the net was built for).
+    Call it before the weights are allocated. Nets with several inputs are not checked here."""
     if len(zoo_input_dtypes(net) or [None]) != 1:
         return
     graph = json.loads(block_symbol(net, 1).tojson())
     for node in graph["nodes"]:
         if node["op"] == "null" and node.get("attrs"):
             node["attrs"].pop("__shape__", None)
-    reason = check_input_size(mx.sym.load_json(json.dumps(graph)), input_names(1)[0], shape)
+    sym = mx.sym.load_json(json.dumps(graph))
+    reason = check_input_size(sym, input_names(1)[0], shape)
     if reason:
         raise InvalidInputError(f"input shape {tuple(shape)} does not fit the net: {reason}")
+    check_fits_memory(sym, {input_names(1)[0]: tuple(shape)})
 
 
 def _flatten(items):
@@ -204,14 +213,19 @@ def block_params(net, sym):
 
 
 def _manifest_for(symbol_file):
-    """The manifest.json beside ``symbol_file`` if it lists that file, else None."""
+    """The manifest describing ``symbol_file``: ``<prefix>-manifest.json`` (export_symbol's), else
+    the folder's ``manifest.json`` (an artifact folder's) if it lists that file; else None."""
     from .files import manifest
-    path = os.path.join(os.path.dirname(os.path.abspath(symbol_file)), manifest.MANIFEST_NAME)
-    try:
-        found = manifest.read(path)
-    except (OSError, ValueError):
-        return None
-    return found if os.path.basename(symbol_file) in found.get("files", {}) else None
+    folder, name = os.path.split(os.path.abspath(symbol_file))
+    own = re.sub(r"-symbol\.json$", "", name) + "-" + manifest.MANIFEST_NAME
+    for candidate in (own, manifest.MANIFEST_NAME):
+        try:
+            found = manifest.read(os.path.join(folder, candidate))
+        except (OSError, ValueError):
+            continue
+        if name in (found.get("files") or {}):
+            return found
+    return None
 
 
 # -- entry -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .zoo_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
 from .onnx.api import build_model_parts, check_param_names, save_model
 from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
 from .onnx.convert import check_opset
+from .files.io import refuse_overwriting_inputs
 from .files.versions import package_version
 from .errors import InvalidInputError
 
@@ -125,6 +126,7 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
         shapes = _shape_list(input_shape)
         input_shape = dict(zip(sources.input_names(len(shapes)), shapes))
     src = sources.resolve(source, _shape_list(input_shape), epoch=epoch, seed=seed)
+    refuse_overwriting_inputs(path, src.files)
     if input_shape is None and src.manifest:
         input_shape = [tuple(d or 1 for d in i["shape"]) for i in src.manifest.get("inputs", [])]
     if input_shape is None:

@@ -20,7 +20,7 @@ outputs on one random batch, max error vs imperative, pass/fail and latency. A p
 stderr names the step running. Several models are exported one after another in a worker
 process that is replaced once it has grown, so a batch needs about its largest model's memory.
 Exit status: 0 done, 1 an export failed (one line on stderr; no half-written model folder is
-left behind), 2 a usage error, 130 interrupted (Ctrl-C).
+left behind), 2 a usage error, 130 interrupted (Ctrl-C or SIGTERM).
 """
 import argparse
 import contextlib
@@ -306,9 +306,11 @@ def precision_plan(net, weights, args):
 
 
 def main(argv=None):
+    from export._signals import terminate_as_interrupt
     try:
-        args = parse_args(argv)
-        return run(args)
+        with terminate_as_interrupt():  # SIGTERM (kill, a CI timeout) leaves as Ctrl-C does
+            args = parse_args(argv)
+            return run(args)
     except KeyboardInterrupt:
         print("interrupted: models already exported are complete; none is left half-written", file=sys.stderr)
         return 130
@@ -365,6 +367,9 @@ def run(args):
     # the file system's; a TypeError or any other exception is a bug and keeps its traceback.
     except (ExportError, ValueError, OSError, mx.base.MXNetError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library put in it
+        if isinstance(err, mx.base.MXNetError):  # MXNet's reason, without its C++ traceback
+            from export._errors import mxnet_reason
+            message = mxnet_reason(err)
         if isinstance(err, OSError) and err.filename and err.strerror:
             message = f"{err.filename}: {err.strerror}"
         where = f"{current}: " if current and not message.startswith(current) else ""

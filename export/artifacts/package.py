@@ -8,9 +8,10 @@
     report.json                              (agreement: each backend vs the imperative net)
     manifest.json                            (hybridzoo-manifest/1, sha256 of every file above)
 
-Everything is built in a hidden temporary folder inside the output folder and renamed into
+Everything is built in a hidden temporary folder inside the output folder and moved into
 place only after the agreement check passed, so a failure leaves the previous artifact (if
-any) untouched and no half-written folder behind. The check reloads one backend at a time and
+any) untouched and no half-written folder behind. Files in ``<name>/`` that the previous
+export did not write (its manifest lists the ones it did) are kept (:mod:`export.files.staging`). The check reloads one backend at a time and
 releases it before the next, so it holds at most one extra copy of the weights.
 """
 import json
@@ -25,6 +26,7 @@ from ..errors import AgreementError, InvalidInputError  # noqa: F401  (Agreement
 from .._memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
+from ..finite import check_block_params, check_outputs
 from ..source import input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
@@ -86,8 +88,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     shape = (batch or 1,) + sample
     if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
+    check_block_params(net)  # NaN/Inf weights of a diverged run: refused before any work
     target = os.path.join(out_dir, name)
-    with staged_dir(target) as staging:
+    with staged_dir(target, owned=manifests.owned_files) as staging:  # keeps the user's files
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
                                progress, dynamic_axes)
         report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress) if check else None
@@ -115,7 +118,8 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
     files = []
     if "symbol" in formats:
         progress("symbol files")
-        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
+        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx,
+                              manifest=manifests.MANIFEST_NAME)
         files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
         release_memory()  # HybridBlock.export's copy of the weights
     if "onnx" in formats:
@@ -143,8 +147,14 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
         backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
     # The reference runs first and switches hybridization off; "hybridized" switches it back on.
     progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
-                            error=_error_measure(net))
+    imperative = verify.block_backend(net, hybridize=False, ctx=ctx)
+
+    def reference(batch):  # a diverged net's outputs (NaN, 1e27) cannot be checked: refused
+        outputs = imperative(batch)
+        check_outputs(outputs)
+        return outputs
+
+    report = verify.compare(reference, backends, inputs, progress=progress, error=_error_measure(net))
     report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
                                       "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}

@@ -4,6 +4,8 @@ import os
 import uuid
 from contextlib import contextmanager
 
+from ..errors import InvalidInputError
+
 
 @contextmanager
 def atomic_path(path):
@@ -41,3 +43,20 @@ def sha256_file(path, chunk=1 << 20):
         for block in iter(lambda: f.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file (links and ``..`` resolved)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare where they would be
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting_inputs(out, inputs):
+    """Raise :class:`InvalidInputError` when the output path ``out`` is one of the ``inputs``
+    (``{role: path}``): writing it would destroy what is being read."""
+    for role, path in inputs.items():
+        if path is not None and same_file(os.fspath(out), os.fspath(path)):
+            raise InvalidInputError(f"the output path {os.fspath(out)!r} is the {role} file being exported; "
+                                    "choose another output path (e.g. model.onnx)")

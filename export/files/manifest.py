@@ -129,6 +129,21 @@ def read(path):
     return manifest
 
 
+def owned_files(folder):
+    """``{file name: sha256}`` of the files the manifest in ``folder`` says we wrote there, the
+    manifest itself included (``None``: ours whatever its content); ``{}`` without one of ours.
+    Names only ever match entries inside ``folder`` (:func:`export.files.staging.staged_dir`)."""
+    try:
+        manifest = read(os.path.join(folder, MANIFEST_NAME))
+    except (OSError, ValueError):
+        return {}
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    owned = {name: entry["sha256"] for name, entry in files.items()
+             if isinstance(entry, dict) and isinstance(entry.get("sha256"), str)}
+    owned[MANIFEST_NAME] = None
+    return owned
+
+
 def write(path, manifest, merge_existing=False):
     """Write atomically (stable key order, so identical inputs give identical bytes)."""
     if merge_existing and os.path.isfile(path):

@@ -17,6 +17,7 @@ from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
 from ..errors import InvalidInputError
+from ..finite import check_finite_params
 
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
@@ -95,6 +96,7 @@ def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=
     """
     opset = check_opset(opset)
     check_param_names(sym, params)
+    check_finite_params(params, "retrain or pass other params")
     labels = label_inputs(sym)
     names, everything = data_inputs(sym, params, labels), feedable_inputs(sym, params)
     shapes = name_shapes(names, input_shapes, everything=everything)

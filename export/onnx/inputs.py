@@ -92,12 +92,28 @@ def name_shapes(names, shapes, what="input_shape", everything=None):
             raise InvalidInputError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
                              f"{'; missing ' + str(missing) if missing else ''}; the run-time "
                              f"inputs are {names}")
-        return {n: tuple(int(d) for d in shapes[n]) for n in names}
+        return _positive(what, {n: shapes[n] for n in names})
     if isinstance(shapes, tuple) or (isinstance(shapes, list) and shapes
                                       and all(isinstance(d, (int, np.integer)) for d in shapes)):
         shapes = [tuple(shapes)]
-    named = _per_input(names, shapes or [], everything, what)
-    return {n: tuple(int(d) for d in s) for n, s in named.items()}
+    return _positive(what, _per_input(names, shapes or [], everything, what))
+
+
+def _positive(what, named):
+    """``{name: shape}`` as int tuples; a size that is not a positive integer is refused."""
+    out = {}
+    for name, shape in named.items():
+        try:
+            dims = tuple(int(d) for d in shape)
+            ok = all(d >= 1 and d == float(v) for d, v in zip(dims, shape))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InvalidInputError(f"{what} gives input {name!r} the shape {shape!r}: every size must be a "
+                                    "positive integer, the batch too (for a variable batch export a fixed one "
+                                    "with dynamic axes)")
+        out[name] = dims
+    return out
 
 
 def name_dtypes(names, dtypes, everything=None):

@@ -8,10 +8,12 @@ becomes symbolic (MXNet made every axis unknown), with ``dynamic_input_shapes`` 
 (``<node>_output``) and order; the file is checked and written atomically.
 """
 import logging
+import os
 
 import numpy as np
 import onnx
 
+from ..files.io import refuse_overwriting_inputs
 from ..source import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, check_param_names, save_model
 from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
@@ -99,8 +101,10 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
         raise InvalidInputError("params is required: a dict, [arg_params, aux_params] or a .params path")
     if in_shapes is None:
         raise InvalidInputError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
-    sym = load_symbol(sym) if isinstance(sym, str) else sym
-    params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
+    refuse_overwriting_inputs(onnx_file_path, {"symbol": sym if isinstance(sym, (str, os.PathLike)) else None,
+                                               "params": params if isinstance(params, (str, os.PathLike)) else None})
+    sym = load_symbol(sym) if isinstance(sym, (str, os.PathLike)) else sym
+    params = load_params(params) if isinstance(params, (str, os.PathLike)) else strip_prefixes(params)
     check_param_names(sym, params)  # params of another model: say so before counting inputs
     names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
     shapes = name_shapes(names, _shape_list(in_shapes), "in_shapes", everything)

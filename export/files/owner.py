@@ -1,0 +1,96 @@
+"""Hidden work folders that say who owns them, so a killed export's leftovers can be removed.
+
+An export builds its files in a hidden folder beside the output (``.<name>-xxxx``). When the
+process is killed (SIGKILL, a lost terminal, out of memory) nothing removes that folder: for
+resnet50 it holds 196 MB. Each work folder therefore holds an owner record (``.owner``: pid,
+process start time, the folder it builds); the next export into the same parent removes the
+folders whose owner is gone. A folder without our record is never touched.
+"""
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+
+OWNER_FILE = ".owner"
+KIND = "hybridzoo-staging/1"
+
+
+def _start_time(pid):
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), or
+    None where ``/proc`` is missing. With the pid it names one process: pids are reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid, start):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return start is None or _start_time(pid) in (None, start)
+
+
+def make_work_dir(parent, prefix, target=None):
+    """A new hidden folder in ``parent`` holding this process's owner record; returns its path.
+    ``target``: the path the folder's content will be renamed to (restored from it if killed)."""
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    record = {"kind": KIND, "pid": os.getpid(), "start": _start_time(os.getpid()),
+              "target": os.path.basename(target) if target else None}
+    with open(os.path.join(work, OWNER_FILE), "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    return work
+
+
+def _owner(folder):
+    """The owner record of ``folder`` when it is one of our work folders, else None."""
+    try:
+        with open(os.path.join(folder, OWNER_FILE), encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("kind") != KIND or not isinstance(record.get("pid"), int):
+        return None
+    return record
+
+
+def clean_stale(parent):
+    """Remove the work folders in ``parent`` whose owner process has ended; returns their names.
+
+    A folder killed between moving the old output aside (``old``) and moving the new one in puts
+    the old output back first, so a kill never leaves the user with neither.
+    """
+    removed = []
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(".")]
+    except OSError:
+        return removed
+    for name in names:
+        folder = os.path.join(parent, name)
+        record = _owner(folder) if os.path.isdir(folder) and not os.path.islink(folder) else None
+        if record is None or _alive(record["pid"], record.get("start")):
+            continue
+        old, target = os.path.join(folder, "old"), record.get("target")
+        if target and os.path.isdir(old) and not os.path.lexists(os.path.join(parent, target)):
+            os.replace(old, os.path.join(parent, os.path.basename(target)))
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+@contextmanager
+def work_dir(parent, prefix):
+    """A hidden owned folder in ``parent`` for the block's temporary files, removed after it;
+    stale ones of killed exports are cleaned first."""
+    clean_stale(parent)
+    work = make_work_dir(parent, prefix)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

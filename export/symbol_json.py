@@ -1,0 +1,82 @@
+"""Read a ``-symbol.json`` file and check its graph before MXNet sees it.
+
+MXNet's own loader reads an empty or binary file as garbage (``UnicodeDecodeError``), reports a
+node referring to a missing node in C++ terms, and accepts a cycle that later fails deep in
+shape inference (or aborts the process). Checked here, each is one line naming the node.
+"""
+import json
+
+from .errors import InvalidInputError
+
+FIX = "export the symbol again (HybridBlock.export or export.export_symbol)"
+
+
+def _fail(path, problem):
+    raise InvalidInputError(f"cannot read symbol file {path!r}: {problem}; {FIX}")
+
+
+def read_text(path):
+    """The file's text: non-empty UTF-8 JSON, else one clear error."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.strip():
+        _fail(path, "it is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        _fail(path, f"it is not text (byte {err.start} is not UTF-8: a binary file?)")
+    try:
+        graph = json.loads(text)
+    except json.JSONDecodeError as err:
+        cut = " (the file looks truncated)" if not text.rstrip().endswith("}") else ""
+        _fail(path, f"it is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}{cut}")
+    check_graph(path, graph)
+    return text
+
+
+def _is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _entry_ok(entry):
+    return (isinstance(entry, list) and len(entry) in (2, 3) and all(_is_index(v) for v in entry)
+            and entry[1] >= 0)
+
+
+def _check_node(path, index, node, count):
+    if not isinstance(node, dict) or not isinstance(node.get("op"), str) or not isinstance(node.get("name"), str):
+        _fail(path, f"node {index} is not an object with a string 'op' and 'name'")
+    name = node["name"]
+    inputs = node.get("inputs", [])
+    if not isinstance(inputs, list) or not all(_entry_ok(e) for e in inputs):
+        _fail(path, f"node {index} ({name!r}) has malformed inputs (want [[node, output, version], ...])")
+    for source, _, *_ in inputs:
+        if not 0 <= source < count:
+            _fail(path, f"node {index} ({name!r}) refers to node {source}, which does not exist")
+        if source >= index:  # MXNet writes nodes in topological order
+            _fail(path, f"node {index} ({name!r}) takes node {source} as input, which comes after it: "
+                        "the graph has a cycle")
+    for key in ("attrs", "attr", "param"):
+        attrs = node.get(key)
+        if attrs is not None and (not isinstance(attrs, dict)
+                                  or not all(isinstance(v, str) for v in attrs.values())):
+            _fail(path, f"node {index} ({name!r}) has {key} that are not strings")
+    if node["op"] == "null" and inputs:
+        _fail(path, f"variable node {index} ({name!r}) has inputs")
+
+
+def check_graph(path, graph):
+    """Raise :class:`InvalidInputError` unless ``graph`` is a well-formed, acyclic symbol graph."""
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list) or not graph["nodes"]:
+        _fail(path, "it has no 'nodes' list")
+    nodes = graph["nodes"]
+    for index, node in enumerate(nodes):
+        _check_node(path, index, node, len(nodes))
+    if not isinstance(graph.get("heads"), list):
+        _fail(path, "it has no 'heads' list (the outputs)")
+    if not isinstance(graph.get("arg_nodes", []), list) or not all(_is_index(i) and 0 <= i < len(nodes) and nodes[i]["op"] == "null"
+                                                          for i in graph.get("arg_nodes", [])):
+        _fail(path, "its 'arg_nodes' name nodes that are not variables of the graph")
+    heads = graph["heads"]
+    if not heads or not all(_entry_ok(h) and 0 <= h[0] < len(nodes) for h in heads):
+        _fail(path, "its 'heads' (the outputs) name nodes that do not exist")

@@ -1,0 +1,261 @@
+"""Bad inputs and faults lose nothing: the user's files survive a second export, an export never
+overwrites its own input, killed exports leave nothing for good, diverged weights are refused,
+and every bad input is one line of the compiler's family."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet.gluon import nn
+
+import export
+from export.artifacts.package import export_artifact
+from export.errors import (ExportError, InsufficientMemoryError, InvalidInputError, NonFiniteError,
+                           OutputFolderError, WriteError)
+from export.files import owner
+from export.files.staging import staged_dir
+from export.onnx import export_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_net(prefix="tiny_"):
+    net = nn.HybridSequential(prefix=prefix)
+    with net.name_scope():
+        net.add(nn.Conv2D(4, 3, in_channels=1), nn.BatchNorm(in_channels=4), nn.Dense(3, in_units=4 * 6 * 6))
+    net.initialize(mx.init.Xavier(), ctx=mx.cpu())
+    return net
+
+
+def export_tiny(out, net=None, **kwargs):
+    return export_artifact(net or tiny_net(), str(out), name="tiny", input_shape=(1, 8, 8), ctx=mx.cpu(), **kwargs)
+
+
+def hidden(folder):
+    return sorted(n for n in os.listdir(folder) if n.startswith("."))
+
+
+# -- 1. a second export into the same folder keeps the user's files ------------------------------
+def test_a_second_export_keeps_the_users_files_and_replaces_its_own(tmp_path):
+    folder = tmp_path / "tiny"
+    export_tiny(tmp_path)
+    (folder / "notes.txt").write_text("my notes")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "keep.params").write_bytes(b"mine")
+    first = (folder / "model.onnx").read_bytes()
+    export_tiny(tmp_path, net=tiny_net())  # other random weights: model.onnx changes
+    assert (folder / "notes.txt").read_text() == "my notes"
+    assert (folder / "sub" / "keep.params").read_bytes() == b"mine"
+    assert (folder / "model.onnx").read_bytes() != first
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert export.files.io.sha256_file(folder / "model.onnx") == manifest["files"]["model.onnx"]["sha256"]
+    assert hidden(tmp_path) == [] and hidden(folder) == []
+
+
+def test_our_files_that_the_new_export_does_not_make_are_removed_the_users_kept(tmp_path):
+    export_tiny(tmp_path)
+    (tmp_path / "tiny" / "notes.txt").write_text("my notes")
+    export_tiny(tmp_path, formats=("onnx",))
+    assert sorted(os.listdir(tmp_path / "tiny")) == ["manifest.json", "model.onnx", "notes.txt", "report.json"]
+
+
+def test_a_users_file_where_the_export_writes_is_refused_and_kept(tmp_path):
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "model.onnx").write_bytes(b"the user's own model")
+    with pytest.raises(OutputFolderError, match=r"did not write.*model\.onnx.*another --out") as err:
+        export_tiny(tmp_path)
+    assert "\n" not in str(err.value)
+    assert os.listdir(tmp_path / "tiny") == ["model.onnx"]
+    assert (tmp_path / "tiny" / "model.onnx").read_bytes() == b"the user's own model"
+    assert hidden(tmp_path) == []
+
+
+def test_a_file_of_ours_the_user_changed_is_theirs(tmp_path):
+    export_tiny(tmp_path)
+    (tmp_path / "tiny" / "report.json").write_text("my edited report")
+    with pytest.raises(OutputFolderError, match="report.json"):
+        export_tiny(tmp_path)
+    assert (tmp_path / "tiny" / "report.json").read_text() == "my edited report"
+
+
+# -- 4. an export never overwrites its input ------------------------------------------------------
+@pytest.mark.parametrize("role", ["symbol", "params"])
+def test_export_model_refuses_to_write_over_its_own_input(tmp_path, role):
+    paths = export.export_symbol(tiny_net(), str(tmp_path / "net"), input_shape=(1, 1, 8, 8))
+    before = {k: open(paths[k], "rb").read() for k in ("symbol", "params")}
+    alias = os.path.join(str(tmp_path), ".", os.path.basename(paths[role]))  # the same file, spelt otherwise
+    with pytest.raises(InvalidInputError, match=f"is the {role} file being exported"):
+        export_model(paths["symbol"], paths["params"], [(1, 1, 8, 8)], np.float32, alias)
+    assert {k: open(paths[k], "rb").read() for k in ("symbol", "params")} == before
+
+
+# -- 5. two prefixes in one folder keep their own manifests ------------------------------------
+def test_two_prefixes_in_one_folder_keep_their_manifests(tmp_path):
+    first = export.export_symbol(tiny_net("a_"), str(tmp_path / "a"), input_shape=(1, 1, 8, 8))
+    second = export.export_symbol(tiny_net("b_"), str(tmp_path / "b"), input_shape=(2, 1, 8, 8))
+    a, b = (export.files.manifest.read(p["manifest"]) for p in (first, second))
+    assert set(a["files"]) == {"a-symbol.json", "a-0000.params"} and a["inputs"][0]["shape"][0] == 1
+    assert set(b["files"]) == {"b-symbol.json", "b-0000.params"} and b["inputs"][0]["shape"][0] == 2
+    # the reader finds each prefix's own manifest: no input_shape needed, batch from it
+    export.export_onnx(str(tmp_path / "a"), tmp_path / "a.onnx", dynamic_batch=False)
+    export.export_onnx(str(tmp_path / "b"), tmp_path / "b.onnx", dynamic_batch=False)
+    import onnx
+    batch = [onnx.load(str(tmp_path / f"{n}.onnx")).graph.input[0].type.tensor_type.shape.dim[0].dim_value
+             for n in "ab"]
+    assert batch == [1, 2]
+
+
+# -- 7. killed exports leave nothing for good ------------------------------------------------
+KILLED_IN_STAGING = """
+import os, signal, sys
+from export.files.staging import staged_dir
+with staged_dir(sys.argv[1]) as staging:
+    open(os.path.join(staging, "model.onnx"), "wb").write(b"x" * 1000)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_staging_folder_left_by_a_killed_export_is_removed_by_the_next(tmp_path):
+    result = subprocess.run([sys.executable, "-c", KILLED_IN_STAGING, str(tmp_path / "m")], cwd=ROOT)
+    assert result.returncode == -signal.SIGKILL
+    assert len(hidden(tmp_path)) == 1  # what SIGKILL leaves
+    (tmp_path / ".not-ours").mkdir()  # a hidden folder without our owner record: never touched
+    with staged_dir(str(tmp_path / "m")) as staging:
+        assert hidden(tmp_path) == sorted([".not-ours", os.path.basename(os.path.dirname(staging))])
+        open(os.path.join(staging, "model.onnx"), "w").write("new")
+    assert hidden(tmp_path) == [".not-ours"] and os.listdir(tmp_path / "m") == ["model.onnx"]
+
+
+def test_a_kill_between_moving_the_old_folder_out_and_the_new_in_puts_the_old_back(tmp_path):
+    work = owner.make_work_dir(str(tmp_path), ".m-", str(tmp_path / "m"))
+    os.makedirs(os.path.join(work, "old"))
+    open(os.path.join(work, "old", "model.onnx"), "w").write("previous")
+    record = json.load(open(os.path.join(work, owner.OWNER_FILE)))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    record["pid"] = int(dead.stdout)
+    json.dump(record, open(os.path.join(work, owner.OWNER_FILE), "w"))
+    live = owner.make_work_dir(str(tmp_path), ".other-")  # this process's: alive, kept
+    assert owner.clean_stale(str(tmp_path)) == [os.path.basename(work)]
+    assert (tmp_path / "m" / "model.onnx").read_text() == "previous"
+    assert hidden(tmp_path) == [os.path.basename(live)]
+
+
+def test_sigterm_during_an_export_leaves_as_ctrl_c_with_nothing_half_written(tmp_path):
+    out = tmp_path / "out"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--model", "lenet_bn",
+                                "--untrained", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.is_dir() and hidden(out)):
+        time.sleep(0.05)
+    assert hidden(out), "the export never started staging"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not out.exists() or os.listdir(out) == []
+
+
+# -- 9. diverged weights ------------------------------------------------------------------------
+def test_nan_weights_are_refused_naming_the_params_never_an_exporter_bug(tmp_path):
+    net = tiny_net()
+    net.collect_params()["tiny_dense0_weight"].data()[:] = np.nan
+    with pytest.raises(NonFiniteError, match=r"the weights hold NaN: tiny_dense0_weight; retrain or pass other") as err:
+        export_tiny(tmp_path, net=net)
+    assert "exporter bug" not in str(err.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_diverged_weights_with_huge_outputs_are_refused_not_passed(tmp_path):
+    net = tiny_net()
+    for param in net.collect_params().values():
+        if param.name.endswith("weight"):
+            param.set_data(param.data() * 1e9)  # finite weights, outputs near 1e27
+    with pytest.raises(NonFiniteError, match=r"outputs reach .* diverged") as err:
+        export_tiny(tmp_path, net=net)
+    assert "exporter bug" not in str(err.value)
+    assert not (tmp_path / "tiny").exists() and hidden(tmp_path) == []
+
+
+# -- one line for every bad input ---------------------------------------------------------------
+def _graph_with(prefix, edit):
+    graph = json.load(open(prefix["symbol"]))
+    edit(graph)
+    return json.dumps(graph)
+
+
+def _first_op(graph):
+    return next(i for i, n in enumerate(graph["nodes"]) if n["op"] != "null")
+
+
+BAD_SYMBOLS = {
+    "empty": lambda p: "",
+    "truncated": lambda p: open(p["symbol"]).read()[:300],
+    "binary": lambda p: bytes(range(256)) * 4,
+    "missing node": lambda p: _graph_with(p, lambda g: g["nodes"][_first_op(g)]["inputs"][0].__setitem__(0, 99)),
+    "cycle": lambda p: _graph_with(p, lambda g: g["nodes"][_first_op(g)]["inputs"].__setitem__(
+        0, [len(g["nodes"]) - 1, 0, 0])),
+}
+
+
+@pytest.fixture
+def prefix(tmp_path):
+    return export.export_symbol(tiny_net(), str(tmp_path / "net"), input_shape=(1, 1, 8, 8))
+
+
+def assert_one_line(err):
+    text = str(err)
+    assert isinstance(err, ExportError) and "\n" not in text
+    assert not any(s in text for s in ("Traceback", ".cc:", "Check failed", "Stack trace")), text
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SYMBOLS))
+def test_a_broken_symbol_file_is_one_line(prefix, tmp_path, case):
+    content = BAD_SYMBOLS[case](prefix)
+    bad = tmp_path / "bad-symbol.json"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InvalidInputError, match="cannot read symbol file") as err:
+        export_model(str(bad), prefix["params"], [(1, 1, 8, 8)], np.float32, str(tmp_path / "m.onnx"))
+    assert_one_line(err.value)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("shape, dtype, params_dtype", [
+    ((1, 1, 8, 8), np.int64, "float32"), ((1, 1, 8, 8), np.float32, "float16"),
+    ((0, 1, 8, 8), np.float32, "float32"), ((-1, 1, 8, 8), np.float32, "float32")])
+def test_bad_dtypes_and_batch_sizes_are_one_line(prefix, tmp_path, shape, dtype, params_dtype):
+    params = {k: v.astype(params_dtype) for k, v in mx.nd.load(prefix["params"]).items()}
+    with pytest.raises(InvalidInputError) as err:
+        export_model(prefix["symbol"], params, [shape], dtype, str(tmp_path / "m.onnx"))
+    assert_one_line(err.value)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_mxnet_failing_to_write_the_symbol_files_is_one_line(tmp_path, monkeypatch):
+    def full_disk(self, path, epoch=0):
+        raise mx.base.MXNetError("Traceback (most recent call last):\n  File \"../src/io/local_filesys.cc\", "
+                                 "line 209\nMXNetError: Check failed: allow_null: LocalFileSystem::Open "
+                                 "\"x.params\": No space left on device")
+    monkeypatch.setattr(nn.HybridBlock, "export", full_disk)
+    with pytest.raises(WriteError, match="No space left on device; free some space") as err:
+        export.export_symbol(tiny_net(), str(tmp_path / "net"), input_shape=(1, 1, 8, 8))
+    assert_one_line(err.value)
+    assert os.listdir(tmp_path) == []
+
+
+# -- resource limits ------------------------------------------------------------------------------
+def test_an_export_that_cannot_fit_in_memory_is_refused_before_allocating(tmp_path):
+    net = nn.HybridSequential(prefix="big_")
+    with net.name_scope():
+        net.add(nn.Conv2D(8, 3, in_channels=1), nn.GlobalAvgPool2D())
+    start = time.perf_counter()
+    with pytest.raises(InsufficientMemoryError, match=r"needs about .* GB .* is available; export a smaller") as err:
+        export.export_symbol(net, str(tmp_path / "m"), input_shape=(1, 1, 200_000, 200_000))  # 1.3 TB of activations
+    assert_one_line(err.value)
+    assert time.perf_counter() - start < 30 and os.listdir(tmp_path) == []
