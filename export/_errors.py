@@ -12,9 +12,15 @@ def mxnet_reason(err):
     expression (``Check failed: a <= b: kernel size (2) exceeds input`` -> ``kernel size ...``)."""
     lines = [ln.strip() for ln in str(err).strip().splitlines()
              if ln.strip() and not ln.strip().startswith(("Traceback", 'File "'))]
+    if any(ln.startswith("-----") for ln in lines):  # a bad op parameter, then the op's documentation
+        lines = [lines[0] + (lines[-1] if lines[-1].startswith(", in operator") else "")]
     text = re.sub(r"^\w*Error: ", "", lines[-1] if lines else str(err))
     text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)  # [13:10:23] ../src/x.cc:202:
-    return re.sub(r"Check failed: (.*?)\s?: (?=\S)", "", text, count=1)
+    explained = re.sub(r"Check failed: (.*?)\s?:\s+(?=\S)", "", text, count=1)
+    if explained != text and not re.search(r":\s+in operator \S+$", text):
+        return explained
+    # no explanation after the check: the condition is all there is (``a == b (1 vs. 2)``)
+    return re.sub(r"Check failed: (.*?)\s?:?\s*(in operator \S+)?$", r"\1 does not hold", text, count=1)
 
 
 def fits(sym, shapes):

@@ -12,6 +12,7 @@ Layout (MXNet ``src/ndarray/ndarray.cc``: ``NDArray::Save`` and the list writer 
   array: uint32 magic (V2 0xF993FAC9 / V3 0xF993FACA), int32 storage type (0 = dense),
          int32 ndim, ndim x int64 dims, int32 dev_type, int32 dev_id, int32 type flag, data
 """
+import math
 import mmap
 import os
 import struct
@@ -89,7 +90,7 @@ def _parse(buffer, size):
         if flag not in DTYPES or min(dims) < 0:
             raise _Unsupported
         dtype = np.dtype(DTYPES[flag])
-        elements = int(np.prod(dims, dtype=np.int64))
+        elements = math.prod(dims)  # Python ints: a damaged header cannot overflow to a small size
         if pos + elements * dtype.itemsize > size:
             raise _Truncated(f"truncated ({size} bytes, but array {len(arrays) + 1} of {count} "
                                  f"ends at byte {pos + elements * dtype.itemsize})")

@@ -59,6 +59,9 @@ def load_params(path):
         return strip_prefixes(mapped)
     try:
         loaded = mx.nd.load(path)
+    except UnicodeDecodeError:  # MXNet read the file but its names are not text
+        raise InvalidInputError(f"cannot read params file {path!r}: its parameter names are not UTF-8 text "
+                                "(a damaged file?); copy or save it again") from None
     except mx.base.MXNetError as err:
         cut = _params_file.truncation(path)
         if cut:
@@ -75,11 +78,13 @@ def load_symbol(path):
     empty, binary, truncated, dangling or cyclic graph."""
     if not os.path.isfile(path):
         raise MissingFileError(f"symbol file {path!r} does not exist")
-    text = symbol_json.read_text(path)
+    text, graph = symbol_json.read_text(path)
     try:
-        return mx.sym.load_json(text)
+        sym = mx.sym.load_json(text)
+        symbol_json.check_output_indices(path, graph, sym)
+        return sym
     except mx.base.MXNetError as err:
-        raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
+        raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}; {symbol_json.FIX}") from None
 
 
 def params_path(prefix, epoch=None):

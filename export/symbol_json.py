@@ -16,7 +16,7 @@ def _fail(path, problem):
 
 
 def read_text(path):
-    """The file's text: non-empty UTF-8 JSON, else one clear error."""
+    """``(text, graph)`` of the file: non-empty UTF-8 JSON of a well-formed graph, else one clear error."""
     with open(path, "rb") as f:
         data = f.read()
     if not data.strip():
@@ -31,7 +31,7 @@ def read_text(path):
         cut = " (the file looks truncated)" if not text.rstrip().endswith("}") else ""
         _fail(path, f"it is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}{cut}")
     check_graph(path, graph)
-    return text
+    return text, graph
 
 
 def _is_index(value):
@@ -80,3 +80,25 @@ def check_graph(path, graph):
     heads = graph["heads"]
     if not heads or not all(_entry_ok(h) and 0 <= h[0] < len(nodes) for h in heads):
         _fail(path, "its 'heads' (the outputs) name nodes that do not exist")
+
+
+def check_output_indices(path, graph, sym):
+    """Every input entry ``[node, output]`` must name an output the node has (MXNet reads past
+    the end of a node's outputs and may crash): counted from the loaded ``sym``'s internals."""
+    heads = json.loads(sym.get_internals().tojson())
+    names = [n["name"] for n in heads["nodes"]]
+    counts = {}
+    for node, output, *_ in heads["heads"]:
+        counts[node] = max(counts.get(node, 0), output + 1)
+    same_order = names == [n["name"] for n in graph["nodes"]]
+    by_name = {} if same_order else {name: counts.get(i, 0) for i, name in enumerate(names)}
+
+    def outputs_of(source):
+        return counts.get(source, 0) if same_order else by_name.get(graph["nodes"][source]["name"], 0)
+
+    uses = [(f"node {i} ({n['name']!r})", entry) for i, n in enumerate(graph["nodes"])
+            for entry in n.get("inputs", [])]
+    uses += [("the graph's outputs (heads)", entry) for entry in graph["heads"]]
+    for user, (source, output, *_) in uses:
+        if output >= max(outputs_of(source), 1):
+            _fail(path, f"{user} takes output {output} of node {source}, which has {outputs_of(source)}")
