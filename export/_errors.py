@@ -1,10 +1,13 @@
 """MXNet's errors as one line a user can act on: the reason without C++ traceback, and for an
 input too small for the net, the smallest size it takes."""
 import re
+import time
 
 import mxnet as mx
 
 from .errors import InputTooSmallError  # noqa: F401  (re-exported)
+
+SCAN_SECONDS = 3  # the search for the smallest input size a net takes gives up after this
 
 
 def mxnet_reason(err):
@@ -43,9 +46,13 @@ def check_input_size(sym, name, shape, fixed=None, limit=2048):
     except mx.base.MXNetError as err:
         reason = mxnet_reason(err)
     if len(shape) == 4:
-        # A linear scan, not bisection: some nets fit only some sizes (strides, concatenations).
-        smallest = next((s for s in range(1, limit + 1)
-                         if fits(sym, dict(fixed, **{name: tuple(shape[:2]) + (s, s)}))), None)
+        # A linear scan, not bisection: some nets fit only some sizes (strides, concatenations);
+        # bounded in time, as a graph that fits no size would take 2048 inferences to say so.
+        deadline = time.monotonic() + SCAN_SECONDS
+        smallest = next((s for s in range(1, limit + 1) if time.monotonic() > deadline
+                         or fits(sym, dict(fixed, **{name: tuple(shape[:2]) + (s, s)}))), None)
+        if time.monotonic() > deadline:
+            smallest = None
         if smallest and smallest > min(shape[2:]):
             raise InputTooSmallError(f"input {tuple(shape)} is too small for this net ({reason}); "
                                      f"the smallest input size it takes is {smallest} "
