@@ -145,6 +145,17 @@ def test_a_kill_between_moving_the_old_folder_out_and_the_new_in_puts_the_old_ba
     assert hidden(tmp_path) == [os.path.basename(live)]
 
 
+def test_a_killed_atomic_writes_temporary_file_is_removed_by_the_next_write_there(tmp_path):
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    left = tmp_path / f".model.onnx.{dead}.0123abcd.tmp"
+    live = tmp_path / f".model.onnx.{os.getpid()}.4567cdef.tmp"  # a writer still at work: kept
+    left.write_bytes(b"x" * 1000)
+    live.write_bytes(b"y")
+    export.files.io.atomic_write_text(tmp_path / "other.txt", "new")
+    assert hidden(tmp_path) == [live.name]
+
+
 def test_sigterm_during_an_export_leaves_as_ctrl_c_with_nothing_half_written(tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -4,6 +4,7 @@ import os
 import uuid
 from contextlib import contextmanager
 
+from .owner import clean_stale
 from ..errors import InvalidInputError
 
 
@@ -11,11 +12,13 @@ from ..errors import InvalidInputError
 def atomic_path(path):
     """Yield a temporary path in ``path``'s directory; on success rename it over ``path``.
 
-    On any error the temporary file is removed and ``path`` is left as it was.
+    On any error the temporary file is removed and ``path`` is left as it was; a killed
+    writer's is removed by the next write into that folder (:func:`.owner.clean_stale`).
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    clean_stale(directory)  # what killed writers left here
     # Not mkstemp: its 0600 mode would stick to the published file; the writer creates it.
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:

@@ -8,12 +8,15 @@ folders whose owner is gone. A folder without our record is never touched.
 """
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 
 OWNER_FILE = ".owner"
 KIND = "hybridzoo-staging/1"
+# :func:`export.files.io.atomic_path`'s temporary files: ``.<name>.<pid>.<8 hex>.tmp``
+ATOMIC_TMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
 
 def _start_time(pid):
@@ -61,7 +64,8 @@ def _owner(folder):
 
 
 def clean_stale(parent):
-    """Remove the work folders in ``parent`` whose owner process has ended; returns their names.
+    """Remove the work folders (and atomic writes' temporary files) in ``parent`` whose owner
+    process has ended; returns their names.
 
     A folder killed between moving the old output aside (``old``) and moving the new one in puts
     the old output back first, so a kill never leaves the user with neither.
@@ -73,6 +77,10 @@ def clean_stale(parent):
         return removed
     for name in names:
         folder = os.path.join(parent, name)
+        if _stale_atomic_file(folder):
+            os.remove(folder)
+            removed.append(name)
+            continue
         record = _owner(folder) if os.path.isdir(folder) and not os.path.islink(folder) else None
         if record is None or _alive(record["pid"], record.get("start")):
             continue
@@ -82,6 +90,13 @@ def clean_stale(parent):
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(name)
     return removed
+
+
+def _stale_atomic_file(path):
+    """An atomic write's temporary file whose writer has ended (its name holds the pid; a reused
+    pid only ever keeps a file, never removes a live writer's)."""
+    found = ATOMIC_TMP.match(os.path.basename(path))
+    return bool(found) and os.path.isfile(path) and not os.path.islink(path) and not _alive(int(found.group(1)), None)
 
 
 @contextmanager

@@ -1,13 +1,13 @@
 """Symbol + params -> ONNX file: input resolution, checks, metadata, atomic save."""
 import json
 import os
-import tempfile
 
 import numpy as np
 import onnx
 
 from .._errors import check_input_size, mxnet_reason
 from ..files.io import atomic_path
+from ..files.owner import work_dir
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
@@ -141,7 +141,7 @@ def save_model(model, path, weights=()):
     # then move the data file and the model file into place.
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
-    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp_dir:
+    with work_dir(directory, f".{base}.") as tmp_dir:  # owned: removed by the next export if killed
         tmp = os.path.join(tmp_dir, base)
         onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
                         location=base + ".data", size_threshold=0)
