@@ -83,6 +83,14 @@ def test_a_file_of_ours_the_user_changed_is_theirs(tmp_path):
     assert (tmp_path / "tiny" / "report.json").read_text() == "my edited report"
 
 
+def test_an_output_folder_that_is_a_link_stays_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "tiny")
+    export_tiny(tmp_path)
+    export_tiny(tmp_path)
+    assert os.path.islink(tmp_path / "tiny") and "model.onnx" in os.listdir(tmp_path / "real")
+
+
 # -- 4. an export never overwrites its input ------------------------------------------------------
 @pytest.mark.parametrize("role", ["symbol", "params"])
 def test_export_model_refuses_to_write_over_its_own_input(tmp_path, role):

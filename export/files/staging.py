@@ -79,11 +79,11 @@ def _publish(staging, target, work, owned):
     if not os.path.lexists(target):
         os.replace(staging, target)
         return
-    if not os.path.isdir(target) or os.path.islink(target):
+    if not os.path.isdir(target):
         raise OutputFolderError(f"{target} exists and is not a folder: move it away or pass another --out")
     ours = _ours(target, owned)
     theirs = _entries(target) - ours
-    if not theirs:
+    if not theirs and not os.path.islink(target):  # a link to a folder stays: its files are replaced
         os.replace(target, os.path.join(work, "old"))  # the owner record restores it if killed here
         os.replace(staging, target)
         return
