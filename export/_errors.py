@@ -5,8 +5,9 @@ import time
 
 import mxnet as mx
 
-from .errors import InputTooSmallError  # noqa: F401  (re-exported)
+from .errors import InputTooSmallError, InvalidInputError  # noqa: F401  (re-exported)
 
+INT32_LIMIT = 2 ** 31 - 1  # MXNet's pip build indexes each dim with an int32
 SCAN_SECONDS = 3  # the search for the smallest input size a net takes gives up after this
 
 
@@ -24,6 +25,21 @@ def mxnet_reason(err):
         return explained
     # no explanation after the check: the condition is all there is (``a == b (1 vs. 2)``)
     return re.sub(r"Check failed: (.*?)\s?:?\s*(in operator \S+)?$", r"\1 does not hold", text, count=1)
+
+
+def checked_shape(what, name, shape):
+    """``shape`` as an int tuple; a size that is not a positive integer MXNet can take (below
+    2^31 per axis) is refused in one line."""
+    try:
+        dims = tuple(int(d) for d in shape)
+        ok = all(1 <= d <= INT32_LIMIT and d == float(v) for d, v in zip(dims, shape))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InvalidInputError(f"{what} gives input {name!r} the shape {shape!r}: every size must be a positive "
+                                "integer below 2^31, the batch too (for a variable batch export a fixed one with "
+                                "dynamic axes)")
+    return dims
 
 
 def fits(sym, shapes):

@@ -16,7 +16,7 @@ from mxnet.gluon import HybridBlock
 
 from . import _params_file, symbol_json
 from .zoo_inputs import zoo_input_dtypes
-from ._errors import check_input_size, mxnet_reason
+from ._errors import check_input_size, checked_shape, mxnet_reason
 from ._memory import check_fits_memory
 from .errors import InvalidInputError, InvalidTypeError, MissingFileError
 
@@ -150,6 +150,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
     ``hybridize=False``: only run the forward when shapes are still deferred, enough to build
     the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
     """
+    input_shapes = [checked_shape("input_shape", n, s) for n, s in zip(input_names(len(input_shapes)), input_shapes)]
     missing = _uninitialized(net)
     ctx = ctx or _net_context(net, missing) or mx.cpu()
     if missing:

@@ -256,6 +256,20 @@ def test_bad_dtypes_and_batch_sizes_are_one_line(prefix, tmp_path, shape, dtype,
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.parametrize("case", ["in_types 'foo'", "sym 5", "output is a folder", "size 2^40", "output in /proc"])
+def test_bad_arguments_are_one_line_of_the_family(prefix, tmp_path, case):
+    args = {"sym": prefix["symbol"], "params": prefix["params"], "in_shapes": [(1, 1, 8, 8)],
+            "in_types": np.float32, "onnx_file_path": str(tmp_path / "m.onnx")}
+    key, value = {"in_types 'foo'": ("in_types", "foo"), "sym 5": ("sym", 5),
+                  "output is a folder": ("onnx_file_path", str(tmp_path)),
+                  "size 2^40": ("in_shapes", [(1, 1, 2 ** 40, 8)]),
+                  "output in /proc": ("onnx_file_path", "/proc/m.onnx")}[case]
+    with pytest.raises(ExportError) as err:
+        export_model(**dict(args, **{key: value}))
+    assert_one_line(err.value)
+    assert not (tmp_path / "m.onnx").exists() and hidden(tmp_path) == []
+
+
 def test_mxnet_failing_to_write_the_symbol_files_is_one_line(tmp_path, monkeypatch):
     def full_disk(self, path, epoch=0):
         raise mx.base.MXNetError("Traceback (most recent call last):\n  File \"../src/io/local_filesys.cc\", "

@@ -5,7 +5,7 @@ import uuid
 from contextlib import contextmanager
 
 from .owner import clean_stale
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, WriteError
 
 
 @contextmanager
@@ -13,17 +13,23 @@ def atomic_path(path):
     """Yield a temporary path in ``path``'s directory; on success rename it over ``path``.
 
     On any error the temporary file is removed and ``path`` is left as it was; a killed
-    writer's is removed by the next write into that folder (:func:`.owner.clean_stale`).
+    writer's is removed by the next write into that folder (:func:`.owner.clean_stale`). The
+    file system's refusals (a folder in the way, no permission, a full disk) raise
+    :class:`WriteError` naming ``path``.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    clean_stale(directory)  # what killed writers left here
     # Not mkstemp: its 0600 mode would stick to the published file; the writer creates it.
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        os.makedirs(directory, exist_ok=True)
+        clean_stale(directory)  # what killed writers left here
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename not in (tmp, path, directory) or isinstance(err, WriteError):
+            raise
+        raise WriteError(f"cannot write {path}: {err.strerror or err}; choose another output path or free some space") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

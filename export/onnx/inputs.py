@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .convert import BATCH_DIM
+from .._errors import checked_shape
 from ..errors import InvalidInputError, InvalidTypeError
 
 PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
@@ -100,29 +101,24 @@ def name_shapes(names, shapes, what="input_shape", everything=None):
 
 
 def _positive(what, named):
-    """``{name: shape}`` as int tuples; a size that is not a positive integer is refused."""
-    out = {}
-    for name, shape in named.items():
-        try:
-            dims = tuple(int(d) for d in shape)
-            ok = all(d >= 1 and d == float(v) for d, v in zip(dims, shape))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise InvalidInputError(f"{what} gives input {name!r} the shape {shape!r}: every size must be a "
-                                    "positive integer, the batch too (for a variable batch export a fixed one "
-                                    "with dynamic axes)")
-        out[name] = dims
-    return out
+    """``{name: shape}`` as int tuples; a size MXNet cannot take is refused (:func:`checked_shape`)."""
+    return {name: checked_shape(what, name, shape) for name, shape in named.items()}
 
 
 def name_dtypes(names, dtypes, everything=None):
     """One dtype, a list (labels optional) or a dict -> ``{name: np.dtype}``."""
     if isinstance(dtypes, dict):
-        return {n: np.dtype(dtypes[n]) for n in names}
+        return {n: _dtype(dtypes[n]) for n in names}
     if not isinstance(dtypes, (list, tuple)):
         dtypes = [dtypes] * len(names)
-    return {n: np.dtype(t) for n, t in _per_input(names, dtypes, everything or names, "in_types", "dtype(s)").items()}
+    return {n: _dtype(t) for n, t in _per_input(names, dtypes, everything or names, "in_types", "dtype(s)").items()}
+
+
+def _dtype(value):
+    try:
+        return np.dtype(value)
+    except TypeError:
+        raise InvalidTypeError(f"{value!r} is not a dtype: give numpy dtypes such as np.float32 or 'int64'") from None
 
 
 def _axes_spec(name, axes, rank):

@@ -10,6 +10,7 @@ becomes symbolic (MXNet made every axis unknown), with ``dynamic_input_shapes`` 
 import logging
 import os
 
+import mxnet as mx
 import numpy as np
 import onnx
 
@@ -18,7 +19,7 @@ from ..source import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, check_param_names, save_model
 from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
 from .writer import append_initializers
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidTypeError
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
     refuse_overwriting_inputs(onnx_file_path, {"symbol": sym if isinstance(sym, (str, os.PathLike)) else None,
                                                "params": params if isinstance(params, (str, os.PathLike)) else None})
     sym = load_symbol(sym) if isinstance(sym, (str, os.PathLike)) else sym
+    if not isinstance(sym, mx.sym.Symbol):
+        raise InvalidTypeError(f"sym must be an MXNet Symbol or a -symbol.json path, not {type(sym).__name__}")
     params = load_params(params) if isinstance(params, (str, os.PathLike)) else strip_prefixes(params)
     check_param_names(sym, params)  # params of another model: say so before counting inputs
     names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
