@@ -60,8 +60,8 @@ def load_params(path):
     try:
         loaded = mx.nd.load(path)
     except UnicodeDecodeError:  # MXNet read the file but its names are not text
-        raise InvalidInputError(f"cannot read params file {path!r}: its parameter names are not UTF-8 text "
-                                "(a damaged file?); copy or save it again") from None
+        raise InvalidInputError(f"cannot read params file {path!r}: its parameter names are not UTF-8 "
+                                "text (a damaged file?); copy or save it again") from None
     except mx.base.MXNetError as err:
         cut = _params_file.truncation(path)
         if cut:
