@@ -57,6 +57,21 @@ def test_a_second_export_keeps_the_users_files_and_replaces_its_own(tmp_path):
     assert hidden(tmp_path) == [] and hidden(folder) == []
 
 
+def test_export_tool_run_twice_keeps_the_notes_and_the_params_it_was_given_from_that_folder(tmp_path):
+    def export_tool(*args):
+        return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--model", "lenet_bn",
+                               "--out", str(tmp_path), "--no-verify", *args], capture_output=True, text=True,
+                              env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert export_tool("--untrained").returncode == 0
+    folder = tmp_path / "lenet_bn"
+    (folder / "notes.txt").write_text("my notes")
+    (folder / "mine.params").write_bytes((folder / "lenet_bn-0000.params").read_bytes())
+    second = export_tool("--params", str(folder / "mine.params"))
+    assert second.returncode == 0, second.stderr
+    assert (folder / "notes.txt").read_text() == "my notes" and (folder / "mine.params").is_file()
+    assert "mine.params" in json.loads((folder / "manifest.json").read_text())["weights"]["source"]
+
+
 def test_our_files_that_the_new_export_does_not_make_are_removed_the_users_kept(tmp_path):
     export_tiny(tmp_path)
     (tmp_path / "tiny" / "notes.txt").write_text("my notes")
