@@ -19,6 +19,7 @@ from .zoo_inputs import zoo_input_dtypes
 from ._errors import check_input_size, checked_shape, mxnet_reason
 from ._memory import check_fits_memory
 from .errors import InvalidInputError, InvalidTypeError, MissingFileError
+from .files.manifest import for_symbol_file as manifest_for_symbol
 
 
 @dataclass
@@ -218,22 +219,6 @@ def block_params(net, sym):
     return {p.name: p.data().asnumpy() for p in net.collect_params().values() if p.name in names}
 
 
-def _manifest_for(symbol_file):
-    """The manifest describing ``symbol_file``: ``<prefix>-manifest.json`` (export_symbol's), else
-    the folder's ``manifest.json`` (an artifact folder's) if it lists that file; else None."""
-    from .files import manifest
-    folder, name = os.path.split(os.path.abspath(symbol_file))
-    own = re.sub(r"-symbol\.json$", "", name) + "-" + manifest.MANIFEST_NAME
-    for candidate in (own, manifest.MANIFEST_NAME):
-        try:
-            found = manifest.read(os.path.join(folder, candidate))
-        except (OSError, ValueError):
-            continue
-        if name in (found.get("files") or {}):
-            return found
-    return None
-
-
 # -- entry -----------------------------------------------------------------------------------
 def resolve(source, input_shapes=None, epoch=None, seed=0):
     """``source`` -> :class:`Source`. ``input_shapes`` (list, batch included) is needed for
@@ -251,7 +236,7 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
         sym_file, par_file = f"{prefix}-symbol.json", params_path(prefix, epoch)
         return Source(load_symbol(sym_file), load_params(par_file),
                       files={"symbol": sym_file, "params": par_file},
-                      manifest=_manifest_for(sym_file))
+                      manifest=manifest_for_symbol(sym_file))
     if isinstance(source, tuple) and len(source) == 3:  # mx.model.load_checkpoint's result
         source = (source[0], [source[1], source[2]])
     if isinstance(source, (tuple, list)) and len(source) == 2:

@@ -10,6 +10,7 @@ nodes kept in FP32); ``model.onnx`` itself is FP32. Zoo facts are read by duck t
 """
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -127,6 +128,21 @@ def read(path):
     if manifest.get("format") != FORMAT:
         raise InvalidInputError(f"{path} is not a {FORMAT} manifest (format={manifest.get('format')!r})")
     return manifest
+
+
+def for_symbol_file(symbol_file):
+    """The manifest describing ``symbol_file``: ``<prefix>-manifest.json`` (export_symbol's), else
+    the folder's ``manifest.json`` (an artifact folder's) if it lists that file; else None."""
+    folder, name = os.path.split(os.path.abspath(symbol_file))
+    own = re.sub(r"-symbol\.json$", "", name) + "-" + MANIFEST_NAME
+    for candidate in (own, MANIFEST_NAME):
+        try:
+            found = read(os.path.join(folder, candidate))
+        except (OSError, ValueError):
+            continue
+        if name in (found.get("files") or {}):
+            return found
+    return None
 
 
 def owned_files(folder):
