@@ -11,6 +11,7 @@ from mxnet.gluon import nn
 
 import export
 from export.errors import ExportError, InsufficientMemoryError, InvalidInputError, NonFiniteError, WriteError
+from export.artifacts.package import export_artifact
 from export.onnx import export_model
 from test_export_trust import export_tiny, hidden, tiny_net
 
@@ -102,6 +103,12 @@ def test_bad_arguments_are_one_line_of_the_family(prefix, tmp_path, case):
         export_model(**dict(args, **{key: value}))
     assert_one_line(err.value)
     assert not (tmp_path / "m.onnx").exists() and hidden(tmp_path) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path):
+    with pytest.raises(WriteError, match="cannot write into /proc.*choose a writable folder") as err:
+        export_artifact(tiny_net(), "/proc/no/such/folder", name="tiny", input_shape=(1, 8, 8), ctx=mx.cpu())
+    assert_one_line(err.value)
 
 
 def test_mxnet_failing_to_write_the_symbol_files_is_one_line(tmp_path, monkeypatch):

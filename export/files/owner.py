@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 
+from ..errors import WriteError
+
 OWNER_FILE = ".owner"
 KIND = "hybridzoo-staging/1"
 # :func:`export.files.io.atomic_path`'s temporary files: ``.<name>.<pid>.<8 hex>.tmp``
@@ -42,12 +44,15 @@ def _alive(pid, start):
 def make_work_dir(parent, prefix, target=None):
     """A new hidden folder in ``parent`` holding this process's owner record; returns its path.
     ``target``: the path the folder's content will be renamed to (restored from it if killed)."""
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=prefix, dir=parent)
     record = {"kind": KIND, "pid": os.getpid(), "start": _start_time(os.getpid()),
               "target": os.path.basename(target) if target else None}
-    with open(os.path.join(work, OWNER_FILE), "w", encoding="utf-8") as f:
-        json.dump(record, f)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        work = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        with open(os.path.join(work, OWNER_FILE), "w", encoding="utf-8") as f:
+            json.dump(record, f)
+    except OSError as err:
+        raise WriteError(f"cannot write into {parent}: {err.strerror or err}; choose a writable folder") from None
     return work
 
 
