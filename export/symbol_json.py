@@ -74,8 +74,9 @@ def check_graph(path, graph):
         _check_node(path, index, node, len(nodes))
     if not isinstance(graph.get("heads"), list):
         _fail(path, "it has no 'heads' list (the outputs)")
-    if not isinstance(graph.get("arg_nodes", []), list) or not all(_is_index(i) and 0 <= i < len(nodes) and nodes[i]["op"] == "null"
-                                                          for i in graph.get("arg_nodes", [])):
+    arg_nodes = graph.get("arg_nodes", [])
+    if not isinstance(arg_nodes, list) or not all(_is_index(i) and 0 <= i < len(nodes) and nodes[i]["op"] == "null"
+                                                  for i in arg_nodes):
         _fail(path, "its 'arg_nodes' name nodes that are not variables of the graph")
     heads = graph["heads"]
     if not heads or not all(_entry_ok(h) and 0 <= h[0] < len(nodes) for h in heads):

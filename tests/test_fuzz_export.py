@@ -59,7 +59,8 @@ def run_cases(workdir, first, count):
             stderr.seek(0)
             last = stderr.read().strip().splitlines()[-1:]
         if current is not None:  # it died or hung inside a case: name it, go on after it
-            what = f"ran over {CASE_TIMEOUT} s" if process.returncode == -9 else f"ended the process ({process.returncode})"
+            code = process.returncode
+            what = f"ran over {CASE_TIMEOUT} s" if code == -9 else f"ended the process (status {code})"
             failures.append(f"seed {current['start']} ({current['mutation']}) {what}: {last}")
             seed = current["start"] + 1
         elif process.returncode != 0:  # outside any case: the harness itself is broken

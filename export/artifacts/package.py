@@ -11,8 +11,9 @@
 Everything is built in a hidden temporary folder inside the output folder and moved into
 place only after the agreement check passed, so a failure leaves the previous artifact (if
 any) untouched and no half-written folder behind. Files in ``<name>/`` that the previous
-export did not write (its manifest lists the ones it did) are kept (:mod:`export.files.staging`). The check reloads one backend at a time and
-releases it before the next, so it holds at most one extra copy of the weights.
+export did not write (its manifest lists the ones it did) are kept (:mod:`export.files.staging`).
+The check reloads one backend at a time and releases it before the next, so it holds at most
+one extra copy of the weights.
 """
 import json
 import os

@@ -29,7 +29,8 @@ def atomic_path(path):
     except OSError as err:
         if err.filename not in (tmp, path, directory) or isinstance(err, WriteError):
             raise
-        raise WriteError(f"cannot write {path}: {err.strerror or err}; choose another output path or free some space") from None
+        raise WriteError(f"cannot write {path}: {err.strerror or err}; choose another output path or free "
+                         "some space") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
