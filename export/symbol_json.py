@@ -5,9 +5,11 @@ node referring to a missing node in C++ terms, and accepts a cycle that later fa
 shape inference (or aborts the process). Checked here, each is one line naming the node.
 """
 import json
+import re
 
 from .errors import InvalidInputError
 
+NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 FIX = "export the symbol again (HybridBlock.export or export.export_symbol)"
 
 
@@ -61,6 +63,9 @@ def _check_node(path, index, node, count):
         if attrs is not None and (not isinstance(attrs, dict)
                                   or not all(isinstance(v, str) for v in attrs.values())):
             _fail(path, f"node {index} ({name!r}) has {key} that are not strings")
+        nan = sorted(k for k, v in (attrs or {}).items() if NAN.search(v))
+        if nan:  # MXNet and ONNX Runtime disagree on what a NaN epsilon or scale means
+            _fail(path, f"node {index} ({name!r}) has NaN for {', '.join(nan)}")
     if node["op"] == "null" and inputs:
         _fail(path, f"variable node {index} ({name!r}) has inputs")
 

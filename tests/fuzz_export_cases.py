@@ -4,8 +4,8 @@ graph): ``python fuzz_export_cases.py WORKDIR FIRST_SEED COUNT``.
 Each seed picks one mutation of a tiny conv net's symbol JSON or params file, calls
 ``export_model`` and prints two JSON lines, ``{"start": seed, "mutation": ...}`` before the case
 (so a crash or hang names it) and ``{"end": seed, "outcome": ..., "detail": ...}`` after:
-``exported`` (ONNX Runtime ran the file), ``refused:<ExportError subclass>`` (one line),
-``bad export`` or ``foreign:<exception type>`` (both failures).
+``exported`` (ONNX Runtime ran the file and agrees with MXNet), ``refused:<ExportError
+subclass>`` (one line), ``bad export`` or ``foreign:<exception type>`` (both failures).
 """
 import json
 import os
@@ -19,6 +19,7 @@ import onnxruntime as ort
 from mxnet.gluon import nn
 
 import export
+from export import verify
 from export.errors import ExportError
 from export.onnx import export_model
 
@@ -191,13 +192,27 @@ def run_case(sym_path, par_path, out):
         return "refused:" + type(err).__name__, text[:200]
     except Exception as err:  # noqa: BLE001 - what the test exists to find
         return "foreign:" + type(err).__name__, str(err)[:400]
+    x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
     try:
         session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-        feeds = {i.name: np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
-                 for i in session.get_inputs()}
-        session.run(None, feeds)
+        got = session.run(None, {session.get_inputs()[0].name: x})
     except Exception as err:  # noqa: BLE001
         return "bad export", str(err).splitlines()[0][:400]
+    return _compare_with_mxnet(sym_path, par_path, x, got)
+
+
+def _compare_with_mxnet(sym_path, par_path, x, got):
+    """``exported`` when MXNet's own outputs on ``x`` match ONNX Runtime's (``verify``'s tolerance)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = mx.gluon.SymbolBlock.imports(sym_path, ["data"], par_path, ctx=mx.cpu())
+            want = verify.block_backend(net, ctx=mx.cpu())([x])
+    except Exception as err:  # noqa: BLE001 - MXNet cannot run what was exported: say so
+        return "exported (MXNet cannot run it)", str(err).strip().splitlines()[-1][:300]
+    error = verify.max_error(want, got)
+    if not error <= verify.tolerance(want):
+        return "bad export", f"ONNX Runtime differs from MXNet by {error:.3g}"
     return "exported", ""
 
 
