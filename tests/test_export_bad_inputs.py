@@ -48,11 +48,16 @@ def _first_op(graph):
     return next(i for i, n in enumerate(graph["nodes"]) if n["op"] != "null")
 
 
+def _batchnorm(graph):
+    return next(n for n in graph["nodes"] if n["op"] == "BatchNorm")
+
+
 BAD_SYMBOLS = {
     "empty": lambda p: "",
     "truncated": lambda p: open(p["symbol"]).read()[:300],
     "binary": lambda p: bytes(range(256)) * 4,
     "missing node": lambda p: _graph_with(p, lambda g: g["nodes"][_first_op(g)]["inputs"][0].__setitem__(0, 99)),
+    "NaN attribute": lambda p: _graph_with(p, lambda g: _batchnorm(g)["attrs"].__setitem__("eps", "nan")),
     "cycle": lambda p: _graph_with(p, lambda g: g["nodes"][_first_op(g)]["inputs"].__setitem__(
         0, [len(g["nodes"]) - 1, 0, 0])),
 }
@@ -76,6 +81,17 @@ def test_a_broken_symbol_file_is_one_line(prefix, tmp_path, case):
     bad.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(InvalidInputError, match="cannot read symbol file") as err:
         export_model(str(bad), prefix["params"], [(1, 1, 8, 8)], np.float32, str(tmp_path / "m.onnx"))
+    assert_one_line(err.value)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_a_negative_norm_epsilon_is_refused_naming_the_node(prefix, tmp_path, optimize):
+    bad = tmp_path / "bad-symbol.json"
+    bad.write_text(_graph_with(prefix, lambda g: _batchnorm(g)["attrs"].__setitem__("eps", "-1")))
+    with pytest.raises(InvalidInputError, match=r"node 'tiny_batchnorm0_fwd' has eps='-1'") as err:
+        export.export_onnx((str(bad), prefix["params"]), tmp_path / "m.onnx", input_shape=(1, 1, 8, 8),
+                           optimize=optimize)
     assert_one_line(err.value)
     assert not (tmp_path / "m.onnx").exists()
 
