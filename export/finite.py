@@ -11,6 +11,7 @@ import numpy as np
 from .errors import NonFiniteError
 
 OUTPUT_LIMIT = 1e12
+VARIANCES = ("running_var", "moving_var")  # BatchNorm's, as Gluon and the Module API name them
 SHOWN = 3
 
 
@@ -19,15 +20,20 @@ def _listing(names):
 
 
 def check_finite_params(params, fix="retrain or pass other --params"):
-    """Raise :class:`NonFiniteError` naming the params (``{name: array}``) holding NaN or Inf."""
-    bad = {}
+    """Raise :class:`NonFiniteError` naming the params (``{name: array}``) holding NaN or Inf,
+    or BatchNorm variances below 0."""
+    bad, negative = {}, []
     for name, value in params.items():
         array = np.asarray(value.asnumpy() if hasattr(value, "asnumpy") else value)
         if array.dtype.kind in "fc" and not np.isfinite(array).all():
             bad[name] = "NaN" if np.isnan(array).any() else "Inf"
+        elif name.endswith(VARIANCES) and array.dtype.kind in "fiu" and (array < 0).any():
+            negative.append(name)  # sqrt(var + eps): NaN in ONNX Runtime, MXNet gives numbers
     if bad:
         kinds = " and ".join(sorted(set(bad.values()), reverse=True))
         raise NonFiniteError(f"the weights hold {kinds}: {_listing(sorted(bad))}; {fix}")
+    if negative:
+        raise NonFiniteError(f"the weights hold negative variances: {_listing(sorted(negative))}; {fix}")
 
 
 def check_block_params(net, fix="retrain or pass other --params"):

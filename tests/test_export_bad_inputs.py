@@ -26,6 +26,14 @@ def test_nan_weights_are_refused_naming_the_params_never_an_exporter_bug(tmp_pat
     assert os.listdir(tmp_path) == []
 
 
+def test_a_negative_batchnorm_variance_is_refused_naming_it(prefix, tmp_path):
+    params = {k: v.asnumpy() for k, v in mx.nd.load(prefix["params"]).items()}
+    params["aux:tiny_batchnorm0_running_var"][1] = -3.0
+    with pytest.raises(NonFiniteError, match=r"negative variances: tiny_batchnorm0_running_var; retrain"):
+        export_model(prefix["symbol"], params, [(1, 1, 8, 8)], np.float32, str(tmp_path / "m.onnx"))
+    assert not (tmp_path / "m.onnx").exists()
+
+
 def test_diverged_weights_with_huge_outputs_are_refused_not_passed(tmp_path):
     net = tiny_net()
     for param in net.collect_params().values():
