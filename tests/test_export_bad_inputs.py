@@ -147,6 +147,19 @@ def test_mxnet_failing_to_write_the_symbol_files_is_one_line(tmp_path, monkeypat
     assert os.listdir(tmp_path) == []
 
 
+def test_the_export_tool_prints_mxnets_reason_without_its_cpp_traceback(tmp_path, monkeypatch, capsys):
+    from _tools import error_lines, load_tool
+    import export.artifacts.package as package
+
+    def failing(*args, **kwargs):
+        raise mx.base.MXNetError("Traceback (most recent call last):\n  File \"../src/io/local_filesys.cc\", line 209\n"
+                                 "MXNetError: Check failed: allow_null: LocalFileSystem::Open \"x\": No space left on device")
+    monkeypatch.setattr(package, "export_artifact", failing)
+    assert load_tool("export").main(["--model", "lenet_bn", "--untrained", "--out", str(tmp_path / "out")]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == ['error: lenet_bn: LocalFileSystem::Open "x": No space left on device']
+
+
 # -- resource limits ------------------------------------------------------------------------------
 def test_an_export_that_cannot_fit_in_memory_is_refused_before_allocating(tmp_path):
     net = nn.HybridSequential(prefix="big_")
