@@ -172,10 +172,12 @@ def test_a_killed_atomic_writes_temporary_file_is_removed_by_the_next_write_ther
                               text=True).stdout)
     left = tmp_path / f".model.onnx.{dead}.0123abcd.tmp"
     live = tmp_path / f".model.onnx.{os.getpid()}.4567cdef.tmp"  # a writer still at work: kept
+    odd = tmp_path / f".model.onnx.{10 ** 20}.89abcdef.tmp"  # no pid can write this name: not ours, kept
     left.write_bytes(b"x" * 1000)
     live.write_bytes(b"y")
+    odd.write_bytes(b"z")
     export.files.io.atomic_write_text(tmp_path / "other.txt", "new")
-    assert hidden(tmp_path) == [live.name]
+    assert hidden(tmp_path) == sorted([live.name, odd.name])
 
 
 def test_sigterm_during_an_export_leaves_as_ctrl_c_with_nothing_half_written(tmp_path):

@@ -18,6 +18,7 @@ from ..errors import WriteError
 OWNER_FILE = ".owner"
 KIND = "hybridzoo-staging/1"
 # :func:`export.files.io.atomic_path`'s temporary files: ``.<name>.<pid>.<8 hex>.tmp``
+PID_MAX = 2 ** 22  # Linux's largest pid_max
 ATOMIC_TMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
 
@@ -63,9 +64,13 @@ def _owner(folder):
             record = json.load(f)
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("kind") != KIND or not isinstance(record.get("pid"), int):
+    if not isinstance(record, dict) or record.get("kind") != KIND or not _is_pid(record.get("pid")):
         return None
     return record
+
+
+def _is_pid(value):
+    return isinstance(value, int) and 0 < value <= PID_MAX
 
 
 def clean_stale(parent):
@@ -81,27 +86,36 @@ def clean_stale(parent):
     except OSError:
         return removed
     for name in names:
-        folder = os.path.join(parent, name)
-        if _stale_atomic_file(folder):
-            os.remove(folder)
-            removed.append(name)
+        try:
+            if _remove_if_stale(parent, name):
+                removed.append(name)
+        except OSError:  # another export cleaning the same folder at the same time
             continue
-        record = _owner(folder) if os.path.isdir(folder) and not os.path.islink(folder) else None
-        if record is None or _alive(record["pid"], record.get("start")):
-            continue
-        old, target = os.path.join(folder, "old"), record.get("target")
-        if target and os.path.isdir(old) and not os.path.lexists(os.path.join(parent, target)):
-            os.replace(old, os.path.join(parent, os.path.basename(target)))
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(name)
     return removed
+
+
+def _remove_if_stale(parent, name):
+    path = os.path.join(parent, name)
+    if _stale_atomic_file(path):
+        os.remove(path)
+        return True
+    record = _owner(path) if os.path.isdir(path) and not os.path.islink(path) else None
+    if record is None or _alive(record["pid"], record.get("start")):
+        return False
+    old, target = os.path.join(path, "old"), os.path.basename(str(record.get("target") or ""))
+    if target not in ("", ".", "..") and os.path.isdir(old) and not os.path.lexists(os.path.join(parent, target)):
+        os.replace(old, os.path.join(parent, target))
+    shutil.rmtree(path, ignore_errors=True)
+    return True
 
 
 def _stale_atomic_file(path):
     """An atomic write's temporary file whose writer has ended (its name holds the pid; a reused
     pid only ever keeps a file, never removes a live writer's)."""
     found = ATOMIC_TMP.match(os.path.basename(path))
-    return bool(found) and os.path.isfile(path) and not os.path.islink(path) and not _alive(int(found.group(1)), None)
+    if not found or not _is_pid(int(found.group(1))) or not os.path.isfile(path) or os.path.islink(path):
+        return False
+    return not _alive(int(found.group(1)), None)
 
 
 @contextmanager
