@@ -2,7 +2,7 @@
 graph): ``python fuzz_export_cases.py WORKDIR FIRST_SEED COUNT``.
 
 Each seed picks one mutation of a tiny conv net's symbol JSON or params file, calls
-``export_model`` and prints two JSON lines, ``{"start": seed, "mutation": ...}`` before the case
+``export_model`` (even seeds) or ``export_onnx`` (odd seeds, optimized) and prints two JSON lines, ``{"start": seed, "mutation": ...}`` before the case
 (so a crash or hang names it) and ``{"end": seed, "outcome": ..., "detail": ...}`` after:
 ``exported`` (ONNX Runtime ran the file and agrees with MXNet), ``refused:<ExportError
 subclass>`` (one line), ``bad export`` or ``foreign:<exception type>`` (both failures).
@@ -177,14 +177,23 @@ def make_case(seed, folder, symbol_text, params_bytes, params):
     return name, sym_path, par_path
 
 
-def run_case(sym_path, par_path, out):
+def export_case(seed, sym_path, par_path, out):
+    """Even seeds through ``export_model`` (one-to-one graph), odd ones through ``export_onnx``
+    (optimized: BatchNorm folded, param-only ops computed)."""
+    if seed % 2:
+        export.export_onnx((sym_path, par_path), out, input_shape=SHAPE)
+    else:
+        export_model(sym_path, par_path, [SHAPE], np.float32, out)
+
+
+def run_case(seed, sym_path, par_path, out):
     """``(outcome, detail)`` of exporting the case and running the result in ONNX Runtime."""
     if os.path.exists(out):
         os.remove(out)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            export_model(sym_path, par_path, [SHAPE], np.float32, out)
+            export_case(seed, sym_path, par_path, out)
     except ExportError as err:
         text = str(err)
         if "\n" in text or not text.strip() or any(raw in text for raw in RAW_MXNET):
@@ -221,7 +230,7 @@ def main(folder, first, count):
     for seed in range(first, first + count):
         name, sym_path, par_path = make_case(seed, folder, symbol_text, params_bytes, params)
         print(json.dumps({"start": seed, "mutation": name}), flush=True)
-        outcome, detail = run_case(sym_path, par_path, os.path.join(folder, "case.onnx"))
+        outcome, detail = run_case(seed, sym_path, par_path, os.path.join(folder, "case.onnx"))
         print(json.dumps({"end": seed, "mutation": name, "outcome": outcome, "detail": detail}), flush=True)
 
 
