@@ -3,9 +3,10 @@ conv net.
 
 Every outcome must be a correct export (ONNX Runtime runs it and agrees with MXNet) or one of
 our ``ExportError``s in one line: never a foreign exception, a hang or a crash. The cases
-(tests/fuzz_export_cases.py) run in a child process, so a crash (MXNet aborts on some bad graphs) or a hang is caught and
-named by its seed and mutation; the child is restarted after the failing case. Seeded: the same
-cases every run. ``pytest -s`` prints the outcomes counted per mutation.
+(tests/fuzz_export_cases.py) run in a child process, so a crash (MXNet aborts on some bad
+graphs) or a hang is caught and named by its seed and mutation; the child is restarted after
+the failing case. Seeded: the same cases every run. ``pytest -s`` prints the outcomes counted
+per mutation.
 """
 import collections
 import json
