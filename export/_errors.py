@@ -1,20 +1,28 @@
 """MXNet's errors as one line a user can act on: the reason without C++ traceback, and for an
 input too small for the net, the smallest size it takes."""
-import re
+import time
 
 import mxnet as mx
 
-from .errors import InputTooSmallError  # noqa: F401  (re-exported)
+from .errors import InputTooSmallError, InvalidInputError, mxnet_reason  # noqa: F401  (re-exported)
+
+INT32_LIMIT = 2 ** 31 - 1  # MXNet's pip build indexes each dim with an int32
+SCAN_SECONDS = 3  # the search for the smallest input size a net takes gives up after this
 
 
-def mxnet_reason(err):
-    """MXNet's error text as its one-line reason: no C++ traceback, source location or check
-    expression (``Check failed: a <= b: kernel size (2) exceeds input`` -> ``kernel size ...``)."""
-    lines = [ln.strip() for ln in str(err).strip().splitlines()
-             if ln.strip() and not ln.strip().startswith(("Traceback", 'File "'))]
-    text = re.sub(r"^\w*Error: ", "", lines[-1] if lines else str(err))
-    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)  # [13:10:23] ../src/x.cc:202:
-    return re.sub(r"Check failed: (.*?)\s?: (?=\S)", "", text, count=1)
+def checked_shape(what, name, shape):
+    """``shape`` as an int tuple; a size that is not a positive integer MXNet can take (below
+    2^31 per axis) is refused in one line."""
+    try:
+        dims = tuple(int(d) for d in shape)
+        ok = all(1 <= d <= INT32_LIMIT and d == float(v) for d, v in zip(dims, shape))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InvalidInputError(f"{what} gives input {name!r} the shape {shape!r}: every size must be a positive "
+                                "integer below 2^31, the batch too (for a variable batch export a fixed one with "
+                                "dynamic axes)")
+    return dims
 
 
 def fits(sym, shapes):
@@ -37,9 +45,13 @@ def check_input_size(sym, name, shape, fixed=None, limit=2048):
     except mx.base.MXNetError as err:
         reason = mxnet_reason(err)
     if len(shape) == 4:
-        # A linear scan, not bisection: some nets fit only some sizes (strides, concatenations).
-        smallest = next((s for s in range(1, limit + 1)
-                         if fits(sym, dict(fixed, **{name: tuple(shape[:2]) + (s, s)}))), None)
+        # A linear scan, not bisection: some nets fit only some sizes (strides, concatenations);
+        # bounded in time, as a graph that fits no size would take 2048 inferences to say so.
+        deadline = time.monotonic() + SCAN_SECONDS
+        smallest = next((s for s in range(1, limit + 1) if time.monotonic() > deadline
+                         or fits(sym, dict(fixed, **{name: tuple(shape[:2]) + (s, s)}))), None)
+        if time.monotonic() > deadline:
+            smallest = None
         if smallest and smallest > min(shape[2:]):
             raise InputTooSmallError(f"input {tuple(shape)} is too small for this net ({reason}); "
                                      f"the smallest input size it takes is {smallest} "

@@ -8,7 +8,8 @@ import json
 import mxnet as mx
 import numpy as np
 
-from ._errors import check_input_size, mxnet_reason
+from ._errors import check_input_size, checked_shape, mxnet_reason
+from .memory import check_fits_memory
 from .block_inputs import gluon_input_names
 from .errors import InvalidInputError, UnsupportedOperatorError
 
@@ -110,6 +111,7 @@ def prepare_block(net, input_shapes, input_dtypes, seed=0, ctx=None, hybridize=T
     shapes are still deferred, enough to build the symbol). Returns ``True`` when we initialized
     parameters (the weights are then random).
     """
+    input_shapes = [checked_shape("input_shape", n, s) for n, s in zip(input_names(len(input_shapes)), input_shapes)]
     missing = _uninitialized(net)
     ctx = ctx or _net_context(net, missing) or mx.cpu()
     if missing:
@@ -121,6 +123,8 @@ def prepare_block(net, input_shapes, input_dtypes, seed=0, ctx=None, hybridize=T
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):
+        # Before the forward allocates its activations: refuse (one line) what will not fit.
+        check_fits_memory(block_symbol(net, len(input_shapes)), dict(zip(input_names(len(input_shapes)), input_shapes)))
         try:
             net(*[_zeros(shape, ctx, dtype) for shape, dtype in zip(input_shapes, input_dtypes)])
         except mx.base.MXNetError as err:
@@ -159,14 +163,17 @@ def traced_symbol(net, count):
 def check_block_input(net, shape):
     """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
     the smallest size), ignoring the shapes its params were declared with (those follow the
-    input size the net was built for). For nets of one input."""
+    input size the net was built for) or the machine's memory (:func:`.memory.check_fits_memory`).
+    Call it before the weights are allocated. For nets of one input."""
     graph = json.loads(block_symbol(net, 1).tojson())
     for node in graph["nodes"]:
         if node["op"] == "null" and node.get("attrs"):
             node["attrs"].pop("__shape__", None)
-    reason = check_input_size(mx.sym.load_json(json.dumps(graph)), input_names(1)[0], shape)
+    sym = mx.sym.load_json(json.dumps(graph))
+    reason = check_input_size(sym, input_names(1)[0], shape)
     if reason:
         raise InvalidInputError(f"input shape {tuple(shape)} does not fit the net: {reason}")
+    check_fits_memory(sym, {input_names(1)[0]: tuple(shape)})
 
 
 def _flatten(items):

@@ -5,9 +5,10 @@ Every error ``export`` raises on purpose is an :class:`ExportError` (torch.onnx 
 stdlib base that callers already catch (``ValueError``, ``TypeError``, ``NotImplementedError``,
 ``FileNotFoundError``, ``RuntimeError``). Messages are one line: the problem, then the fix.
 
-This module imports nothing, so the deployment side (``export.deploy``) can raise the family
-without loading MXNet or the converter.
+This module imports nothing but ``re``, so the deployment side (``export.deploy``) can raise the
+family without loading MXNet or the converter.
 """
+import re
 
 
 class ExportError(Exception):
@@ -38,6 +39,23 @@ class WorkerTimeoutError(WorkerError):
     """A job ran past its time limit; its process was ended."""
 
 
+class NonFiniteError(InvalidInputError):
+    """The weights or the net's outputs hold NaN or Inf, or outputs too large to check: a diverged
+    training run. Not an exporter bug: the message names the params and says to retrain."""
+
+
+class OutputFolderError(ExportError, FileExistsError):
+    """The output folder holds a file of the user's where the export would write one of its own."""
+
+
+class InsufficientMemoryError(ExportError, MemoryError):
+    """The export would need more memory than the machine has available (estimated from shapes)."""
+
+
+class WriteError(ExportError, OSError):
+    """A file could not be written (disk full, no permission); the message names the file."""
+
+
 class InputTooSmallError(InvalidInputError):
     """The input is smaller than the net's layers (kernels, pooling windows) can take."""
 
@@ -65,6 +83,23 @@ class AgreementError(ExportError, RuntimeError):
         return type(self), (self.name, self.report)
 
 
-__all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError", "WorkerError", "WorkerTimeoutError",
-           "InputTooSmallError",
-           "UnsupportedOperatorError", "PrecisionError", "AgreementError"]
+def mxnet_reason(err):
+    """MXNet's error text as its one-line reason: no C++ traceback, source location or check
+    expression (``Check failed: a <= b: kernel size (2) exceeds input`` -> ``kernel size ...``)."""
+    lines = [ln.strip() for ln in str(err).strip().splitlines()
+             if ln.strip() and not ln.strip().startswith(("Traceback", 'File "'))]
+    if any(ln.startswith("-----") for ln in lines):  # a bad op parameter, then the op's documentation
+        lines = [lines[0] + (lines[-1] if lines[-1].startswith(", in operator") else "")]
+    text = re.sub(r"^\w*Error: ", "", lines[-1] if lines else str(err))
+    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)  # [13:10:23] ../src/x.cc:202:
+    explained = re.sub(r"Check failed: (.*?)\s?:\s+(?=\S)", "", text, count=1)
+    if explained != text and not re.search(r":\s+in operator \S+$", text):
+        return explained
+    # no explanation after the check: the condition is all there is (``a == b (1 vs. 2)``)
+    return re.sub(r"Check failed: (.*?)\s?:?\s*(in operator \S+)?$", r"\1 does not hold", text, count=1)
+
+
+__all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError",
+           "WorkerError", "WorkerTimeoutError", "InputTooSmallError", "NonFiniteError", "OutputFolderError",
+           "InsufficientMemoryError", "WriteError",
+           "UnsupportedOperatorError", "PrecisionError", "AgreementError", "mxnet_reason"]

@@ -13,7 +13,8 @@ from typing import Dict, List, Set
 import numpy as np
 
 from .block_inputs import gluon_input_names
-from .errors import InvalidInputError
+from ._errors import checked_shape
+from .errors import InvalidInputError, InvalidTypeError
 
 PARAM_ATTRS = ("__lr_mult__", "__wd_mult__", "__init__")
 # Names Gluon and the Module API give weights (for error messages only).
@@ -95,21 +96,32 @@ def name_shapes(names, shapes, what="input_shape", everything=None):
             raise InvalidInputError(f"{what} names {unknown or ''}{' not in the symbol' if unknown else ''}"
                              f"{'; missing ' + str(missing) if missing else ''}; the run-time "
                              f"inputs are {names}")
-        return {n: tuple(int(d) for d in shapes[n]) for n in names}
+        return _positive(what, {n: shapes[n] for n in names})
     if isinstance(shapes, tuple) or (isinstance(shapes, list) and shapes
                                       and all(isinstance(d, (int, np.integer)) for d in shapes)):
         shapes = [tuple(shapes)]
-    named = _per_input(names, shapes or [], everything, what)
-    return {n: tuple(int(d) for d in s) for n, s in named.items()}
+    return _positive(what, _per_input(names, shapes or [], everything, what))
+
+
+def _positive(what, named):
+    """``{name: shape}`` as int tuples; a size MXNet cannot take is refused (:func:`checked_shape`)."""
+    return {name: checked_shape(what, name, shape) for name, shape in named.items()}
 
 
 def name_dtypes(names, dtypes, everything=None):
     """One dtype, a list (labels optional) or a dict -> ``{name: np.dtype}``."""
     if isinstance(dtypes, dict):
-        return {n: np.dtype(dtypes[n]) for n in names}
+        return {n: _dtype(dtypes[n]) for n in names}
     if not isinstance(dtypes, (list, tuple)):
         dtypes = [dtypes] * len(names)
-    return {n: np.dtype(t) for n, t in _per_input(names, dtypes, everything or names, "in_types", "dtype(s)").items()}
+    return {n: _dtype(t) for n, t in _per_input(names, dtypes, everything or names, "in_types", "dtype(s)").items()}
+
+
+def _dtype(value):
+    try:
+        return np.dtype(value)
+    except TypeError:
+        raise InvalidTypeError(f"{value!r} is not a dtype: give numpy dtypes such as np.float32 or 'int64'") from None
 
 
 def in_forward_order(names, values, is_shape=False):

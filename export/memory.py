@@ -1,10 +1,14 @@
 """Give memory back between big steps, so exporting model after model (or backend after backend)
-needs about one model's memory, not the sum of all of them."""
+needs about one model's memory, not the sum of all of them; and refuse, before allocating, an
+export that cannot fit in the machine's memory."""
 import ctypes
 import ctypes.util
 import gc
+import math
 
 import mxnet as mx
+
+from .errors import InsufficientMemoryError
 
 
 def _malloc_trim():
@@ -27,3 +31,59 @@ def release_memory():
     mx.nd.waitall()
     if _TRIM is not None:
         _TRIM(0)
+
+
+# An export holds the weights several times at its peak (the net, the ONNX writer's arrays, the
+# reloaded symbol and the ONNX Runtime session while checking) and runs the check on a batch of
+# up to 3: the sum of every array's size, times this, is what it may need.
+SAFETY_FACTOR = 3
+
+
+def available_bytes():
+    """Memory the machine can give without swapping (psutil's or ``/proc/meminfo``'s
+    MemAvailable), or None where neither is available."""
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def estimated_bytes(sym, shapes):
+    """``(weights, activations)`` in bytes at float32 from MXNet's shape inference over every
+    array of ``sym`` at ``shapes`` (``{input: shape}``); sizes it cannot infer count 0."""
+    internals = sym.get_internals()
+    try:
+        _, out_shapes, _ = internals.infer_shape_partial(**shapes)
+    except mx.base.MXNetError:
+        return 0, 0  # a shape that does not fit: reported by the shape checks, not here
+    inputs = set(sym.list_inputs())
+    weights = activations = 0
+    for name, shape in zip(internals.list_outputs(), out_shapes or []):
+        size = 4 * math.prod(shape) if shape and 0 not in shape else 0
+        if name in inputs:
+            weights += size
+        else:
+            activations += size
+    return weights, activations
+
+
+def check_fits_memory(sym, shapes, fix="export a smaller input size or free memory"):
+    """Raise :class:`InsufficientMemoryError` when exporting ``sym`` at ``shapes`` would need
+    more than the available memory, before anything is allocated."""
+    weights, activations = estimated_bytes(sym, shapes)
+    need, available = SAFETY_FACTOR * (weights + activations), available_bytes()
+    if available is not None and need > available:
+        gib = 2 ** 30
+        raise InsufficientMemoryError(
+            f"exporting at input shape(s) {', '.join(str(tuple(s)) for s in shapes.values())} needs about "
+            f"{need / gib:.1f} GB ({weights / gib:.1f} GB of weights and {activations / gib:.1f} GB of activations, "
+            f"x{SAFETY_FACTOR} for the copies an export holds) but {available / gib:.1f} GB is available; {fix}")

@@ -7,7 +7,7 @@ import re
 import mxnet as mx
 import numpy as np
 
-from . import _params_file
+from . import _params_file, symbol_json
 from ._errors import mxnet_reason
 from .errors import InvalidInputError, InvalidTypeError, MissingFileError
 from .files import manifest as manifests
@@ -40,6 +40,9 @@ def load_params(path):
         return strip_prefixes(mapped)
     try:
         loaded = mx.nd.load(path)
+    except UnicodeDecodeError:  # MXNet read the file but its names are not text
+        raise InvalidInputError(f"cannot read params file {path!r}: its parameter names are not UTF-8 "
+                                "text (a damaged file?); copy or save it again") from None
     except mx.base.MXNetError as err:
         cut = _params_file.truncation(path)
         if cut:
@@ -52,12 +55,17 @@ def load_params(path):
 
 
 def load_symbol(path):
+    """Read a ``-symbol.json`` file, checked first (:mod:`.symbol_json`): one clear error for an
+    empty, binary, truncated, dangling or cyclic graph."""
     if not os.path.isfile(path):
         raise MissingFileError(f"symbol file {path!r} does not exist")
+    text, graph = symbol_json.read_text(path)
     try:
-        return mx.sym.load(path)
+        sym = mx.sym.load_json(text)
+        symbol_json.check_output_indices(path, graph, sym)
+        return sym
     except mx.base.MXNetError as err:
-        raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}") from None
+        raise InvalidInputError(f"cannot read symbol file {path!r}: {mxnet_reason(err)}; {symbol_json.FIX}") from None
 
 
 def params_path(prefix, epoch=None):
@@ -70,16 +78,6 @@ def params_path(prefix, epoch=None):
     return found[-1]
 
 
-def _manifest_for(symbol_file):
-    """The manifest.json beside ``symbol_file`` if it lists that file, else None."""
-    path = os.path.join(os.path.dirname(os.path.abspath(symbol_file)), manifests.MANIFEST_NAME)
-    try:
-        found = manifests.read(path)
-    except (OSError, ValueError):
-        return None
-    return found if os.path.basename(symbol_file) in found.get("files", {}) else None
-
-
 def read_source(source, epoch=None):
     """``(symbol, params, files, manifest)`` from a prefix, a ``(Symbol or path, params or
     path)`` pair or ``mx.model.load_checkpoint``'s triple (``files``: role -> path read;
@@ -88,7 +86,7 @@ def read_source(source, epoch=None):
         prefix = re.sub(r"-symbol\.json$", "", os.fspath(source))
         sym_file, par_file = f"{prefix}-symbol.json", params_path(prefix, epoch)
         return (load_symbol(sym_file), load_params(par_file), {"symbol": sym_file, "params": par_file},
-                _manifest_for(sym_file))
+                manifests.for_symbol_file(sym_file))
     if isinstance(source, tuple) and len(source) == 3:  # mx.model.load_checkpoint's result
         source = (source[0], [source[1], source[2]])
     if isinstance(source, (tuple, list)) and len(source) == 2:

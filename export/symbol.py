@@ -1,18 +1,19 @@
 """``export_symbol``: a HybridBlock -> ``prefix-symbol.json`` + ``prefix-NNNN.params`` + manifest."""
 import json
 import os
-import tempfile
 
 import mxnet as mx
 
 from .files import manifest as manifests
+from .files.owner import work_dir
 from . import blocks
+from ._errors import mxnet_reason
 from .block_inputs import block_defaults, gluon_input_names
-from .errors import InvalidInputError
+from .errors import InvalidInputError, WriteError
+from .finite import check_block_params
 
 
-def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
-                  manifest=manifests.MANIFEST_NAME):
+def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None, manifest=True):
     """Write the symbol and params of ``net``; return ``{"symbol", "params", "manifest"}`` paths.
 
     ``net`` is initialized (under ``seed``) if it is not, hybridized and run once on zeros of
@@ -20,8 +21,10 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     config's inputs at batch 1, in the config's dtypes).
     The files are written by ``HybridBlock.export`` into a temporary folder beside ``prefix``
     and then renamed, so they reload with ``SymbolBlock.imports`` and no half file is left.
-    ``manifest`` (a file name in the prefix's folder, merged into an existing one of the same
-    model; ``None`` to skip) records shapes, preprocessing and sha256s.
+    ``manifest`` records shapes, preprocessing and sha256s in ``<prefix>-manifest.json`` (its
+    own per prefix, so two models in one folder keep theirs), or in the file name given (merged
+    into an existing one of the same model); ``None`` to skip. Weights holding NaN or Inf are
+    refused (:class:`export.errors.NonFiniteError`).
     """
     shapes, dtypes, _ = block_defaults(net, input_shape or None, dynamic_batch=False)
     if shapes is None:
@@ -35,21 +38,30 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
 def _export(net, prefix, shapes, dtypes, epoch, seed, ctx, manifest):
     """export_symbol's work, in the block's array mode."""
     initialized = blocks.prepare_block(net, shapes, dtypes, seed=seed, ctx=ctx)
+    check_block_params(net, "retrain or pass other params")
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))
-    os.makedirs(directory, exist_ok=True)
     names = [f"{base}-symbol.json", f"{base}-{int(epoch):04d}.params"]
-    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp:
-        net.export(os.path.join(tmp, base), epoch=epoch)
+    with work_dir(directory, f".{base}.") as tmp:
+        try:
+            net.export(os.path.join(tmp, base), epoch=epoch)
+        except mx.base.MXNetError as err:  # a full disk, a folder made read-only meanwhile
+            raise WriteError(f"cannot write the symbol files of {prefix}: {mxnet_reason(err)}; free some "
+                             "space or choose another folder") from None
         _normalize_versions(os.path.join(tmp, names[0]))
         for name in names:
             os.replace(os.path.join(tmp, name), os.path.join(directory, name))
     paths = {"symbol": os.path.join(directory, names[0]), "params": os.path.join(directory, names[1])}
     if manifest:
-        paths["manifest"] = os.path.join(directory, manifest)
+        paths["manifest"] = os.path.join(directory, manifest_name(base) if manifest is True else manifest)
         info = symbol_manifest(net, shapes, dtypes, directory, names, initialized, seed)
         manifests.write(paths["manifest"], info, merge_existing=True)
     return paths
+
+
+def manifest_name(base):
+    """The manifest :func:`export_symbol` writes for prefix ``<folder>/<base>``."""
+    return f"{base}-{manifests.MANIFEST_NAME}"
 
 
 def _normalize_versions(path):

@@ -4,6 +4,7 @@ import tempfile
 
 from . import source as sources
 from .onnx.api import build_model_parts, save_model
+from .files.io import refuse_overwriting_inputs
 from .onnx.convert import check_opset
 from .errors import InvalidInputError
 
@@ -38,6 +39,7 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
         raise InvalidInputError(f"optimize={optimize!r}: choose True, False or {TRANSFORMER!r}")
     src = sources.resolve(source, input_shape, input_dtype, epoch=epoch, seed=seed, dynamic_batch=dynamic_batch,
                           dynamic_axes=dynamic_axes, opset=opset)
+    refuse_overwriting_inputs(path, src.files)
     model, weights = build_model_parts(src.symbol, src.params, src.inputs, opset=opset,
                                        dynamic_batch=dynamic_batch, optimize=bool(optimize),
                                        metadata={**src.metadata, **(metadata or {})}, dynamic_axes=src.dynamic_axes)

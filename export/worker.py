@@ -18,6 +18,7 @@ import signal
 import time
 
 from .errors import WorkerError, WorkerTimeoutError
+from .interrupts import in_destructor, retry_later
 
 GROWTH = 256 * 2 ** 20  # bytes a worker may keep beyond what it kept after its first job
 
@@ -50,9 +51,13 @@ def _picklable(err):
 
 
 def _interrupt_once(signum, frame):
-    """Ctrl-C in the worker: one KeyboardInterrupt, then none that could cut its cleanup short
-    (a terminal's Ctrl-C reaches it and the parent forwards its own)."""
+    """Ctrl-C (or SIGTERM) in the worker: one KeyboardInterrupt, then none that could cut its
+    cleanup short (a terminal's Ctrl-C reaches it and the parent forwards its own); never lost
+    in a destructor (:mod:`export.interrupts`)."""
+    if in_destructor(frame) and retry_later(_interrupt_once):
+        return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -61,6 +66,7 @@ def _serve(conn):
     from export.memory import release_memory
 
     signal.signal(signal.SIGINT, _interrupt_once)  # started with Ctrl-C ignored
+    signal.signal(signal.SIGTERM, _interrupt_once)  # a TERM to the process group: the same way out
     try:
         conn.send(("ready", None))
         for func, args in iter(conn.recv, None):

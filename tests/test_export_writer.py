@@ -9,6 +9,7 @@ from onnx import helper
 
 import export
 from export import _params_file
+from export.errors import InvalidInputError
 from export.onnx import api
 from export.onnx.writer import append_initializers, write_model
 
@@ -77,7 +78,8 @@ def test_mapped_params_equal_mx_load(tmp_path):
 
 
 def test_layouts_left_to_mxnet(tmp_path):
-    """Unnamed lists, trailing bytes and truncated files are for mx.nd.load (and its errors)."""
+    """Unnamed lists and trailing bytes are for mx.nd.load (and its errors); a truncated file is
+    refused here, never handed to mx.nd.load, which trusts the counts and sizes it reads."""
     unnamed = tmp_path / "list.params"
     mx.nd.save(str(unnamed), [mx.nd.ones((2, 2))])
     assert _params_file.read(str(unnamed)) is None
@@ -89,8 +91,10 @@ def test_layouts_left_to_mxnet(tmp_path):
     (tmp_path / "trailing.params").write_bytes(data + b"\0")
     (tmp_path / "short.params").write_bytes(data[:-10])
     (tmp_path / "cut.params").write_bytes(data[:60])
-    for name in ("trailing", "short", "cut"):
-        assert _params_file.read(str(tmp_path / f"{name}.params")) is None
+    assert _params_file.read(str(tmp_path / "trailing.params")) is None
+    for name in ("short", "cut"):
+        with pytest.raises(InvalidInputError, match=r"it is truncated \(\d+ bytes"):
+            _params_file.read(str(tmp_path / f"{name}.params"))
     assert not (tmp_path / "m.onnx").exists()
 
 

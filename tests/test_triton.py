@@ -71,6 +71,20 @@ def test_rewrite_replaces_the_entry_whole(exported, tmp_path):
     assert read_config(repo / "m" / "config.pbtxt").max_batch_size == 8
 
 
+def test_rewrite_keeps_the_versions_and_files_the_user_added(exported, tmp_path):
+    onnx_path = str(exported / "lenet" / "model.onnx")
+    repo = tmp_path / "repo"
+    write_triton_model(onnx_path, str(repo), "m")
+    (repo / "m" / "2").mkdir()
+    (repo / "m" / "2" / "model.onnx").write_bytes(b"the user's version 2")
+    (repo / "m" / "README").write_text("notes")
+    write_triton_model(onnx_path, str(repo), "m", max_batch_size=8)
+    assert (repo / "m" / "2" / "model.onnx").read_bytes() == b"the user's version 2"
+    assert (repo / "m" / "README").read_text() == "notes"
+    assert read_config(repo / "m" / "config.pbtxt").max_batch_size == 8
+    assert [p.name for p in repo.iterdir()] == ["m"]
+
+
 @pytest.mark.parametrize("text", ["max_batch: 4", 'name: "x" input { dims: [1, 2 }'], ids=["unknown-field", "syntax"])
 def test_reader_rejects_what_triton_would(tmp_path, text):
     (tmp_path / "config.pbtxt").write_text(text)

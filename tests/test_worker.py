@@ -2,6 +2,7 @@
 process until it has grown, results and exceptions come back as they were, progress calls are
 relayed, and a child that dies is one clear error."""
 import os
+import signal
 
 import pytest
 
@@ -133,3 +134,24 @@ def test_the_tools_isolated_runner_reports_results_timeouts_crashes_and_sets_the
     assert "HYBRIDZOO_TEST_VALUE" not in os.environ
     assert _cli.run_isolated(environment, "HYBRIDZOO_TEST_VALUE", env={"HYBRIDZOO_TEST_VALUE": "7"}) == "7"
     assert "HYBRIDZOO_TEST_VALUE" not in os.environ
+
+
+class _SignalsInItsDestructor:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered while this destructor runs
+
+
+def test_an_interrupt_that_arrives_in_a_destructor_is_delivered_after_it_not_dropped():
+    import time
+    from export.interrupts import raise_interrupt
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            obj = _SignalsInItsDestructor()
+            del obj  # Python drops an exception raised in __del__: it must come again after it
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)

@@ -53,6 +53,9 @@ def one_line(err, where=None):
     locations and stack dropped, whitespace collapsed, prefixed by ``where`` (e.g. the model)."""
     if isinstance(err, OSError) and err.filename and err.strerror:
         message = f"{err.filename}: {err.strerror}"
+    elif type(err).__name__ == "MXNetError":  # its reason, without the check expression or C++ text
+        from export.errors import mxnet_reason
+        message = mxnet_reason(err)
     else:
         message = _CPP_LOCATION.sub("", _CPP_STACK.sub("", str(err)))
         message = re.sub(r"^MXNetError: ", "", message.strip())
@@ -66,15 +69,11 @@ def print_error(err, where=None):
     print(f"error: {one_line(err, where)}", file=sys.stderr)
 
 
-def _sigterm_as_ctrl_c(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run_main(run, args, interrupted="interrupted"):
     """Call ``run(args)`` and turn what escapes into the tool's exit status: a user error into one
     line and 1, Ctrl-C or SIGTERM into ``interrupted`` (a string, or a function returning one) and
     130. ``run`` returns the status when it ends by itself."""
-    previous = _catch_sigterm()
+    previous = _catch_interrupts()
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -86,19 +85,24 @@ def run_main(run, args, interrupted="interrupted"):
         print_error(err)
         return EXIT_ERROR
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
-def _catch_sigterm():
-    """SIGTERM raises KeyboardInterrupt from here on; returns the handler it replaced (None when
-    it replaced none: another handler is set, or this is not the main thread)."""
-    if not hasattr(signal, "SIGTERM") or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
-    except ValueError:  # not the main thread (a test calling main()): leave it alone
-        return None
+def _catch_interrupts():
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt from here on, never lost in a destructor
+    (:mod:`export.interrupts`); returns ``{signal: the handler replaced}`` for those it replaced
+    (Python's own or the default: a handler someone else set, or another thread, is left alone)."""
+    from export.interrupts import raise_interrupt
+    replaceable = {getattr(signal, "SIGTERM", None): signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
+    previous = {}
+    for signum, default in replaceable.items():
+        if signum is not None and signal.getsignal(signum) is default:
+            try:
+                previous[signum] = signal.signal(signum, raise_interrupt)
+            except ValueError:  # not the main thread (a test calling main()): leave it alone
+                break
+    return previous
 
 
 def available_cores():

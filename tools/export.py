@@ -21,7 +21,7 @@ outputs on one random batch, max error vs imperative, pass/fail and latency. A p
 stderr names the step running. Several models are exported one after another in a worker
 process that is replaced once it has grown, so a batch needs about its largest model's memory.
 Exit status: 0 done, 1 an export failed (one line on stderr; no half-written model folder is
-left behind), 2 a usage error, 130 interrupted (Ctrl-C).
+left behind), 2 a usage error, 130 interrupted (Ctrl-C or SIGTERM).
 """
 import argparse
 import contextlib

@@ -8,10 +8,12 @@
     report.json                              (agreement: each backend vs the imperative net)
     manifest.json                            (hybridzoo-manifest/1, sha256 of every file above)
 
-Everything is built in a hidden temporary folder inside the output folder and renamed into
+Everything is built in a hidden temporary folder inside the output folder and moved into
 place only after the agreement check passed, so a failure leaves the previous artifact (if
-any) untouched and no half-written folder behind. The check reloads one backend at a time and
-releases it before the next, so it holds at most one extra copy of the weights.
+any) untouched and no half-written folder behind. Files in ``<name>/`` that the previous
+export did not write (its manifest lists the ones it did) are kept (:mod:`export.files.staging`).
+The check reloads one backend at a time and releases it before the next, so it holds at most
+one extra copy of the weights.
 """
 import json
 import os
@@ -24,6 +26,7 @@ from ..errors import AgreementError, InvalidInputError  # noqa: F401  (Agreement
 from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
+from ..finite import check_block_params
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -83,8 +86,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     shape = (batch or 1,) + sample
     if input_shape is None and agreement.described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
+    check_block_params(net)  # NaN/Inf weights of a diverged run: refused before any work
     target = os.path.join(out_dir, name)
-    with staged_dir(target) as staging:
+    with staged_dir(target, owned=manifests.owned_files) as staging:  # keeps the user's files
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
                                progress, dynamic_axes)
         report = None
@@ -118,7 +122,8 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
     files = []
     if "symbol" in formats:
         progress("symbol files")
-        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
+        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx,
+                              manifest=manifests.MANIFEST_NAME)
         files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
         release_memory()  # HybridBlock.export's copy of the weights
     if "onnx" in formats:

@@ -140,13 +140,14 @@ def write_triton_model(onnx_path, repository, name, max_batch_size=DEFAULT_MAX_B
                        layout=None, labels=None, version=1):
     """Write ``repository/name/{config.pbtxt, <version>/model.onnx[, labels.txt]}``; return the model dir.
 
-    Built in a temporary folder inside ``repository`` and renamed into place, so an existing entry
-    is replaced whole and a failure leaves none half-written.
+    Built in a temporary folder inside ``repository`` and moved into place, so a failure leaves
+    none half-written. The entry is generated from the artifact: its config, labels and this
+    version's model files are ours and replaced; other versions or files the user put there are kept.
     """
     model = onnx.load(onnx_path, load_external_data=False)
     config = model_config(model, name, max_batch_size, layout, labels=bool(labels))
     target = os.path.join(repository, name)
-    with staged_dir(target) as staging:
+    with staged_dir(target, owned=lambda folder: _entry_files(folder, version)) as staging:
         os.makedirs(os.path.join(staging, str(version)))
         _copy_model(onnx_path, model, os.path.join(staging, str(version)))
         with open(os.path.join(staging, "config.pbtxt"), "w", encoding="utf-8") as f:
@@ -155,6 +156,14 @@ def write_triton_model(onnx_path, repository, name, max_batch_size=DEFAULT_MAX_B
             with open(os.path.join(staging, "labels.txt"), "w", encoding="utf-8") as f:
                 f.write("".join(f"{label}\n" for label in labels))
     return target
+
+
+def _entry_files(folder, version):
+    """The files of a Triton entry this export writes (any content: the entry is generated)."""
+    version_dir = os.path.join(folder, str(version))
+    models = os.listdir(version_dir) if os.path.isdir(version_dir) else []
+    names = [os.path.join(str(version), m) for m in models if m.startswith("model.onnx")]
+    return dict.fromkeys(["config.pbtxt", "labels.txt"] + names)
 
 
 def _copy_model(onnx_path, model, version_dir):

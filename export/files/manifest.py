@@ -11,6 +11,7 @@ left in FP32; nodes kept in FP32); ``model.onnx`` itself is FP32. Zoo facts are 
 """
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -153,6 +154,34 @@ def entry_for(manifest, name):
     entry = (manifest.get("files") or {}).get(name)
     variants = [v for v in (manifest.get("variants") or {}).values() if v.get("file") == name]
     return entry if entry is not None else (variants[0] if variants else None)
+def for_symbol_file(symbol_file):
+    """The manifest describing ``symbol_file``: ``<prefix>-manifest.json`` (export_symbol's), else
+    the folder's ``manifest.json`` (an artifact folder's) if it lists that file; else None."""
+    folder, name = os.path.split(os.path.abspath(symbol_file))
+    own = re.sub(r"-symbol\.json$", "", name) + "-" + MANIFEST_NAME
+    for candidate in (own, MANIFEST_NAME):
+        try:
+            found = read(os.path.join(folder, candidate))
+        except (OSError, ValueError):
+            continue
+        if name in (found.get("files") or {}):
+            return found
+    return None
+
+
+def owned_files(folder):
+    """``{file name: sha256}`` of the files the manifest in ``folder`` says we wrote there, the
+    manifest itself included (``None``: ours whatever its content); ``{}`` without one of ours.
+    Names only ever match entries inside ``folder`` (:func:`export.files.staging.staged_dir`)."""
+    try:
+        manifest = read(os.path.join(folder, MANIFEST_NAME))
+    except (OSError, ValueError):
+        return {}
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    owned = {name: entry["sha256"] for name, entry in files.items()
+             if isinstance(entry, dict) and isinstance(entry.get("sha256"), str)}
+    owned[MANIFEST_NAME] = None
+    return owned
 
 
 def write(path, manifest, merge_existing=False):

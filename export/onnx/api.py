@@ -14,6 +14,7 @@ from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, save_model  # noqa: F401  (save_model re-exported)
 from ..errors import InvalidInputError
+from ..finite import check_finite_params
 
 def get_operator_support(opset=None):
     """``{MXNet op: [opsets where its converter changes]}``; with ``opset``, the sorted list of
@@ -87,6 +88,7 @@ def build_model_parts(sym, params, inputs, opset=None, dynamic_batch=True, optim
     fixed (``fixed_axes``).
     """
     opset = check_opset(opset)
+    check_finite_params(params, "retrain or pass other params")
     graph_json = json.loads(sym.tojson())
     check_supported(symbol_nodes(graph_json), opset)  # before shape inference, which some cannot pass
     with shape_semantics(graph_json):  # numpy-mode graphs: numpy shapes (0-d scalars)

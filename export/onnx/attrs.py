@@ -1,5 +1,8 @@
 """Parse MXNet's string-valued node attributes (``"(3, 3)"``, ``"True"``, ``"1e-05"``, ``"None"``)."""
 import ast
+import math
+
+from ..errors import InvalidInputError
 
 
 def _raw(attrs, key, default):
@@ -30,6 +33,17 @@ def attr_int(attrs, key, default=None):
 def attr_float(attrs, key, default=None):
     value = _raw(attrs, key, None)
     return default if value is None else float(value)
+
+
+def attr_eps(node, default):
+    """A norm's ``eps`` (``node``: anything with ``attrs`` and ``name``): a finite number >= 0,
+    else one line naming the node (a negative eps makes sqrt(var + eps) NaN in ONNX Runtime,
+    where MXNet gives 0: the two could not agree)."""
+    eps = attr_float(node.attrs, "eps", default)
+    if not (math.isfinite(eps) and eps >= 0):
+        raise InvalidInputError(f"node {node.name!r} has eps={node.attrs.get('eps')!r}: a normalization's eps must "
+                                "be a finite number >= 0; export the symbol again")
+    return eps
 
 
 def attr_tuple(attrs, key, default=None, cast=int):

@@ -9,16 +9,19 @@ graph forces two equal; outputs keep MXNet's names
 (``<node>_output``) and order; the file is checked and written atomically.
 """
 import logging
+import os
 
+import mxnet as mx
 import numpy as np
 import onnx
 
+from ..files.io import refuse_overwriting_inputs
 from ..inputs import PARAM_ATTRS, feedable_inputs
 from ..model_files import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, resolve_inputs, save_model
 from .convert import BATCH_DIM
 from .writer import append_initializers
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidTypeError
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,12 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
         raise InvalidInputError("params is required: a dict, [arg_params, aux_params] or a .params path")
     if in_shapes is None:
         raise InvalidInputError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
-    sym = load_symbol(sym) if isinstance(sym, str) else sym
-    params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
+    refuse_overwriting_inputs(onnx_file_path, {"symbol": sym if isinstance(sym, (str, os.PathLike)) else None,
+                                               "params": params if isinstance(params, (str, os.PathLike)) else None})
+    sym = load_symbol(sym) if isinstance(sym, (str, os.PathLike)) else sym
+    if not isinstance(sym, mx.sym.Symbol):
+        raise InvalidTypeError(f"sym must be an MXNet Symbol or a -symbol.json path, not {type(sym).__name__}")
+    params = load_params(params) if isinstance(params, (str, os.PathLike)) else strip_prefixes(params)
     inputs = resolve_inputs(sym, params, _shape_list(in_shapes), in_types, "in_shapes")
     if dynamic_axes is None:
         dynamic_axes = _dynamic_axes(sym, inputs.names, feedable_inputs(sym, params), inputs.shapes, dynamic,

@@ -5,13 +5,17 @@ shape and dtype; one more ``infer_shape`` per named dynamic dim marks the axes t
 (see :mod:`.dims`). The graph optimisations in :mod:`.optimize` edit this structure, not the
 symbol.
 """
+import contextlib
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+import mxnet as mx
 import numpy as np
 
 from . import dims as dynamic
+from .._errors import mxnet_reason
 from ..errors import InvalidInputError
 
 
@@ -98,6 +102,17 @@ def _keep_given_input_shapes(nodes, input_shapes, spec):
             axes = spec.get(node.name, {})
             node.shapes[0] = tuple(given)
             node.dims[0] = tuple(dynamic.SymDim((axes[a],)) if a in axes else None for a in range(len(given)))
+def _infer_types(internals, dtypes, data_inputs):
+    """Every output's dtype; a dtype MXNet rejects (float16 params, int64 images) is one line."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # MXNet prints the arguments on failure
+            return internals.infer_type(**dtypes)[1]
+    except mx.base.MXNetError as err:
+        weights = sorted({np.dtype(t).name for n, t in dtypes.items() if n not in data_inputs})
+        given = {n: np.dtype(dtypes[n]).name for n in data_inputs}
+        raise InvalidInputError(f"input dtypes {given} with params of dtype {', '.join(weights) or '-'} do not fit "
+                                f"the symbol: {mxnet_reason(err)}; give in_types and params of the dtypes the "
+                                "net was built for (float32 unless it says otherwise)") from None
 
 
 def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
@@ -123,7 +138,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     grown, places, fixed = dynamic.resolve(internals, shapes, dynamic_axes)
     dtypes = {n: v.dtype for n, v in params.items()}
     dtypes.update({n: np.dtype(input_dtypes[n]) for n in data_inputs})
-    _, out_types, _ = internals.infer_type(**dtypes)
+    out_types = _infer_types(internals, dtypes, data_inputs)
     if out_types is None or any(t is None for t in out_types):
         raise InvalidInputError(f"input dtypes {dtypes} do not determine every dtype in the symbol")
 

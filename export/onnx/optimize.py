@@ -10,7 +10,7 @@
 """
 import numpy as np
 
-from .attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
+from .attrs import attr_bool, attr_eps, attr_int, attr_str, attr_tuple
 from .mxgraph import MXNode
 
 IDENTITY_OPS = ("identity", "_copy", "BlockGrad", "stop_gradient")
@@ -101,7 +101,7 @@ def fold_batchnorm(graph):
         gamma, beta, mean, var = (graph.params[n].astype(np.float64) for n in stats)
         if attr_bool(bn.attrs, "fix_gamma", True):
             gamma = np.ones_like(gamma)
-        scale = gamma / np.sqrt(var + attr_float(bn.attrs, "eps", 1e-3))
+        scale = gamma / np.sqrt(var + attr_eps(bn, 1e-3))
         weight = graph.params[conv_params[0]]
         bias = np.zeros(len(scale)) if no_bias else graph.params[conv_params[1]].astype(np.float64)
         # The (large) weight is scaled in float32, as ONNX Runtime folds: float64 would cost twice

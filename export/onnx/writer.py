@@ -7,13 +7,13 @@ straight from its array, so the file holds exactly what ``SerializeToString`` wo
 the model with the weights appended as initializers (the tests compare the two byte for byte).
 """
 import os
-import tempfile
 
 import numpy as np
 import onnx
 from onnx import helper
 
 from ..files.io import atomic_path
+from ..files.owner import work_dir
 
 # Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
 EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
@@ -126,7 +126,7 @@ def save_model(model, path, weights=()):
     # then move the data file and the model file into place.
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
-    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp_dir:
+    with work_dir(directory, f".{base}.") as tmp_dir:  # owned: removed by the next export if killed
         tmp = os.path.join(tmp_dir, base)
         onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
                         location=base + ".data", size_threshold=0)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..attrs import attr_bool, attr_float, attr_int, attr_str, attr_tuple
+from ..attrs import attr_bool, attr_eps, attr_int, attr_str, attr_tuple
 from ..registry import converter
 from ._emit import Emitter, unsupported
 
@@ -202,7 +202,7 @@ def batch_norm(node):
         gamma = e.const(np.ones(channels), dtype=node.in_dtypes[1], hint="gamma_fixed")
     rank = len(node.in_shapes[0])
     axis = attr_int(node.attrs, "axis", 1) % rank
-    eps = attr_float(node.attrs, "eps", 1e-3)
+    eps = attr_eps(node, 1e-3)
     if axis == 1:
         e("BatchNormalization", [x, gamma, beta, mean, var], out=node.outputs[0], epsilon=eps)
         return e.nodes

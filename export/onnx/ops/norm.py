@@ -4,7 +4,7 @@ ONNX's LayerNormalization (opset 17) normalizes over *all* axes from ``axis`` on
 LayerNorm over one axis only, so the native op is used only when that axis is the last one
 and the composition (mean, variance, scale) everywhere else.
 """
-from ..attrs import attr_bool, attr_float, attr_int, attr_str
+from ..attrs import attr_bool, attr_eps, attr_float, attr_int, attr_str
 from ..registry import converter
 from ._emit import Emitter, normalize_axis, unsupported
 
@@ -27,14 +27,14 @@ def _affine(e, y, gamma, beta, ndim, axis, out):
 def instance_norm(node):
     e = Emitter(node)
     e("InstanceNormalization", node.inputs[:3], out=node.outputs[0],
-      epsilon=attr_float(node.attrs, "eps", 1e-3))
+      epsilon=attr_eps(node, 1e-3))
     return e.nodes
 
 
 def _layer_norm_parts(node):
     ndim = len(node.in_shapes[0])
     axis = normalize_axis(attr_int(node.attrs, "axis", -1), ndim)
-    return ndim, axis, attr_float(node.attrs, "eps", 1e-5), attr_bool(node.attrs, "output_mean_var")
+    return ndim, axis, attr_eps(node, 1e-5), attr_bool(node.attrs, "output_mean_var")
 
 
 @converter("LayerNorm")
@@ -68,7 +68,7 @@ def group_norm(node):
     x, gamma, beta = node.inputs[:3]
     # (N, groups, rest): the batch copied, the rest inferred: any axis may be dynamic
     grouped = e("Reshape", [x, e.int64([0, groups, -1], "grouped")])
-    y = _normalize(e, grouped, [2], attr_float(node.attrs, "eps", 1e-5))
+    y = _normalize(e, grouped, [2], attr_eps(node, 1e-5))
     e("Reshape", [_affine(e, y, gamma, beta, 3, 1, None), e("Shape", [x])], out=node.outputs[0])
     return e.nodes
 
@@ -84,7 +84,7 @@ def l2_normalization(node):
     if axes is None:
         raise unsupported(node, f"mode={mode!r}", "use instance, channel or spatial")
     square_sum = e.reduce("ReduceSum", e("Mul", [x, x]), list(axes), keepdims=True)
-    norm = e("Sqrt", [e("Add", [square_sum, e.const(attr_float(node.attrs, "eps", 1e-10), hint="eps")])])
+    norm = e("Sqrt", [e("Add", [square_sum, e.const(attr_eps(node, 1e-10), hint="eps")])])
     e("Div", [x, norm], out=node.outputs[0])
     return e.nodes
 
