@@ -8,6 +8,7 @@ import math
 
 import mxnet as mx
 
+from .deploy.timing import available_memory as available_bytes  # MXNet-free, shared with inference
 from .errors import InsufficientMemoryError
 
 
@@ -37,24 +38,6 @@ def release_memory():
 # reloaded symbol and the ONNX Runtime session while checking) and runs the check on a batch of
 # up to 3: the sum of every array's size, times this, is what it may need.
 SAFETY_FACTOR = 3
-
-
-def available_bytes():
-    """Memory the machine can give without swapping (psutil's or ``/proc/meminfo``'s
-    MemAvailable), or None where neither is available."""
-    try:
-        import psutil
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def estimated_bytes(sym, shapes):

@@ -8,7 +8,13 @@ from ..errors import InvalidInputError
 
 
 def available_memory():
-    """Bytes a new allocation can get without swapping (Linux MemAvailable), or None if unknown."""
+    """Bytes a new allocation can get without swapping (psutil's or Linux's MemAvailable), or None
+    if unknown."""
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
     try:
         with open("/proc/meminfo") as f:
             for line in f:
