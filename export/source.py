@@ -167,9 +167,10 @@ def input_names(count):
     return ["data"] if count == 1 else [f"data{i}" for i in range(count)]
 
 
-def block_symbol(net, count):
-    """The block's symbol, built as ``HybridBlock.export`` builds it."""
-    outputs = net(*[mx.sym.var(n) for n in input_names(count)])
+def block_symbol(net, count, names=None):
+    """The block's symbol, built as ``HybridBlock.export`` builds it (``names``: its inputs' names
+    instead of Gluon's)."""
+    outputs = net(*[mx.sym.var(n) for n in names or input_names(count)])
     if isinstance(outputs, (list, tuple)):
         outputs = mx.sym.Group(list(_flatten(outputs)))
     return outputs

@@ -44,12 +44,13 @@ class Artifact:
     report: dict
 
 
-def stages(formats=FORMATS, check=True, precision=False):
-    """The steps :func:`export_artifact` reports to ``progress``, in order."""
+def stages(formats=FORMATS, check=True, precision=False, references=(REFERENCE, "hybridized")):
+    """The steps :func:`export_artifact` reports to ``progress``, in order (``references``: the
+    MXNet runs checked first; a symbol checkpoint's: ``("MXNet",)``)."""
     symbol, onnx = "symbol" in formats, "onnx" in formats
     steps = ["symbol files"] * symbol + ["ONNX"] * onnx
     if check:
-        backends = [REFERENCE, "hybridized"] + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
+        backends = list(references) + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
         steps += [f"check: {b}" for b in backends]
     return steps + ["precision variants"] * bool(precision) + ["manifest"]
 
@@ -67,6 +68,8 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest. ``precision``
     (an ``export.precision.PrecisionPlan``) adds INT8/FP16 copies of model.onnx, checked against
     it when ``check``; the manifest lists them under ``variants``, the report under ``precision``.
+    ``net`` may also be a checkpoint (:class:`export.checkpoint.model.Checkpoint`): it writes its
+    own files and names the MXNet runs it is checked against.
     ``progress(step)`` is called as each of :func:`stages` starts. ``finish(folder, manifest)``
     runs on the complete folder before it is renamed into place (e.g. a Triton entry made from
     it): if it raises, the artifact is discarded too.
@@ -115,13 +118,17 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
     files = []
     if "symbol" in formats:
         progress("symbol files")
-        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
-        files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
+        if hasattr(net, "write_symbol"):  # a checkpoint: its own graph and params, as given
+            files += net.write_symbol(os.path.join(staging, name))
+        else:
+            paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx)
+            files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
         release_memory()  # HybridBlock.export's copy of the weights
     if "onnx" in formats:
         progress("ONNX")
-        export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
-                    optimize=optimize, seed=seed, dynamic_axes=dynamic_axes)
+        write = getattr(net, "write_onnx", None) or (lambda *a, **k: export_onnx(net, *a, seed=seed, **k))
+        write(os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
+              optimize=optimize, dynamic_axes=dynamic_axes)
         files.append(ONNX_NAME)
     return files
 
@@ -134,23 +141,32 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
     else:
         inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
     release_memory()  # the ONNX writer's arrays, before backends load their copies
-    backends = {"hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
+    # The reference runs first (a block's switches hybridization off; "hybridized" switches it back on).
+    (reference_name, reference), *others = _mxnet_backends(net, ctx).items()
+    backends = dict(others)
     if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
-        names = _input_names(len(inputs))
-        backends["reloaded symbol"] = verify.Lazy(lambda: verify.symbol_backend(os.path.join(staging, name),
-                                                                                 input_names=names, ctx=ctx))
+        prefix, names = os.path.join(staging, name), _input_names(len(inputs))
+        reload = getattr(net, "reload", None) or (lambda prefix, ctx: verify.symbol_backend(prefix, input_names=names,
+                                                                                             ctx=ctx))
+        backends["reloaded symbol"] = verify.Lazy(lambda: reload(prefix, ctx))
     if "onnx" in formats:
         backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
-    # The reference runs first and switches hybridization off; "hybridized" switches it back on.
-    progress(f"check: {REFERENCE}")
-    report = verify.compare(verify.block_backend(net, hybridize=False, ctx=ctx), backends, inputs, progress=progress,
-                            error=_error_measure(net))
-    report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
-                                      "latency_ms": report.pop("reference_latency_ms")},
+    progress(f"check: {reference_name}")
+    report = verify.compare(reference, backends, inputs, progress=progress, error=_error_measure(net))
+    report["backends"] = {reference_name: {"max_abs_error": 0.0, "passed": True,
+                                           "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}
     report.update(model=name, input_shape=list(inputs[0].shape),
                   passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def _mxnet_backends(net, ctx):
+    """``{name: backend}`` of the MXNet runs, the reference first (a checkpoint names its own)."""
+    if hasattr(net, "mxnet_backends"):
+        return net.mxnet_backends(ctx)
+    return {REFERENCE: verify.block_backend(net, hybridize=False, ctx=ctx),
+            "hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
 
 
 def _error_measure(net):
@@ -195,8 +211,10 @@ def _onnx_props(path):
 
 
 def format_report(report):
-    """The agreement table as text lines: backend, max error vs imperative, pass/fail, latency."""
-    lines = [f"{'backend':<16} {'max |err| vs imperative':>24} {'result':>6} {'latency ms':>11}"]
+    """The agreement table as text lines: backend, max error vs the reference (the first backend,
+    imperative for a net), pass/fail, latency."""
+    reference = next(iter(report["backends"]))
+    lines = [f"{'backend':<16} {'max |err| vs ' + reference:>24} {'result':>6} {'latency ms':>11}"]
     for backend, row in report["backends"].items():
         latency = "-" if row["latency_ms"] is None else f"{row['latency_ms']:.3f}"
         lines.append(f"{backend:<16} {row['max_abs_error']:>24.2e} {'pass' if row['passed'] else 'FAIL':>6} "

@@ -54,8 +54,8 @@ def preprocess(config):
     mean, std = getattr(config, "mean", None), getattr(config, "std", None)
     return {"channels": shape[0], "color": "L" if shape[0] == 1 else "RGB",
             "input_size": [shape[1], shape[2]], "resize": getattr(config, "resize", None),
-            "scale": 1 / 255, "mean": list(mean) if mean is not None else None,
-            "std": list(std) if std is not None else None, "layout": "NCHW"}
+            "scale": getattr(config, "scale", 1 / 255), "mean": list(mean) if mean is not None else None,
+            "std": list(std) if std is not None else None, "layout": getattr(config, "layout", "NCHW")}
 
 
 def weights_info(net=None, initialized_here=False, seed=None, source=None):

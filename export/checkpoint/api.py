@@ -1,0 +1,115 @@
+"""``export_checkpoint``: your own MXNet checkpoint -> a verified artifact folder.
+
+The checkpoint becomes one :class:`~.model.Checkpoint` (symbol, params, input specs, what
+deployment needs) and goes through :func:`export.artifacts.package.export_artifact`, as zoo nets
+do: same files, same agreement check, nothing written when it fails.
+"""
+import inspect
+import os
+import re
+
+from ..artifacts.package import export_artifact
+from ..errors import InvalidInputError, InvalidTypeError
+from ..source import Source, block_params, block_symbol, prepare_block, resolve
+from .graph import describe_inputs, manifest_shapes
+from .model import Checkpoint, CheckpointConfig
+from .specs import as_specs
+
+PREPROCESS_KEYS = ("mean", "std", "scale", "resize", "layout")
+
+
+def export_checkpoint(source, params=None, inputs=None, out_dir="artifacts", name=None, epoch=None,
+                      preprocess=None, labels=None, task=None, **options):
+    """Export a checkpoint into ``out_dir/<name>`` and return the :class:`Artifact`.
+
+    ``source``: a :class:`~.model.Checkpoint` from :func:`load_checkpoint`, a prefix (``model`` for ``model-symbol.json`` + ``model-NNNN.params``, the newest
+    epoch unless ``epoch``), a ``-symbol.json`` file with ``params`` (a ``.params`` file), or a
+    Gluon ``HybridBlock`` with its weights loaded (e.g. a fine-tuned GluonCV/GluonNLP net).
+    ``inputs``: ``"NAME:SHAPE[:DTYPE]"`` texts, :class:`~.specs.InputSpec`\\ s or ``{name: shape}``;
+    a symbol's inputs left out are read from what was recorded with it (the manifest.json of
+    :func:`export.export_symbol`, ``__shape__`` attrs); a block's are its forward arguments, in
+    order. ``preprocess`` (``mean``, ``std``, ``scale``, ``resize``, ``layout``), ``labels`` (class
+    names) and ``task`` (``"detection"`` for GluonCV's ids/scores/boxes) go into the manifest and
+    the ONNX metadata for tools/infer.py. ``name`` defaults to the prefix's basename. Other
+    ``options`` are :func:`export_artifact`'s (``formats``, ``opset``, ``batch``, ``dynamic_axes``,
+    ``precision``, ``check``, ``ctx``, ``providers``, ``progress``, ``finish``...).
+    """
+    if not isinstance(source, Checkpoint):
+        source = load_checkpoint(source, params, inputs, name, epoch, preprocess, labels, task)
+    return export_artifact(source, out_dir, source.zoo_name, weights=source.weights, **options)
+
+
+def load_checkpoint(source, params=None, inputs=None, name=None, epoch=None, preprocess=None, labels=None,
+                    task=None):
+    """The :class:`Checkpoint` :func:`export_checkpoint` exports (which also takes one)."""
+    given = as_specs(inputs)
+    if _is_block(source):
+        src, block = _trace(source, given, name), source
+    else:
+        src, block = _resolve(source, params, epoch), None
+    recorded = manifest_shapes(src.manifest)
+    specs = describe_inputs(src.symbol, src.params, given, recorded)
+    name = name or src.name
+    if not name:
+        raise InvalidInputError("name is required for a Gluon net, e.g. name='ssd_finetuned'")
+    found = dict((src.manifest or {}).get("preprocess") or {})
+    found.update({k: v for k, v in (preprocess or {}).items() if v is not None})
+    labels = labels if labels is not None else (src.manifest or {}).get("labels")
+    config = CheckpointConfig(tuple(specs), input_shape=_image_shape(specs, found.get("layout") or "NCHW"),
+                              labels=tuple(labels) if labels else None, classes=len(labels) if labels else None,
+                              task=task or "classification",
+                              **{k: _value(k, v) for k, v in found.items() if k in PREPROCESS_KEYS and v is not None})
+    weights = {"trained": None, "source": src.files.get("params"), "seed": None}
+    return Checkpoint(name, src.symbol, src.params, config, block=block, files=src.files, weights=weights)
+
+
+def _is_block(source):
+    return hasattr(source, "hybridize") and hasattr(source, "collect_params")
+
+
+def _resolve(source, params, epoch):
+    """A prefix, a symbol file (+ params) -> :class:`export.source.Source`, named by its basename."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise InvalidTypeError(f"source must be a checkpoint prefix, a -symbol.json file or a Gluon HybridBlock, "
+                               f"not {type(source).__name__}")
+    path = os.fspath(source)
+    if params is None:
+        src = resolve(path, epoch=epoch)
+    else:
+        src = resolve((path, os.fspath(params)))
+    src.name = (src.manifest or {}).get("model") or re.sub(r"(-symbol)?\.json$", "", os.path.basename(path))
+    return src
+
+
+def _trace(net, given, name):
+    """A Gluon net's symbol with its inputs named as ``given`` (default: its forward arguments)."""
+    names = list(given) or _forward_arguments(net)
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise InvalidInputError(f"a Gluon net's inputs need shapes: give them in forward order, e.g. --input "
+                                f"{missing[0]}:1x3x224x224 (inputs: {', '.join(names)})")
+    specs = [given[n] for n in names]
+    prepare_block(net, [s.shape for s in specs], input_dtypes=[s.dtype for s in specs])
+    sym = block_symbol(net, len(specs), names)
+    return Source(sym, block_params(net, sym), name)
+
+
+def _forward_arguments(net):
+    """The names of ``hybrid_forward``'s data arguments (after ``F``; parameters excluded)."""
+    signature = inspect.signature(net.hybrid_forward)
+    own = set(net._reg_params) if hasattr(net, "_reg_params") else set()
+    return [p.name for p in list(signature.parameters.values())[1:]
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in own]
+
+
+def _image_shape(specs, layout):
+    """``(C, H, W)`` of the one 4-D float input (the preprocess block's), else ``()``."""
+    images = [s for s in specs if len(s.shape) == 4 and s.dtype.startswith("float")]
+    if len(images) != 1 or len(specs) != 1:
+        return ()
+    _, a, b, c = images[0].shape
+    return (c, a, b) if layout == "NHWC" else (a, b, c)
+
+
+def _value(key, value):
+    return tuple(float(v) for v in value) if key in ("mean", "std") else value
