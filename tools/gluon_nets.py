@@ -1,0 +1,69 @@
+"""Fine-tuned GluonCV / GluonNLP nets rebuilt offline for tools/export.py: the named architecture
+(``pretrained=False``, nothing downloaded) with the user's ``.params`` loaded, and what exporting
+it needs by default (inputs, GluonCV's preprocessing, the dataset's class names, the task).
+"""
+import re
+
+import mxnet as mx
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+DETECTORS = ("ssd_", "yolo3_", "faster_rcnn_", "mask_rcnn_", "center_net_")
+SEQUENCE = 128  # default sequence length of a GluonNLP net's inputs
+
+
+def gluoncv_net(name, params, labels=None, kwargs=None, ctx=None):
+    """``(net, defaults)``: GluonCV's ``name`` with ``params`` loaded; ``labels`` of another count
+    than the net's classes re-head a detector first (``reset_class``), as fine-tuning did."""
+    import gluoncv
+    try:
+        net = gluoncv.model_zoo.get_model(name, pretrained=False, pretrained_base=False, **(kwargs or {}))
+    except TypeError:  # constructors without pretrained_base
+        net = gluoncv.model_zoo.get_model(name, pretrained=False, **(kwargs or {}))
+    detector = name.startswith(DETECTORS)
+    if detector and labels and len(labels) != len(net.classes):
+        net.reset_class(labels)
+    _load(net, params, ctx)
+    found = re.search(r"_(\d{3})_", name)  # ssd_512_...: the input size it was trained at
+    size = int(found.group(1)) if found else 416 if name.startswith("yolo3") else 224
+    classes = getattr(net, "classes", None)
+    defaults = {"inputs": [f"data:1x3x{size}x{size}"],
+                "preprocess": {"mean": IMAGENET_MEAN, "std": IMAGENET_STD,
+                               "resize": None if detector else round(size / 0.875)},
+                "labels": list(classes) if classes and all(isinstance(c, str) for c in classes) else None,
+                "task": "detection" if detector else "classification"}
+    return net, defaults
+
+
+def gluonnlp_net(name, params, labels=None, kwargs=None, ctx=None):
+    """``(net, defaults)``: GluonNLP's ``name`` (its vocabulary sized from ``params``) with ``params``
+    loaded; a BERT classifier (``nlp.model.BERTClassifier``) when the file holds one."""
+    import gluonnlp as nlp
+    saved = mx.nd.load(params)
+    embedding = next((k for k in saved if k.endswith("word_embed.0.weight")), None)
+    if embedding is None:
+        raise ValueError(f"--params {params}: no word embedding (…word_embed.0.weight) in it; is it a GluonNLP "
+                         "BERT-style net's save_parameters file?")
+    vocab = nlp.Vocab({f"w{i}": 1 for i in range(saved[embedding].shape[0] - 4)})  # + 4 special tokens
+    options = dict(kwargs or {})
+    if options:
+        options.setdefault("hparam_allow_override", True)
+    classifier = [k for k in saved if k.startswith("classifier.") and k.endswith("weight")]
+    if name.startswith("bert_"):  # the encoder (and the pooler a classifier reads), not the pre-training heads
+        options.update(use_decoder=False, use_classifier=False, use_pooler=bool(classifier))
+    net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=vocab, **options)
+    if classifier:
+        classes = saved[sorted(classifier)[-1]].shape[0]
+        net = nlp.model.BERTClassifier(net, num_classes=classes, dropout=0.0)
+    _load(net, params, ctx)
+    seq = SEQUENCE
+    defaults = {"inputs": [f"inputs:1x{seq}:int32", f"token_types:1x{seq}:int32", "valid_length:1:float32"]}
+    return net, defaults
+
+
+def _load(net, params, ctx):
+    """The fine-tuned weights, every one of them (a file of another architecture fails here)."""
+    try:
+        net.load_parameters(params, ctx=ctx or mx.cpu())
+    except (AssertionError, mx.base.MXNetError) as err:
+        raise ValueError(f"--params {params} does not fit this net: {str(err).splitlines()[0]}") from None
+    net.collect_params().setattr("grad_req", "null")
