@@ -285,7 +285,7 @@ def export_one(name, args, ctx, providers, bar):
     variant_lines, notes = format_variants(artifact.manifest.get("variants"), (artifact.report or {}).get("precision"))
     lines += ["  " + line for line in variant_lines]
     lines += [f"  triton: {path}" for path in triton]
-    return lines, weights, notes + [str(w.message) for w in caught or () if issubclass(w.category, UserWarning)]
+    return lines, weights, notes + own_model.export_warnings(caught)
 
 
 def precision_plan(net, weights, args):

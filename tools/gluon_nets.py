@@ -2,6 +2,7 @@
 (``pretrained=False``, nothing downloaded) with the user's ``.params`` loaded, and what exporting
 it needs by default (inputs, GluonCV's preprocessing, the dataset's class names, the task).
 """
+import os
 import re
 
 import mxnet as mx
@@ -38,7 +39,7 @@ def gluonnlp_net(name, params, labels=None, kwargs=None, ctx=None):
     """``(net, defaults)``: GluonNLP's ``name`` (its vocabulary sized from ``params``) with ``params``
     loaded; a BERT classifier (``nlp.model.BERTClassifier``) when the file holds one."""
     import gluonnlp as nlp
-    saved = mx.nd.load(params)
+    saved = mx.nd.load(_existing(params))
     embedding = next((k for k in saved if k.endswith("word_embed.0.weight")), None)
     if embedding is None:
         raise ValueError(f"--params {params}: no word embedding (…word_embed.0.weight) in it; is it a GluonNLP "
@@ -52,18 +53,25 @@ def gluonnlp_net(name, params, labels=None, kwargs=None, ctx=None):
         options.update(use_decoder=False, use_classifier=False, use_pooler=bool(classifier))
     net, _ = nlp.model.get_model(name, pretrained=False, dataset_name=None, vocab=vocab, **options)
     if classifier:
-        classes = saved[sorted(classifier)[-1]].shape[0]
-        net = nlp.model.BERTClassifier(net, num_classes=classes, dropout=0.0)
+        dense = sorted(classifier)[-1]  # classifier.1.weight: a Dropout came first (identity at inference)
+        net = nlp.model.BERTClassifier(net, num_classes=saved[dense].shape[0],
+                                       dropout=0.1 if dense != "classifier.0.weight" else 0.0)
     _load(net, params, ctx)
     seq = SEQUENCE
     defaults = {"inputs": [f"inputs:1x{seq}:int32", f"token_types:1x{seq}:int32", "valid_length:1:float32"]}
     return net, defaults
 
 
+def _existing(params):
+    if not os.path.isfile(params):
+        raise ValueError(f"--params {params}: no such file; give the .params file save_parameters wrote")
+    return params
+
+
 def _load(net, params, ctx):
     """The fine-tuned weights, every one of them (a file of another architecture fails here)."""
     try:
-        net.load_parameters(params, ctx=ctx or mx.cpu())
+        net.load_parameters(_existing(params), ctx=ctx or mx.cpu())
     except (AssertionError, mx.base.MXNetError) as err:
         raise ValueError(f"--params {params} does not fit this net: {str(err).splitlines()[0]}") from None
     net.collect_params().setattr("grad_req", "null")

@@ -9,6 +9,8 @@
   python tools/infer.py ssd.onnx street.jpg --threshold 0.4 --draw street-boxes.png
 
 A detector (GluonCV's ids/scores/boxes outputs) prints its top boxes with labels and scores.
+A model with several inputs (a BERT classifier's ids, token types, lengths) takes .npz files
+holding one array per input, under the input's name.
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
 the model (or the ONNX metadata); a model exported with untrained weights gets a warning.
@@ -33,7 +35,8 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
-    parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays")
+    parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays (.npz for "
+                        "models with several inputs)")
     parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes (detectors: boxes) to print per input (default 5)")
     parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
     parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")

@@ -7,6 +7,8 @@ GluonCV/GluonNLP net, its inputs and preprocessing, exported by ``export.export_
 """
 import os
 
+from hybridzoo_tools import _cli
+
 SOURCES = ("checkpoint", "symbol", "gluoncv", "gluonnlp")
 PREPROCESS = ("mean", "std", "scale", "resize", "layout")
 
@@ -124,6 +126,13 @@ def load(args, ctx):
                                  labels=labels or defaults.get("labels"), task=defaults.get("task"))
     checkpoint.weights.update(source=args.params)
     return checkpoint, f"{args.source} {getattr(args, args.source)} with {args.params}"
+
+
+def export_warnings(caught):
+    """The exporter's own warnings among ``caught`` (a dropped label input...), one line each."""
+    import export
+    home = os.path.dirname(os.path.abspath(export.__file__))
+    return [_cli.one_line(w.message) for w in caught or () if os.path.abspath(w.filename).startswith(home)]
 
 
 def read_labels(path):

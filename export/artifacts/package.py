@@ -93,7 +93,8 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
                                progress, dynamic_axes)
-        report = _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress) if check else None
+        check_batch = batch or _check_batch(dynamic_axes, len(shape) if isinstance(shape, list) else 1)
+        report = _check(net, staging, name, shape, formats, check_batch, seed, ctx, providers, progress) if check else None
         variants = {}
         if precision is not None and (report is None or report["passed"]):
             progress("precision variants")
@@ -159,6 +160,14 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
     report.update(model=name, input_shape=list(inputs[0].shape),
                   passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def _check_batch(dynamic_axes, count):
+    """The verification batch of a dynamic-batch export: CHECK_BATCH, or 1 when ``dynamic_axes``
+    leaves some input's batch fixed (it replaces the dynamic batch of the inputs it leaves out)."""
+    if dynamic_axes is not None and (len(dynamic_axes) < count or any(0 not in a for a in dynamic_axes.values())):
+        return 1
+    return CHECK_BATCH
 
 
 def _mxnet_backends(net, ctx):

@@ -55,7 +55,7 @@ def load_checkpoint(source, params=None, inputs=None, name=None, epoch=None, pre
     found = dict((src.manifest or {}).get("preprocess") or {})
     found.update({k: v for k, v in (preprocess or {}).items() if v is not None})
     labels = labels if labels is not None else (src.manifest or {}).get("labels")
-    config = CheckpointConfig(tuple(specs), input_shape=_image_shape(specs, found.get("layout") or "NCHW"),
+    config = CheckpointConfig(tuple(specs), input_shape=tuple(specs[0].shape[1:]),
                               labels=tuple(labels) if labels else None, classes=len(labels) if labels else None,
                               task=task or "classification",
                               **{k: _value(k, v) for k, v in found.items() if k in PREPROCESS_KEYS and v is not None})
@@ -100,15 +100,6 @@ def _forward_arguments(net):
     own = set(net._reg_params) if hasattr(net, "_reg_params") else set()
     return [p.name for p in list(signature.parameters.values())[1:]
             if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in own]
-
-
-def _image_shape(specs, layout):
-    """``(C, H, W)`` of the one 4-D float input (the preprocess block's), else ``()``."""
-    images = [s for s in specs if len(s.shape) == 4 and s.dtype.startswith("float")]
-    if len(images) != 1 or len(specs) != 1:
-        return ()
-    _, a, b, c = images[0].shape
-    return (c, a, b) if layout == "NHWC" else (a, b, c)
 
 
 def _value(key, value):

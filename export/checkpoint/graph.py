@@ -36,15 +36,13 @@ def describe_inputs(sym, params, given=None, recorded=None):
                                 f"are {', '.join(names)}")
     graph = json.loads(sym.tojson())
     found = dict(_attr_shapes(graph), **(recorded or {}))
-    shaped = {}
-    for name in names:
-        if name in given:
-            shaped[name] = given[name]
-        elif name in found:
-            shaped[name] = InputSpec(name, *found[name])
-        else:
-            raise InvalidInputError(f"input {name!r} has no shape recorded with the symbol: give it, e.g. "
-                                    f"--input {name}:{example_shape(graph, name, params)}")
+    missing = [n for n in names if n not in given and n not in found]
+    if missing:
+        flags = " ".join(f"--input {n}:{example_shape(graph, n, params)}" for n in missing)
+        raise InvalidInputError(f"input{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))} "
+                                f"ha{'ve' if len(missing) > 1 else 's'} no shape recorded with the symbol: "
+                                f"give {'them' if len(missing) > 1 else 'it'}, e.g. {flags}")
+    shaped = {n: given[n] if n in given else InputSpec(n, *found[n]) for n in names}
     return [_with_values(graph, spec, shaped) for spec in shaped.values()]
 
 

@@ -26,7 +26,7 @@ class CheckpointConfig:
     """What a zoo config would say about a checkpoint: inputs, image preprocessing, classes."""
 
     inputs: Tuple[InputSpec, ...]
-    input_shape: Tuple[int, ...] = ()          # one image input: (C, H, W), for the preprocess block
+    input_shape: Tuple[int, ...] = ()          # the first input's, batch excluded ((C, H, W): an image)
     mean: Optional[Tuple[float, ...]] = None
     std: Optional[Tuple[float, ...]] = None
     scale: float = 1 / 255
