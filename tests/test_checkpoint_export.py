@@ -25,14 +25,7 @@ GLUON_BACKENDS = ["imperative", "hybridized", "reloaded symbol", "ONNX Runtime"]
 BERT_SMALL = "num_layers=2,units=32,hidden_size=64,num_heads=4,max_length=64,embed_size=32"
 
 
-@pytest.fixture(scope="module")
-def export_cli():
-    return load_tool("export")
-
-
-@pytest.fixture(scope="module")
-def infer_cli():
-    return load_tool("infer")
+EXPORT, INFER = load_tool("export"), load_tool("infer")  # in-process: main(argv) -> exit status
 
 
 def module_symbol():
@@ -76,10 +69,9 @@ def image(path, size=(40, 30), seed=0):
     return path
 
 
-def test_module_checkpoint_with_softmax_output_exports_and_classifies(module_checkpoint, export_cli, infer_cli,
-                                                                      tmp_path, capsys):
+def test_module_checkpoint_with_softmax_output_exports_and_classifies(module_checkpoint, tmp_path, capsys):
     (tmp_path / "labels.txt").write_text("cat\ndog\nbird\n")
-    status = export_cli.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", "--out", str(tmp_path / "out"),
+    status = EXPORT.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", "--out", str(tmp_path / "out"),
                               "--labels", str(tmp_path / "labels.txt"), "--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25"])
     out, err = capsys.readouterr()
     assert status == 0, err
@@ -95,7 +87,7 @@ def test_module_checkpoint_with_softmax_output_exports_and_classifies(module_che
     got, = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"data": x})
     np.testing.assert_allclose(got, module_predict(module_checkpoint, x), rtol=1e-5, atol=1e-6)
 
-    assert infer_cli.main([str(folder), str(image(tmp_path / "a.png")), "--top-k", "2"]) == 0
+    assert INFER.main([str(folder), str(image(tmp_path / "a.png")), "--top-k", "2"]) == 0
     line = capsys.readouterr().out.splitlines()[-1]
     assert line.startswith(str(tmp_path / "a.png")) and len(set(line.split()) & {"cat", "dog", "bird"}) == 2
 
@@ -124,8 +116,8 @@ def two_input_export(tmp_path_factory):
     return prefix
 
 
-def test_hybridblock_export_with_float_and_int_inputs(two_input_export, export_cli, infer_cli, tmp_path, capsys):
-    status = export_cli.main(["--checkpoint", two_input_export, "--input", "data0:1x6", "--input", "data1:1x5:int32",
+def test_hybridblock_export_with_float_and_int_inputs(two_input_export, tmp_path, capsys):
+    status = EXPORT.main(["--checkpoint", two_input_export, "--input", "data0:1x6", "--input", "data1:1x5:int32",
                               "--out", str(tmp_path / "out")])
     assert status == 0, capsys.readouterr().err
     folder = tmp_path / "out" / "two"
@@ -139,57 +131,57 @@ def test_hybridblock_export_with_float_and_int_inputs(two_input_export, export_c
     rng = np.random.RandomState(2)
     np.savez(tmp_path / "x.npz", data0=rng.randn(2, 6), data1=rng.randint(0, 50, (2, 5)))
     capsys.readouterr()
-    assert infer_cli.main([str(folder), str(tmp_path / "x.npz")]) == 0
+    assert INFER.main([str(folder), str(tmp_path / "x.npz")]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == \
         [f"{tmp_path / 'x.npz'}[0]", f"{tmp_path / 'x.npz'}[1]"]
 
 
-def test_a_missing_shape_names_each_input_and_the_flag(two_input_export, export_cli, tmp_path, capsys):
-    assert export_cli.main(["--checkpoint", two_input_export, "--out", str(tmp_path / "out")]) == 1
+def test_a_missing_shape_names_each_input_and_the_flag(two_input_export, tmp_path, capsys):
+    assert EXPORT.main(["--checkpoint", two_input_export, "--out", str(tmp_path / "out")]) == 1
     (line,) = error_lines(capsys.readouterr().err)
     assert "'data0', 'data1'" in line and "--input data0:1x6 --input data1:1x128:int32" in line
     assert not (tmp_path / "out").exists()
 
 
-def test_a_shape_recorded_by_export_symbol_needs_no_input_flag(export_cli, tmp_path, capsys):
+def test_a_shape_recorded_by_export_symbol_needs_no_input_flag(tmp_path, capsys):
     net = nn.HybridSequential()
     net.add(nn.Conv2D(4, 3, in_channels=3), nn.BatchNorm(in_channels=4), nn.Dense(2, in_units=144))
     net.initialize(mx.init.Normal(0.3))
     export_symbol(net, tmp_path / "mine" / "small", input_shape=(1, 3, 8, 8))
-    assert export_cli.main(["--checkpoint", str(tmp_path / "mine" / "small"), "--out", str(tmp_path / "out")]) == 0
+    assert EXPORT.main(["--checkpoint", str(tmp_path / "mine" / "small"), "--out", str(tmp_path / "out")]) == 0
     assert report_of(tmp_path / "out" / "small")["input_shape"] == [3, 3, 8, 8]
 
 
 @pytest.mark.parametrize("spec, why", [("data", "NAME:SHAPE"), ("data:1x0x8x8", "positive sizes"),
                                        ("data:1xthree", "positive sizes"), ("data:1x3x8x8:float7", "unknown dtype")])
-def test_bad_input_specs_are_usage_errors(spec, why, module_checkpoint, export_cli, tmp_path, capsys):
+def test_bad_input_specs_are_usage_errors(spec, why, module_checkpoint, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        export_cli.main(["--checkpoint", module_checkpoint, "--input", spec, "--out", str(tmp_path / "out")])
+        EXPORT.main(["--checkpoint", module_checkpoint, "--input", spec, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert f"--input {spec!r}" in err.splitlines()[-1] and why in err.splitlines()[-1]
 
 
-def test_an_input_the_symbol_lacks_is_one_line(module_checkpoint, export_cli, tmp_path, capsys):
-    status = export_cli.main(["--checkpoint", module_checkpoint, "--input", "image:1x3x8x8", "--out", str(tmp_path)])
+def test_an_input_the_symbol_lacks_is_one_line(module_checkpoint, tmp_path, capsys):
+    status = EXPORT.main(["--checkpoint", module_checkpoint, "--input", "image:1x3x8x8", "--out", str(tmp_path)])
     (line,) = error_lines(capsys.readouterr().err)
     assert status == 1 and "image" in line and "its inputs are data" in line
 
 
-def test_a_checkpoint_that_disagrees_leaves_no_folder(module_checkpoint, export_cli, tmp_path, capsys, monkeypatch):
+def test_a_checkpoint_that_disagrees_leaves_no_folder(module_checkpoint, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(registry._CONVERTERS, "relu", {13: elementwise._unary("Sigmoid")})  # a converter bug
-    status = export_cli.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", "--out", str(tmp_path / "out")])
+    status = EXPORT.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", "--out", str(tmp_path / "out")])
     (line,) = error_lines(capsys.readouterr().err)
     assert status == 1 and "disagree with MXNet" in line and "ONNX Runtime" in line
     assert not (tmp_path / "out").exists()  # nothing written, not even the --out folder it made
 
 
-def test_finetuned_gluoncv_ssd_exports_with_its_labels_and_detects(export_cli, infer_cli, tmp_path, capsys):
+def test_finetuned_gluoncv_ssd_exports_with_its_labels_and_detects(tmp_path, capsys):
     from gluoncv.data import VOCDetection
     from hybridzoo.testing.gluoncv_detectors import build_detector
 
     build_detector("ssd_512_mobilenet1.0_voc", seed=0, size=128).save_parameters(str(tmp_path / "ssd.params"))
-    status = export_cli.main(["--gluoncv", "ssd_512_mobilenet1.0_voc", "--params", str(tmp_path / "ssd.params"),
+    status = EXPORT.main(["--gluoncv", "ssd_512_mobilenet1.0_voc", "--params", str(tmp_path / "ssd.params"),
                               "--input", "data:1x3x128x128", "--name", "ssd", "--out", str(tmp_path / "out")])
     assert status == 0, capsys.readouterr().err
     folder = tmp_path / "out" / "ssd"
@@ -197,12 +189,12 @@ def test_finetuned_gluoncv_ssd_exports_with_its_labels_and_detects(export_cli, i
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["labels"] == list(VOCDetection.CLASSES) and manifest["preprocess"]["mean"] == [0.485, 0.456, 0.406]
     capsys.readouterr()
-    assert infer_cli.main([str(folder), str(image(tmp_path / "street.jpg", (160, 120))), "--threshold", "0"]) == 0
+    assert INFER.main([str(folder), str(image(tmp_path / "street.jpg", (160, 120))), "--threshold", "0"]) == 0
     out = capsys.readouterr().out
     assert "street.jpg: 5 box(es)" in out and any(label in out for label in VOCDetection.CLASSES)
 
 
-def test_finetuned_gluonnlp_bert_classifier_exports_and_classifies(export_cli, infer_cli, tmp_path, capsys):
+def test_finetuned_gluonnlp_bert_classifier_exports_and_classifies(tmp_path, capsys):
     import gluonnlp as nlp
 
     vocab = nlp.Vocab(Counter({f"w{i}": 1 for i in range(96)}))  # 100 tokens with the 4 special ones
@@ -221,7 +213,7 @@ def test_finetuned_gluonnlp_bert_classifier_exports_and_classifies(export_cli, i
     net.save_parameters(str(tmp_path / "bert.params"))
     axes = ["--dynamic-axes", "inputs:0=batch,1=seq", "--dynamic-axes", "token_types:0=batch,1=seq",
             "--dynamic-axes", "valid_length:0=batch"]
-    status = export_cli.main(["--gluonnlp", "bert_12_768_12", "--params", str(tmp_path / "bert.params"),
+    status = EXPORT.main(["--gluonnlp", "bert_12_768_12", "--params", str(tmp_path / "bert.params"),
                               "--net-kwargs", BERT_SMALL, "--input", "inputs:1x8:int32", "--input", "token_types:1x8:int32",
                               "--input", "valid_length:1", "--name", "bert", "--out", str(tmp_path / "out"), *axes])
     assert status == 0, capsys.readouterr().err
@@ -234,5 +226,5 @@ def test_finetuned_gluonnlp_bert_classifier_exports_and_classifies(export_cli, i
     np.savez(tmp_path / "tokens.npz", inputs=rng.randint(0, 100, (2, 12)), token_types=rng.randint(0, 2, (2, 12)),
              valid_length=np.array([5.0, 12.0]))  # another sequence length than exported
     capsys.readouterr()
-    assert infer_cli.main([str(folder), str(tmp_path / "tokens.npz"), "--top-k", "1"]) == 0
+    assert INFER.main([str(folder), str(tmp_path / "tokens.npz"), "--top-k", "1"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
