@@ -15,7 +15,7 @@ import numpy as np
 from mxnet.gluon import HybridBlock
 
 from . import _params_file
-from .zoo_inputs import zoo_input_dtypes
+from .block_inputs import gluon_input_names, zoo_input_dtypes
 from ._errors import check_input_size, mxnet_reason
 from .errors import InvalidInputError, InvalidTypeError, MissingFileError
 
@@ -162,9 +162,7 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
     return bool(missing)
 
 
-def input_names(count):
-    """Gluon's names for a block's inputs (``data``; ``data0``, ``data1``... for several)."""
-    return ["data"] if count == 1 else [f"data{i}" for i in range(count)]
+input_names = gluon_input_names  # noqa: E305 (the name callers use)
 
 
 def block_symbol(net, count, names=None):
@@ -174,6 +172,16 @@ def block_symbol(net, count, names=None):
     if isinstance(outputs, (list, tuple)):
         outputs = mx.sym.Group(list(_flatten(outputs)))
     return outputs
+
+
+def traced_symbol(net, count):
+    """The symbol Gluon traced when the hybridized block last ran (what ``HybridBlock.export``
+    writes), so a block exported to both formats is traced once; None when it has not run
+    hybridized with ``count`` inputs. (``_cached_graph`` is MXNet's own; 1.9.1 is its final release.)"""
+    cached = getattr(net, "_cached_graph", ())
+    if not cached or len(cached[0]) != count:
+        return None
+    return cached[1]
 
 
 def check_block_input(net, shape):
@@ -224,7 +232,9 @@ def resolve(source, input_shapes=None, epoch=None, seed=0):
             raise InvalidInputError("input_shape is required for a HybridBlock without a zoo_config, "
                              "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
         prepare_block(source, input_shapes, seed=seed, hybridize=False)
-        sym = block_symbol(source, len(input_shapes))
+        sym = traced_symbol(source, len(input_shapes))
+        if sym is None:
+            sym = block_symbol(source, len(input_shapes))
         return Source(sym, block_params(source, sym), getattr(source, "zoo_name", None),
                       getattr(source, "zoo_config", None))
     if isinstance(source, (str, os.PathLike)):

@@ -7,7 +7,7 @@ import mxnet as mx
 
 from .files import manifest as manifests
 from . import source as sources
-from .zoo_inputs import zoo_input_dtypes, zoo_input_shape
+from .block_inputs import zoo_input_dtypes, zoo_input_shape
 from .errors import InvalidInputError
 
 

@@ -8,9 +8,8 @@ from mxnet.gluon import HybridBlock
 
 from .files import manifest as manifests
 from . import source as sources
-from .zoo_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
-from .onnx.api import build_model_parts, check_param_names, save_model
-from .onnx.inputs import data_inputs, feedable_inputs, name_shapes
+from .block_inputs import zoo_dynamic_axes, zoo_input_dtypes, zoo_input_shape
+from .onnx.api import build_model_parts, resolve_inputs, save_model
 from .onnx.convert import check_opset
 from .files.versions import package_version
 from .errors import InvalidInputError
@@ -73,18 +72,6 @@ def _shape_list(input_shape):
     return [tuple(s) for s in input_shape]
 
 
-def _in_gluon_order(names, values, is_shape=False):
-    """A list for inputs named by Gluon (``data0``, ``data1``...: a block's forward arguments,
-    which the symbol may list in another order) -> a dict by those names; else unchanged."""
-    if isinstance(values, dict) or not isinstance(values, (list, tuple)):
-        return values
-    if is_shape and (isinstance(values, tuple) or all(isinstance(d, (int, np.integer)) for d in values)):
-        return values  # one shape
-    if len(values) != len(names) or sorted(names) != sorted(sources.input_names(len(names))):
-        return values
-    return dict(zip(sources.input_names(len(names)), values))
-
-
 def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, optimize=True,
                 input_dtype=None, epoch=None, seed=0, metadata=None, dynamic_axes=None):
     """Export ``source`` to ONNX at ``path`` and return ``path``.
@@ -129,14 +116,10 @@ def export_onnx(source, path, input_shape=None, opset=None, dynamic_batch=True, 
         input_shape = [tuple(d or 1 for d in i["shape"]) for i in src.manifest.get("inputs", [])]
     if input_shape is None:
         raise InvalidInputError("input_shape is required (batch axis included), e.g. (1, 3, 224, 224)")
-    check_param_names(src.symbol, src.params)
-    names = data_inputs(src.symbol, src.params)
-    input_shape = _in_gluon_order(names, input_shape, is_shape=True)
-    input_dtype = _in_gluon_order(names, input_dtype)
-    shape_map = name_shapes(names, input_shape, everything=feedable_inputs(src.symbol, src.params))
-    meta = model_metadata(src, shape_map, opset)
+    inputs = resolve_inputs(src.symbol, src.params, input_shape, input_dtype, forward_order=True)
+    meta = model_metadata(src, inputs.shapes, opset)
     meta.update(metadata or {})
-    model, weights = build_model_parts(src.symbol, src.params, shape_map, input_dtype, opset=opset,
+    model, weights = build_model_parts(src.symbol, src.params, inputs, opset=opset,
                                        dynamic_batch=dynamic_batch, optimize=bool(optimize), metadata=meta,
                                        dynamic_axes=dynamic_axes)
     if optimize != TRANSFORMER:

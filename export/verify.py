@@ -1,4 +1,5 @@
-"""Run the exported artifacts and compare them with the imperative net.
+"""Run exported artifacts and measure how far they are from a reference (checks only: nothing
+here exports; :mod:`export.agreement` exports and checks).
 
 A *backend* is a function ``inputs (list of numpy arrays) -> outputs (list of numpy arrays)``;
 ``block_backend``, ``symbol_backend`` and ``onnx_backend`` make one from a net, a symbol
@@ -162,50 +163,3 @@ def compare(reference, backends, inputs, repeats=3, progress=None, close=True, e
         report["backends"][name] = {"max_abs_error": found, "passed": found <= tol,
                                     "latency_ms": ms}
     return report
-
-
-def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,
-              error=max_error):
-    """Check one net through every artifact: imperative (reference) vs hybridized, the
-    ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the one-to-one graph.
-
-    ``inputs``: ``{key: [arrays]}`` (the key, e.g. the batch size or ``(batch, length)``, only
-    orders them); every set goes through the same files, exported at ``input_shape`` (default:
-    the shapes of the smallest key's arrays, in their dtypes) with ``dynamic_axes`` (default:
-    the zoo config's, e.g. batch and sequence length; else the batch); ``error`` as in
-    :func:`compare`. Returns
-    ``{"tolerance", "errors": {backend: max error over input sets}, "passed", "reference"}``.
-    """
-
-    from .source import input_names
-    from .zoo_inputs import zoo_dynamic_axes
-    from .symbol import export_symbol
-    from .to_onnx import export_onnx
-
-    ctx = ctx or mx.cpu()
-    imperative = block_backend(net, hybridize=False, ctx=ctx)
-    reference = {key: imperative(x) for key, x in inputs.items()}
-    first = inputs[min(inputs)]
-    shapes = input_shape or [tuple(x.shape) for x in first]
-    dtypes = [np.dtype(x.dtype).name for x in first]
-    names = input_names(len(first))
-    dynamic_axes = dynamic_axes or zoo_dynamic_axes(net)
-    prefix = os.path.join(workdir, name)
-    export_symbol(net, prefix, input_shape=shapes, ctx=ctx, manifest=None)
-    makers = {"hybridized": lambda: block_backend(net, hybridize=True, ctx=ctx),
-              "symbol": lambda: symbol_backend(prefix, input_names=names, ctx=ctx)}
-    for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
-        path = os.path.join(workdir, f"{name}-{label}.onnx")
-        export_onnx(prefix, path, input_shape=shapes, input_dtype=dtypes, optimize=optimize,
-                    dynamic_axes=dynamic_axes)
-        makers[label] = lambda path=path: onnx_backend(path)
-    errors, tol, passed = {}, 0.0, True
-    for label, make in makers.items():  # one backend (and its copy of the weights) at a time
-        backend = Lazy(make)
-        for key, x in inputs.items():
-            report = compare(reference[key], {label: backend}, x, repeats=0, close=False, error=error)
-            tol = max(tol, report["tolerance"])
-            errors[label] = max(errors.get(label, 0.0), report["backends"][label]["max_abs_error"])
-            passed = passed and report["backends"][label]["passed"]
-        backend.close()
-    return {"tolerance": tol, "errors": errors, "passed": passed, "reference": reference}

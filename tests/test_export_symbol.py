@@ -51,3 +51,27 @@ def test_prefix_source_uses_its_manifest(tmp_path):
     x = np.random.RandomState(0).uniform(size=(2, 2, 8, 8)).astype(np.float32)
     want = net(mx.nd.array(x)).asnumpy()
     assert verify.max_error([want], run(tmp_path / "m.onnx", x)) <= verify.tolerance([want])
+
+
+class _CountsTraces(mx.gluon.HybridBlock):
+    """A conv net that counts the symbolic traces of its forward (``F`` is ``mx.sym``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.traces = 0
+        with self.name_scope():
+            self.conv = nn.Conv2D(3, 3, in_channels=2)
+            self.bn = nn.BatchNorm(in_channels=3)
+
+    def hybrid_forward(self, F, x):
+        self.traces += F is mx.sym
+        return self.bn(self.conv(x)).relu()
+
+
+def test_an_artifact_in_both_formats_traces_the_block_once(tmp_path):
+    from export.artifacts.package import export_artifact
+    net = _CountsTraces()
+    net.initialize()
+    artifact = export_artifact(net, str(tmp_path), name="counts", input_shape=(2, 8, 8), check=False)
+    assert sorted(artifact.manifest["files"]) == ["counts-0000.params", "counts-symbol.json", "model.onnx"]
+    assert net.traces == 1

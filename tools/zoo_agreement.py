@@ -1,7 +1,7 @@
 """The zoo's agreement check, shared by tests/test_agreement.py and tools/agreement_table.py:
 each registered model built at a small input with seeded weights, its sample inputs (batch 1 at
 the export sizes, batch 3 at other sizes of every dynamic dim) and :func:`agreement`, which is
-:func:`export.verify.agreement` with detectors compared as detections.
+:func:`export.agreement.agreement` with detectors compared as detections.
 
 It sits above both ``hybridzoo`` (the models) and ``export`` (the compiler), which may not
 import each other."""
@@ -13,6 +13,7 @@ import numpy as np
 from hybridzoo.seeded import init_model
 
 from export import verify
+from export.agreement import agreement as export_agreement
 from export.deploy import detection
 from export.verify_detection import multibox_error, pick_threshold
 
@@ -70,14 +71,14 @@ def compared_detections(reference):
 
 
 def agreement(net, inputs, workdir, name):
-    """:func:`export.verify.agreement`; a detector's outputs compared as detections
+    """:func:`export.agreement.agreement`; a detector's outputs compared as detections
     (:func:`~export.verify_detection.multibox_error`), plus ``report["raw"]``: every backend's
     error on the tensors its NMS reads, and ``report["detections"]``: per image, how many
     detections were compared."""
     if net.zoo_config.task != "detection":
-        return verify.agreement(net, inputs, workdir, name)
-    report = verify.agreement(net, inputs, workdir, name, error=multibox_error)
-    raw = verify.agreement(net.training_block, inputs, workdir, f"{name}-raw",
+        return export_agreement(net, inputs, workdir, name)
+    report = export_agreement(net, inputs, workdir, name, error=multibox_error)
+    raw = export_agreement(net.training_block, inputs, workdir, f"{name}-raw",
                            dynamic_axes=net.zoo_config.dynamic_axes())
     report.update(raw=raw, detections=compared_detections(report["reference"]))
     report["passed"] = report["passed"] and raw["passed"] and min(report["detections"]) >= 3

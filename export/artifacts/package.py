@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..files import manifest as manifests
-from .. import verify
+from .. import agreement, verify
 from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
 from ..memory import release_memory
 from ..files.io import atomic_write_text
@@ -144,16 +144,18 @@ def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, prog
     release_memory()  # the ONNX writer's arrays, before backends load their copies
     # The reference runs first (a block's switches hybridization off; "hybridized" switches it back on).
     (reference_name, reference), *others = _mxnet_backends(net, ctx).items()
-    backends = dict(others)
-    if "symbol" in formats:  # reloaded when its turn comes, released after it (verify.Lazy)
+    makers = {label: (lambda backend=backend: backend) for label, backend in others}
+    if "symbol" in formats:
         prefix, names = os.path.join(staging, name), _input_names(len(inputs))
         reload = getattr(net, "reload", None) or (lambda prefix, ctx: verify.symbol_backend(prefix, input_names=names,
                                                                                              ctx=ctx))
-        backends["reloaded symbol"] = verify.Lazy(lambda: reload(prefix, ctx))
+        makers["reloaded symbol"] = lambda: reload(prefix, ctx)
     if "onnx" in formats:
-        backends["ONNX Runtime"] = verify.Lazy(lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers))
+        makers["ONNX Runtime"] = lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
     progress(f"check: {reference_name}")
-    report = verify.compare(reference, backends, inputs, progress=progress, error=_error_measure(net))
+    report = agreement.check(reference, makers, {0: inputs}, ctx=ctx, error=_error_measure(net), repeats=3,
+                             progress=progress)
+    del report["reference"]
     report["backends"] = {reference_name: {"max_abs_error": 0.0, "passed": True,
                                            "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}

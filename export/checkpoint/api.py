@@ -25,7 +25,7 @@ def export_checkpoint(source, params=None, inputs=None, out_dir="artifacts", nam
     ``source``: a :class:`~.model.Checkpoint` from :func:`load_checkpoint`, a prefix (``model`` for ``model-symbol.json`` + ``model-NNNN.params``, the newest
     epoch unless ``epoch``), a ``-symbol.json`` file with ``params`` (a ``.params`` file), or a
     Gluon ``HybridBlock`` with its weights loaded (e.g. a fine-tuned GluonCV/GluonNLP net).
-    ``inputs``: ``"NAME:SHAPE[:DTYPE]"`` texts, :class:`~.specs.InputSpec`\\ s or ``{name: shape}``;
+    ``inputs``: ``"NAME:SHAPE[:DTYPE]"`` texts, :class:`~.specs.CheckpointInput`\\ s or ``{name: shape}``;
     a symbol's inputs left out are read from what was recorded with it (the manifest.json of
     :func:`export.export_symbol`, ``__shape__`` attrs); a block's are its forward arguments, in
     order. ``preprocess`` (``mean``, ``std``, ``scale``, ``resize``, ``layout``), ``labels`` (class

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..onnx.inputs import data_inputs, label_inputs
-from .specs import InputSpec
+from .specs import CheckpointInput
 
 # Ops that pass an input's values through unchanged (so ids stay ids on the way to an Embedding).
 PASS_THROUGH = {"Cast", "cast", "amp_cast", "Reshape", "reshape", "transpose", "SwapAxis", "swapaxes",
@@ -24,7 +24,7 @@ MX_DTYPES = {0: "float32", 1: "float64", 2: "float16", 3: "uint8", 4: "int32", 5
 
 
 def describe_inputs(sym, params, given=None, recorded=None):
-    """The symbol's run-time inputs as :class:`InputSpec`, in symbol order: shapes and dtypes from
+    """The symbol's run-time inputs as :class:`CheckpointInput`, in symbol order: shapes and dtypes from
     ``given`` (name -> spec), else ``recorded`` (name -> ``(shape, dtype)``: a manifest's), else the
     symbol's ``__shape__`` attrs; value ranges read from the graph. Label inputs of training heads
     are not run-time inputs. An input without a shape raises one line naming it."""
@@ -42,7 +42,7 @@ def describe_inputs(sym, params, given=None, recorded=None):
         raise InvalidInputError(f"input{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))} "
                                 f"ha{'ve' if len(missing) > 1 else 's'} no shape recorded with the symbol: "
                                 f"give {'them' if len(missing) > 1 else 'it'}, e.g. {flags}")
-    shaped = {n: given[n] if n in given else InputSpec(n, *found[n]) for n in names}
+    shaped = {n: given[n] if n in given else CheckpointInput(n, *found[n]) for n in names}
     return [_with_values(graph, spec, shaped) for spec in shaped.values()]
 
 

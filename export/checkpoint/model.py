@@ -1,5 +1,5 @@
 """A checkpoint as :func:`export.artifacts.package.export_artifact` takes it: a symbol, its params,
-its inputs (:class:`~.specs.InputSpec`) and what deployment needs to know (preprocessing, labels,
+its inputs (:class:`~.specs.CheckpointInput`) and what deployment needs to know (preprocessing, labels,
 task), plus the MXNet run it is checked against.
 
 It writes its own files (the graph as given, training heads included; the ONNX file with the
@@ -18,14 +18,14 @@ from ..files.io import atomic_path, atomic_write_text
 from ..files.manifest import preprocess as config_preprocess
 from ..source import load_params, load_symbol
 from ..to_onnx import export_onnx
-from .specs import InputSpec
+from .specs import CheckpointInput
 
 
 @dataclass(frozen=True)
 class CheckpointConfig:
     """What a zoo config would say about a checkpoint: inputs, image preprocessing, classes."""
 
-    inputs: Tuple[InputSpec, ...]
+    inputs: Tuple[CheckpointInput, ...]
     input_shape: Tuple[int, ...] = ()          # the first input's, batch excluded ((C, H, W): an image)
     mean: Optional[Tuple[float, ...]] = None
     std: Optional[Tuple[float, ...]] = None

@@ -1,4 +1,4 @@
-"""One input of a checkpoint as data: :class:`InputSpec` (name, shape, dtype, value range, dynamic
+"""One input of a checkpoint as data: :class:`CheckpointInput` (name, shape, dtype, value range, dynamic
 axes), what the rest of the checkpoint path takes, and :func:`parse_input` for the
 ``NAME:SHAPE[:DTYPE]`` text of ``--input`` (``data:1x3x224x224``, ``valid_length:1:int32``).
 """
@@ -16,7 +16,7 @@ FORMAT = "NAME:SHAPE[:DTYPE], e.g. data:1x3x224x224 or valid_length:1:int32"
 
 
 @dataclass(frozen=True)
-class InputSpec:
+class CheckpointInput:
     """One run-time input: its ``shape`` (batch axis first) at export, ``dtype``, and the values a
     check draws: ``"uniform"`` U(low, high); ``"index"`` integers in [low, high) (token ids below
     an Embedding's ``input_dim``); ``"length"`` integers in [low, high] (valid lengths up to the
@@ -51,7 +51,7 @@ class InputSpec:
 
 
 def parse_input(text):
-    """``"NAME:SHAPE[:DTYPE]"`` -> :class:`InputSpec`; a bad spec raises one line naming the format."""
+    """``"NAME:SHAPE[:DTYPE]"`` -> :class:`CheckpointInput`; a bad spec raises one line naming the format."""
     parts = str(text).split(":")
     if len(parts) not in (2, 3) or not parts[0].strip():
         raise InvalidInputError(f"--input {text!r}: expected {FORMAT}")
@@ -62,19 +62,19 @@ def parse_input(text):
     dtype = parts[2].strip().lower() if len(parts) == 3 else "float32"
     if dtype not in DTYPES:
         raise InvalidInputError(f"--input {text!r}: unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    return InputSpec(name, tuple(int(d) for d in shape.split("x")), dtype)
+    return CheckpointInput(name, tuple(int(d) for d in shape.split("x")), dtype)
 
 
 def as_specs(inputs):
     """``inputs`` (None; specs; ``"NAME:SHAPE[:DTYPE]"`` texts; a dict name -> shape) -> a dict
-    name -> :class:`InputSpec` of what the caller gave."""
+    name -> :class:`CheckpointInput` of what the caller gave."""
     if inputs is None:
         return {}
     if isinstance(inputs, Mapping):
-        inputs = [InputSpec(n, tuple(int(d) for d in s)) for n, s in inputs.items()]
-    if isinstance(inputs, (str, InputSpec)):
+        inputs = [CheckpointInput(n, tuple(int(d) for d in s)) for n, s in inputs.items()]
+    if isinstance(inputs, (str, CheckpointInput)):
         inputs = [inputs]
-    specs = [i if isinstance(i, InputSpec) else parse_input(i) for i in inputs]
+    specs = [i if isinstance(i, CheckpointInput) else parse_input(i) for i in inputs]
     named = {}
     for spec in specs:
         if spec.name in named:

@@ -2,6 +2,8 @@
 import json
 import os
 import tempfile
+from dataclasses import dataclass
+from typing import Dict, List, Set
 
 import numpy as np
 import onnx
@@ -11,8 +13,8 @@ from ..files.io import atomic_path
 from . import mxgraph
 from .convert import BATCH_DIM, check_opset, to_model_parts
 from .inputs import (PARAM_ATTRS, PARAM_SUFFIXES, data_inputs, dynamic_spec,  # noqa: F401
-                     feedable_inputs, few, label_inputs, name_dtypes, name_shapes,
-                     warn_dropped_labels)
+                     feedable_inputs, few, in_forward_order, label_inputs, name_dtypes,
+                     name_shapes, warn_dropped_labels)
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, raw_size, write_model
@@ -74,35 +76,60 @@ def check_param_shapes(sym, params, shapes):
                              f"shapes {shapes}; pass the params saved with this symbol")
 
 
-def build_model(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
+@dataclass(frozen=True)
+class InputSpec:
+    """A symbol's run-time inputs, resolved once per export (:func:`resolve_inputs`); every step
+    after it takes this and never re-derives names, shapes or dtypes."""
+    names: List[str]                 # run-time inputs, in symbol order
+    labels: Set[str]                 # training-label inputs, left out of the graph
+    shapes: Dict[str, tuple]         # name -> shape, batch axis included
+    dtypes: Dict[str, np.dtype]      # name -> dtype
+
+
+def resolve_inputs(sym, params, input_shapes, input_dtypes=np.float32, what="input_shape", forward_order=False):
+    """Check that ``params`` belong to ``sym`` and name the shapes and dtypes the caller gave
+    (a tuple, a list in symbol order, labels optional, or a dict) after the symbol's run-time
+    inputs; one warning names the training labels left out. ``forward_order``: a list for
+    inputs Gluon named ``data0``, ``data1``... is in the block's forward-argument order."""
+    if isinstance(input_shapes, InputSpec):
+        return input_shapes
+    check_param_names(sym, params)
+    labels = label_inputs(sym)
+    names, everything = data_inputs(sym, params, labels), feedable_inputs(sym, params)
+    if forward_order:
+        input_shapes = in_forward_order(names, input_shapes, is_shape=True)
+        input_dtypes = in_forward_order(names, input_dtypes)
+    shapes = name_shapes(names, input_shapes, what, everything=everything)
+    dtypes = name_dtypes(names, input_dtypes, everything)
+    warn_dropped_labels(sym, params, labels)
+    return InputSpec(names, labels, shapes, dtypes)
+
+
+def build_model(sym, params, inputs, input_dtypes=np.float32, opset=None,
                 dynamic_batch=True, optimize=True, metadata=None, dynamic_axes=None):
     """Convert to an in-memory, checked ``onnx.ModelProto``."""
-    model, weights = build_model_parts(sym, params, input_shapes, input_dtypes, opset,
+    model, weights = build_model_parts(sym, params, inputs, input_dtypes, opset,
                                        dynamic_batch, optimize, metadata, dynamic_axes)
     append_initializers(model.graph, weights)
     return model
 
 
-def build_model_parts(sym, params, input_shapes, input_dtypes=np.float32, opset=None,
+def build_model_parts(sym, params, inputs, input_dtypes=np.float32, opset=None,
                       dynamic_batch=True, optimize=True, metadata=None, dynamic_axes=None):
     """As :func:`build_model`, but returns ``(model, weights)``: the weights as ``(name,
     array)`` pairs, not yet in the model, for :func:`save_model` to stream to the file.
 
-    ``input_shapes``/``input_dtypes`` may include training-label inputs (dropped with one
-    warning). ``dynamic_axes``/``dynamic_batch``: see :func:`.inputs.dynamic_spec`. The
-    model's ``metadata_props`` record the dynamic axes (``dynamic_axes``: input -> {axis:
-    dim}) and any requested axis that had to be exported fixed (``fixed_axes``).
+    ``inputs``: an :class:`InputSpec`, or the input shapes (then resolved here with
+    ``input_dtypes``, see :func:`resolve_inputs`). ``dynamic_axes``/``dynamic_batch``: see
+    :func:`.inputs.dynamic_spec`. The model's ``metadata_props`` record the dynamic axes
+    (``dynamic_axes``: input -> {axis: dim}) and any requested axis that had to be exported
+    fixed (``fixed_axes``).
     """
     opset = check_opset(opset)
-    check_param_names(sym, params)
-    labels = label_inputs(sym)
-    names, everything = data_inputs(sym, params, labels), feedable_inputs(sym, params)
-    shapes = name_shapes(names, input_shapes, everything=everything)
-    input_dtypes = name_dtypes(names, input_dtypes, everything)
-    warn_dropped_labels(sym, params, labels)
-    check_param_shapes(sym, params, shapes)
-    spec = dynamic_spec(sym, names, shapes, dynamic_batch, dynamic_axes, labels)
-    graph = mxgraph.build(sym, params, names, shapes, input_dtypes, spec)
+    spec = resolve_inputs(sym, params, inputs, input_dtypes)
+    check_param_shapes(sym, params, spec.shapes)
+    dynamic = dynamic_spec(sym, spec.names, spec.shapes, dynamic_batch, dynamic_axes, spec.labels)
+    graph = mxgraph.build(sym, params, spec.names, spec.shapes, spec.dtypes, dynamic)
     if optimize:
         optimize_graph(graph)
     model, weights = to_model_parts(graph, opset)
@@ -149,4 +176,5 @@ def save_model(model, path, weights=()):
     return path
 
 
-__all__ = ["get_operator_support", "build_model", "build_model_parts", "save_model", "BATCH_DIM"]
+__all__ = ["get_operator_support", "InputSpec", "resolve_inputs", "build_model", "build_model_parts",
+           "save_model", "BATCH_DIM"]

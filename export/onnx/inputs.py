@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ..block_inputs import gluon_input_names
 from .convert import BATCH_DIM
 from ..errors import InvalidInputError, InvalidTypeError
 
@@ -107,6 +108,18 @@ def name_dtypes(names, dtypes, everything=None):
     if not isinstance(dtypes, (list, tuple)):
         dtypes = [dtypes] * len(names)
     return {n: np.dtype(t) for n, t in _per_input(names, dtypes, everything or names, "in_types", "dtype(s)").items()}
+
+
+def in_forward_order(names, values, is_shape=False):
+    """A list for inputs named by Gluon (``data0``, ``data1``...: a block's forward arguments,
+    which the symbol may list in another order) -> a dict by those names; else unchanged."""
+    if isinstance(values, dict) or not isinstance(values, (list, tuple)):
+        return values
+    if is_shape and (isinstance(values, tuple) or all(isinstance(d, (int, np.integer)) for d in values)):
+        return values  # one shape
+    if len(values) != len(names) or sorted(names) != sorted(gluon_input_names(len(names))):
+        return values
+    return dict(zip(gluon_input_names(len(names)), values))
 
 
 def _axes_spec(name, axes, rank):

@@ -13,8 +13,8 @@ import numpy as np
 import onnx
 
 from ..source import load_params, load_symbol, strip_prefixes
-from .api import build_model_parts, check_param_names, save_model
-from .inputs import data_inputs, feedable_inputs, name_dtypes, name_shapes
+from .api import build_model_parts, resolve_inputs, save_model
+from .inputs import feedable_inputs
 from .writer import append_initializers
 from ..errors import InvalidInputError
 
@@ -101,13 +101,11 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
         raise InvalidInputError("in_shapes is required, e.g. in_shapes=[(1, 3, 224, 224)]")
     sym = load_symbol(sym) if isinstance(sym, str) else sym
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
-    check_param_names(sym, params)  # params of another model: say so before counting inputs
-    names, everything = data_inputs(sym, params), feedable_inputs(sym, params)
-    shapes = name_shapes(names, _shape_list(in_shapes), "in_shapes", everything)
-    types = name_dtypes(names, in_types, everything)
+    inputs = resolve_inputs(sym, params, _shape_list(in_shapes), in_types, "in_shapes")
     if dynamic_axes is None:
-        dynamic_axes = _dynamic_axes(names, everything, shapes, dynamic, dynamic_input_shapes)
-    model, weights = build_model_parts(sym, params, shapes, types, opset=opset_version,
+        dynamic_axes = _dynamic_axes(inputs.names, feedable_inputs(sym, params), inputs.shapes, dynamic,
+                                     dynamic_input_shapes)
+    model, weights = build_model_parts(sym, params, inputs, opset=opset_version,
                                        dynamic_batch=dynamic_axes is None, optimize=False,
                                        dynamic_axes=dynamic_axes)
     if run_shape_inference:  # on the whole model; the weights are then inside it
@@ -115,6 +113,6 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
         model, weights = onnx.shape_inference.infer_shapes(model), ()
     save_model(model, onnx_file_path, weights)
     if verbose:
-        log.info("exported %s: inputs %s, opset %d", onnx_file_path, shapes,
+        log.info("exported %s: inputs %s, opset %d", onnx_file_path, inputs.shapes,
                  model.opset_import[0].version)
     return onnx_file_path

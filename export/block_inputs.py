@@ -1,6 +1,12 @@
-"""What the exporters read from a zoo net's config (duck-typed: ``net.zoo_config``; ``export``
-never imports hybridzoo): its inputs' shapes at batch 1, their dtypes and their dynamic axes.
-Nets without a config, or with an image config of one float input, get None or one entry."""
+"""A block's inputs: the names Gluon gives them, and what the exporters read from a zoo net's
+config (duck-typed: ``net.zoo_config``; ``export`` never imports hybridzoo): its inputs' shapes at
+batch 1, their dtypes and their dynamic axes. Nets without a config, or with an image config of
+one float input, get None or one entry."""
+
+
+def gluon_input_names(count):
+    """Gluon's names for a block's inputs (``data``; ``data0``, ``data1``... for several)."""
+    return ["data"] if count == 1 else [f"data{i}" for i in range(count)]
 
 
 def zoo_input_shape(net):

@@ -1,0 +1,82 @@
+"""The agreement check, one pipeline for the artifact folder (``export_artifact``), the tests and
+``tools/agreement_table.py``: the imperative net is the reference; each backend written from it
+(hybridized, the reloaded symbol, ONNX Runtime) runs every input set, one backend and its copy of
+the weights at a time, and passes when its max error is within ``export.verify.tolerance``.
+
+:func:`check` compares backends that exist already; :func:`agreement` first exports a net to
+every format (symbol files, optimized and one-to-one ONNX) in a scratch folder.
+"""
+import os
+
+import mxnet as mx
+import numpy as np
+
+from . import verify
+from .block_inputs import gluon_input_names, zoo_dynamic_axes
+from .symbol import export_symbol
+from .to_onnx import export_onnx
+
+
+def check(net, makers, input_sets, ctx=None, error=verify.max_error, repeats=0, progress=None):
+    """Run ``net`` imperatively (the reference; or ``net`` is a backend already, e.g. a checkpoint's
+    symbol bound to an executor) and each backend ``makers[label]()`` builds on
+    every ``input_sets[key]`` (a list of arrays); return ``{"tolerance", "passed", "reference":
+    {key: outputs}, "reference_latency_ms", "backends": {label: {"max_abs_error", "passed",
+    "latency_ms"}}}`` with each backend's worst error over the sets. ``repeats`` timed runs (on
+    the first set) give the median latencies; ``progress(step)`` is called as each backend starts."""
+    ctx = ctx or verify.default_context()
+    keys = sorted(input_sets)
+    imperative = verify.block_backend(net, hybridize=False, ctx=ctx) if isinstance(net, mx.gluon.Block) else net
+    reference, latency = {}, None
+    for key in keys:
+        reference[key], ms = verify.timed(imperative, input_sets[key], repeats if key == keys[0] else 0)
+        latency = ms if key == keys[0] else latency
+    report = {"tolerance": 0.0, "reference": reference, "reference_latency_ms": latency, "backends": {}}
+    for label, make in makers.items():
+        backend = verify.Lazy(make)  # built on first use, released after its last set
+        row = {"max_abs_error": 0.0, "passed": True, "latency_ms": None}
+        for key in keys:
+            found = verify.compare(reference[key], {label: backend}, input_sets[key], close=False, error=error,
+                                   repeats=repeats if key == keys[0] else 0,
+                                   progress=progress if key == keys[0] else None)
+            report["tolerance"] = max(report["tolerance"], found["tolerance"])
+            got = found["backends"][label]
+            row["max_abs_error"] = max(row["max_abs_error"], got["max_abs_error"])
+            row["passed"] = row["passed"] and got["passed"]
+            row["latency_ms"] = got["latency_ms"] if key == keys[0] else row["latency_ms"]
+        backend.close()
+        report["backends"][label] = row
+    report["passed"] = all(r["passed"] for r in report["backends"].values())
+    return report
+
+
+def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,
+              error=verify.max_error):
+    """Export ``net`` to every format in ``workdir`` and :func:`check` it: imperative (reference)
+    vs hybridized, the ``SymbolBlock.imports`` reload, and ONNX Runtime on the optimized and the
+    one-to-one graph.
+
+    ``inputs``: ``{key: [arrays]}`` (the key, e.g. the batch size or ``(batch, length)``, only
+    orders them); every set goes through the same files, exported at ``input_shape`` (default:
+    the shapes of the smallest key's arrays, in their dtypes) with ``dynamic_axes`` (default:
+    the zoo config's, e.g. batch and sequence length; else the batch). Returns
+    ``{"tolerance", "errors": {backend: max error over input sets}, "passed", "reference"}``.
+    """
+    ctx = ctx or mx.cpu()
+    first = inputs[min(inputs)]
+    shapes = input_shape or [tuple(x.shape) for x in first]
+    dtypes = [np.dtype(x.dtype).name for x in first]
+    names = gluon_input_names(len(first))
+    dynamic_axes = dynamic_axes or zoo_dynamic_axes(net)
+    prefix = os.path.join(workdir, name)
+    export_symbol(net, prefix, input_shape=shapes, ctx=ctx, manifest=None)
+    makers = {"hybridized": lambda: verify.block_backend(net, hybridize=True, ctx=ctx),
+              "symbol": lambda: verify.symbol_backend(prefix, input_names=names, ctx=ctx)}
+    for optimize, label in ((True, "onnx"), (False, "onnx-plain")):
+        path = os.path.join(workdir, f"{name}-{label}.onnx")
+        export_onnx(prefix, path, input_shape=shapes, input_dtype=dtypes, optimize=optimize,
+                    dynamic_axes=dynamic_axes)
+        makers[label] = lambda path=path: verify.onnx_backend(path)
+    report = check(net, makers, inputs, ctx=ctx, error=error)
+    return {"tolerance": report["tolerance"], "passed": report["passed"], "reference": report["reference"],
+            "errors": {label: row["max_abs_error"] for label, row in report["backends"].items()}}
