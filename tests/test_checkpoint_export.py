@@ -152,6 +152,19 @@ def test_a_shape_recorded_by_export_symbol_needs_no_input_flag(tmp_path, capsys)
     assert report_of(tmp_path / "out" / "small")["input_shape"] == [3, 3, 8, 8]
 
 
+def test_shapes_and_dtypes_declared_on_the_symbols_variables_are_read():
+    from export.checkpoint import load_checkpoint
+
+    ids = mx.sym.var("ids", shape=(0, 7), dtype="int32")  # 0: the batch, unknown
+    lengths = mx.sym.var("valid_length", shape=(1,))
+    embedded = mx.sym.Embedding(ids, input_dim=30, output_dim=4, name="embed")
+    sym = mx.sym.SequenceMask(mx.sym.swapaxes(embedded, 0, 1), lengths, use_sequence_length=True)
+    params = {"embed_weight": np.ones((30, 4), np.float32)}
+    specs = load_checkpoint((sym, params), name="masked").zoo_config.inputs
+    assert [(s.name, s.shape, s.dtype, s.values, s.low, s.high) for s in specs] == \
+        [("ids", (1, 7), "int32", "index", 0, 30), ("valid_length", (1,), "float32", "length", 1, 7)]
+
+
 @pytest.mark.parametrize("spec, why", [("data", "NAME:SHAPE"), ("data:1x0x8x8", "positive sizes"),
                                        ("data:1xthree", "positive sizes"), ("data:1x3x8x8:float7", "unknown dtype")])
 def test_bad_input_specs_are_usage_errors(spec, why, module_checkpoint, tmp_path, capsys):

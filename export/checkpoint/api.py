@@ -22,9 +22,11 @@ def export_checkpoint(source, params=None, inputs=None, out_dir="artifacts", nam
                       preprocess=None, labels=None, task=None, **options):
     """Export a checkpoint into ``out_dir/<name>`` and return the :class:`Artifact`.
 
-    ``source``: a :class:`~.model.Checkpoint` from :func:`load_checkpoint`, a prefix (``model`` for ``model-symbol.json`` + ``model-NNNN.params``, the newest
-    epoch unless ``epoch``), a ``-symbol.json`` file with ``params`` (a ``.params`` file), or a
-    Gluon ``HybridBlock`` with its weights loaded (e.g. a fine-tuned GluonCV/GluonNLP net).
+    ``source``: a prefix (``model`` for ``model-symbol.json`` + ``model-NNNN.params``, the newest
+    epoch unless ``epoch``), a ``-symbol.json`` file or a ``Symbol`` with ``params`` (a ``.params``
+    file or a dict; or ``load_checkpoint``'s ``(Symbol, arg, aux)``), a Gluon
+    ``HybridBlock`` with its weights loaded (e.g. a fine-tuned GluonCV/GluonNLP net), or the
+    :class:`~.model.Checkpoint` :func:`load_checkpoint` made of one of those.
     ``inputs``: ``"NAME:SHAPE[:DTYPE]"`` texts, :class:`~.specs.CheckpointInput`\\ s or ``{name: shape}``;
     a symbol's inputs left out are read from what was recorded with it (the manifest.json of
     :func:`export.export_symbol`, ``__shape__`` attrs); a block's are its forward arguments, in
@@ -51,7 +53,7 @@ def load_checkpoint(source, params=None, inputs=None, name=None, epoch=None, pre
     specs = describe_inputs(src.symbol, src.params, given, recorded)
     name = name or src.name
     if not name:
-        raise InvalidInputError("name is required for a Gluon net, e.g. name='ssd_finetuned'")
+        raise InvalidInputError("name is required for a Gluon net or a Symbol, e.g. name='ssd_finetuned'")
     found = dict((src.manifest or {}).get("preprocess") or {})
     found.update({k: v for k, v in (preprocess or {}).items() if v is not None})
     labels = labels if labels is not None else (src.manifest or {}).get("labels")
@@ -68,16 +70,19 @@ def _is_block(source):
 
 
 def _resolve(source, params, epoch):
-    """A prefix, a symbol file (+ params) -> :class:`export.source.Source`, named by its basename."""
+    """A prefix, a symbol file or Symbol (+ params) -> :class:`export.source.Source` (files: named
+    by their basename)."""
+    if isinstance(source, tuple) or hasattr(source, "list_inputs"):  # (Symbol, params) or a Symbol
+        return resolve(source if isinstance(source, tuple) else (source, params))
     if not isinstance(source, (str, os.PathLike)):
-        raise InvalidTypeError(f"source must be a checkpoint prefix, a -symbol.json file or a Gluon HybridBlock, "
-                               f"not {type(source).__name__}")
+        raise InvalidTypeError(f"source must be a checkpoint prefix, a -symbol.json file, a Symbol or a Gluon "
+                               f"HybridBlock, not {type(source).__name__}")
     path = os.fspath(source)
     if params is None:
         src = resolve(path, epoch=epoch)
     else:
         src = resolve((path, os.fspath(params)))
-    src.name = (src.manifest or {}).get("model") or re.sub(r"(-symbol)?\.json$", "", os.path.basename(path))
+    src.name = re.sub(r"(-symbol)?\.json$", "", os.path.basename(path))
     return src
 
 
@@ -89,7 +94,9 @@ def _trace(net, given, name):
         raise InvalidInputError(f"a Gluon net's inputs need shapes: give them in forward order, e.g. --input "
                                 f"{missing[0]}:1x3x224x224 (inputs: {', '.join(names)})")
     specs = [given[n] for n in names]
-    prepare_block(net, [s.shape for s in specs], input_dtypes=[s.dtype for s in specs])
+    if prepare_block(net, [s.shape for s in specs], input_dtypes=[s.dtype for s in specs]):
+        raise InvalidInputError(f"{name or type(net).__name__}: the net has parameters without weights; load its "
+                                "fine-tuned ones first, e.g. net.load_parameters('tuned.params')")
     sym = block_symbol(net, len(specs), names)
     return Source(sym, block_params(net, sym), name)
 

@@ -30,6 +30,9 @@ def describe_inputs(sym, params, given=None, recorded=None):
     are not run-time inputs. An input without a shape raises one line naming it."""
     given, labels = dict(given or {}), label_inputs(sym)
     names = data_inputs(sym, params, labels)
+    if not names:
+        raise InvalidInputError("the symbol has no run-time input: every variable is in params; pass the params "
+                                "saved with this symbol")
     unknown = sorted(set(given) - set(names) - labels)
     if unknown:
         raise InvalidInputError(f"--input names {', '.join(unknown)}, which the symbol does not take; its inputs "
