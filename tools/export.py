@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Export zoo models as deployable artifacts: symbol JSON + params, model.onnx, manifest, report.
+"""Export zoo models or your own MXNet checkpoint as deployable artifacts: symbol JSON + params, model.onnx,
+manifest, report.
 
   python tools/export.py                                  # lenet_bn -> artifacts/ (trained if runs/ has it)
   python tools/export.py --model resnet18 --out artifacts/ --triton

@@ -2,6 +2,7 @@
 (``pretrained=False``, nothing downloaded) with the user's ``.params`` loaded, and what exporting
 it needs by default (inputs, GluonCV's preprocessing, the dataset's class names, the task).
 """
+import difflib
 import os
 import re
 
@@ -60,6 +61,20 @@ def gluonnlp_net(name, params, labels=None, kwargs=None, ctx=None):
     seq = SEQUENCE
     defaults = {"inputs": [f"inputs:1x{seq}:int32", f"token_types:1x{seq}:int32", "valid_length:1:float32"]}
     return net, defaults
+
+
+def check_name(source, name):
+    """Raise ValueError naming the closest names when ``source`` ("gluoncv"/"gluonnlp") has no ``name``."""
+    if source == "gluoncv":
+        import gluoncv
+        library, known = "GluonCV", gluoncv.model_zoo.get_model_list()
+    else:
+        import gluonnlp
+        library, known = "GluonNLP", gluonnlp.model.list_models()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"{len(known)} names, e.g. {', '.join(sorted(known)[:3])}"
+        raise ValueError(f"unknown {library} model {name!r}: {hint}")
 
 
 def _existing(params):

@@ -35,7 +35,8 @@ def add_arguments(parser):
     own.add_argument("--scale", metavar="X", type=float, help="pixel multiplier (default 1/255: [0, 1])")
     own.add_argument("--resize", metavar="N", type=int, help="shorter side before a centre crop (default: "
                      "a straight resize to the input size)")
-    own.add_argument("--layout", choices=("NCHW",), help="image input layout (default NCHW)")
+    own.add_argument("--layout", choices=("NCHW",), help="image input layout: NCHW, what MXNet's convolutions "
+                     "take and tools/infer.py feeds")
     own.add_argument("--labels", metavar="FILE", help="class names, one a line")
 
 
@@ -43,7 +44,6 @@ def check_arguments(parser, args):
     """Usage errors of the flags above; sets ``args.source`` (None: a zoo model) and parses
     ``--input`` into specs. Returns True when your own model is exported."""
     from export.checkpoint import parse_input
-    from export.errors import InvalidInputError
 
     given = [s for s in SOURCES if getattr(args, s)]
     args.source = given[0] if given else None
@@ -69,10 +69,13 @@ def check_arguments(parser, args):
         parser.error("--quantize int8 of your own model needs --calib DIR: a few hundred of its input images or "
                      ".npy arrays")
     try:
+        if args.source in ("gluoncv", "gluonnlp"):
+            from hybridzoo_tools.gluon_nets import check_name
+            check_name(args.source, getattr(args, args.source))
         args.input = [parse_input(text) for text in args.input or ()]
         args.mean, args.std = (_floats(flag, getattr(args, flag)) for flag in ("mean", "std"))
         args.net_kwargs = _kwargs(args.net_kwargs)
-    except InvalidInputError as err:
+    except ValueError as err:  # export's InvalidInputError too
         parser.error(str(err))
     if args.resize is not None and args.resize < 1 or args.scale is not None and args.scale <= 0:
         parser.error("--resize and --scale take positive numbers")
@@ -87,20 +90,18 @@ def _floats(flag, text):
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        from export.errors import InvalidInputError
-        raise InvalidInputError(f"--{flag} takes comma-separated numbers, e.g. 0.485,0.456,0.406; got {text!r}") from None
+        raise ValueError(f"--{flag} takes comma-separated numbers, e.g. 0.485,0.456,0.406; got {text!r}") from None
 
 
 def _kwargs(text):
     """``"num_layers=2,units=32,dropout=0.1"`` -> ``{"num_layers": 2, "units": 32, "dropout": 0.1}``."""
     import ast
 
-    from export.errors import InvalidInputError
     found = {}
     for item in text.split(",") if text else ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"--net-kwargs takes KEY=VALUE,..., e.g. num_layers=2,units=32; got {text!r}")
+            raise ValueError(f"--net-kwargs takes KEY=VALUE,..., e.g. num_layers=2,units=32; got {text!r}")
         try:
             found[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
@@ -140,6 +141,5 @@ def read_labels(path):
     with open(path, encoding="utf-8") as f:
         labels = [line.strip() for line in f if line.strip()]
     if not labels:
-        from export.errors import InvalidInputError
-        raise InvalidInputError(f"--labels {path}: the file has no class names; write one a line")
+        raise ValueError(f"--labels {path}: the file has no class names; write one a line")
     return labels
