@@ -148,8 +148,8 @@ def run(args):
         print(json.dumps(report, indent=2, default=lambda d: d.to_dict()))
         return 0
     shape = ", ".join("N" if d is None else str(d) for d in model.input_shape)
-    print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; "
-          f"input {model.input_name} ({shape})")
+    fed = f"inputs {', '.join(model.feeds.names)} (.npz)" if model.feeds else f"input {model.input_name} ({shape})"
+    print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; {fed}")
     if "predictions" in report:
         print_predictions(report["predictions"])
     if "detections" in report:
