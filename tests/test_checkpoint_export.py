@@ -92,6 +92,17 @@ def test_module_checkpoint_with_softmax_output_exports_and_classifies(module_che
     assert line.startswith(str(tmp_path / "a.png")) and len(set(line.split()) & {"cat", "dog", "bird"}) == 2
 
 
+def test_symbol_and_params_files_export_that_epoch(module_checkpoint, tmp_path, capsys):
+    status = EXPORT.main(["--symbol", f"{module_checkpoint}-symbol.json", "--params", f"{module_checkpoint}-0001.params",
+                          "--input", "data:1x3x8x8", "--name", "epoch1", "--out", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    folder = tmp_path / "out" / "epoch1"
+    assert json.loads((folder / "manifest.json").read_text())["weights"]["source"].endswith("classifier-0001.params")
+    x = np.random.RandomState(4).randn(2, 3, 8, 8).astype(np.float32)
+    got, = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"data": x})
+    assert np.abs(got - module_predict(module_checkpoint, x)).max() > 1e-3  # not epoch 3's weights
+
+
 class FeaturesAndIds(HybridBlock):
     """float32 features and int32 token ids (through an Embedding of 50) -> 3 scores."""
 
