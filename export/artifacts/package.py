@@ -25,7 +25,7 @@ from ..errors import AgreementError, InvalidInputError  # noqa: F401  (Agreement
 from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
-from ..source import input_names as _input_names
+from ..block_inputs import gluon_input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
