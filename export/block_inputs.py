@@ -2,6 +2,7 @@
 config (duck-typed: ``net.zoo_config``; ``export`` never imports hybridzoo): its inputs' shapes at
 batch 1, their dtypes and their dynamic axes. Nets without a config, or with an image config of
 one float input, get None or one entry."""
+import numpy as np
 
 
 def gluon_input_names(count):
@@ -35,3 +36,32 @@ def zoo_dynamic_axes(net):
     if not axes or all(a == {0: "batch"} for a in axes.values()):
         return None  # the batch alone: what dynamic_batch=True gives
     return axes
+
+
+def shape_list(input_shape):
+    """``input_shape`` as a list of shapes in input order: one shape, a list of them, or a dict
+    name -> shape (None stays None)."""
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, dict):
+        return [tuple(s) for s in input_shape.values()]
+    if all(isinstance(d, (int, np.integer)) for d in input_shape):
+        return [tuple(input_shape)]
+    return [tuple(s) for s in input_shape]
+
+
+def block_defaults(net, input_shape=None, input_dtype=None, dynamic_batch=True, dynamic_axes=None):
+    """``(input_shape, input_dtype, dynamic_axes)`` of a block: what the caller gave, else its zoo
+    config's (inputs at batch 1, their dtypes, the dims it declares variable). Shapes come back as
+    a dict by Gluon's input names (``data``; ``data0``...: the forward arguments, which the traced
+    symbol may list in another order)."""
+    if input_shape is None:
+        input_shape = zoo_input_shape(net)
+    if input_dtype is None:
+        input_dtype = zoo_input_dtypes(net, len(shape_list(input_shape) or ()))
+    if dynamic_batch and dynamic_axes is None:
+        dynamic_axes = zoo_dynamic_axes(net)
+    if input_shape is not None:
+        shapes = shape_list(input_shape)
+        input_shape = dict(zip(gluon_input_names(len(shapes)), shapes))
+    return input_shape, input_dtype, dynamic_axes

@@ -6,7 +6,7 @@ import tempfile
 import mxnet as mx
 
 from .files import manifest as manifests
-from . import source as sources
+from . import blocks
 from .block_inputs import zoo_input_dtypes, zoo_input_shape
 from .errors import InvalidInputError
 
@@ -28,7 +28,7 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
         raise InvalidInputError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
     shapes = [tuple(shapes)] if isinstance(shapes[0], int) else [tuple(s) for s in shapes]
-    initialized = sources.prepare_block(net, shapes, seed=seed, ctx=ctx)
+    initialized = blocks.prepare_block(net, shapes, seed=seed, ctx=ctx)
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)
@@ -61,7 +61,7 @@ def _normalize_versions(path):
 def symbol_manifest(net, shapes, directory, names, initialized, seed):
     """The manifest of freshly written symbol files (outputs inferred from the symbol)."""
     sym = mx.sym.load(os.path.join(directory, names[0]))
-    in_names = sources.input_names(len(shapes))
+    in_names = blocks.input_names(len(shapes))
     dtypes = zoo_input_dtypes(net, len(shapes)) or ["float32"] * len(shapes)
     _, out_shapes, _ = sym.infer_shape(**dict(zip(in_names, shapes)))
     _, out_types, _ = sym.infer_type(**dict(zip(in_names, dtypes)))

@@ -21,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .deploy import detection
-from .source import block_params, block_symbol
+from .blocks import block_params, block_symbol
 from .to_onnx import export_onnx
 
 SCORE_TOL, BOX_TOL = 1e-3, 0.5

@@ -12,6 +12,7 @@ from .registry import get_config, get_model, list_models, register_model  # noqa
 
 # Model families register themselves on import (one module per family).
 from . import models  # noqa: E402,F401
+from . import gluon_weights  # noqa: E402,F401  (registers source="gluon" for get_model)
 
 __version__ = "0.1.0"
 __all__ = ["ModelConfig", "get_config", "get_model", "list_models", "register_model", "__version__"]

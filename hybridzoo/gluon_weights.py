@@ -22,7 +22,7 @@ import mxnet as mx
 
 from .checkpoint import param_kind, read_params_file, save_checkpoint, sha256_file
 from .config import IMAGENET_MEAN, IMAGENET_STD
-from .registry import get_model
+from .registry import get_model, register_weights_source
 
 SHOWN = 5  # names listed in an error
 
@@ -196,3 +196,6 @@ def convert(name, src, dst, **kwargs):
                 "mean": list(config.mean) if config.mean else None,
                 "std": list(config.std) if config.std else None, "test_accuracy": None}
     return save_checkpoint(net, dst, manifest)
+
+
+register_weights_source("gluon", load_gluon)

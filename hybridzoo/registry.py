@@ -43,6 +43,14 @@ def _unknown(name):
 
 
 SOURCES = ("hybridzoo", "gluon")
+_LOADERS = {}  # weights source -> load(name, path, **kwargs): net (hybridzoo.gluon_weights adds "gluon")
+
+
+def register_weights_source(source, load):
+    """Let ``get_model(name, pretrained=path, source=source)`` build nets with ``load``; a
+    module that loads another library's weights registers itself here, so the registry imports
+    none of them (they import the registry to build the net)."""
+    _LOADERS[source] = load
 
 
 def get_model(name, pretrained=None, source="hybridzoo", **kwargs):
@@ -60,8 +68,7 @@ def get_model(name, pretrained=None, source="hybridzoo", **kwargs):
     if source == "gluon":
         if not pretrained:
             raise ValueError("source='gluon' loads a Gluon net's parameters: pass pretrained=<.params file>")
-        from .gluon_weights import load_gluon
-        return load_gluon(name, pretrained, **kwargs)
+        return _LOADERS[source](name, pretrained, **kwargs)
     net = _MODELS[name](**kwargs)
     # Duck-typed metadata for exporters (export/ must not import hybridzoo): the registered
     # name and the config adjusted to this instance's head and input channels.

@@ -13,7 +13,7 @@ from mxnet.gluon import HybridBlock
 
 from export import export_onnx
 from export.onnx import MAX_OPSET, MIN_OPSET
-from export.onnx.api import data_inputs
+from export.inputs import data_inputs
 
 OPSETS = (MIN_OPSET, MAX_OPSET)
 SECOND_BATCH = 3

@@ -104,3 +104,35 @@ def test_the_zoo_keeps_production_code_out_of_its_test_helpers():
                                                           or m.endswith("..testing") for m in _imported_modules(p))]
     allowed = {"bench_nlp.py", "bench_detection.py", "detector_sweep.py", "nlp_sweep.py", "gluon_sweep.py"}  # test-weight sweeps
     assert not [p.name for p in users if p.name not in allowed]
+
+
+def _import_graph(packages=("hybridzoo", "export", "tools")):
+    """``{module: {modules of this repo it imports}}`` over the packages' files."""
+    def module_of(path):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        parts[0] = {"tools": "hybridzoo_tools"}.get(parts[0], parts[0])
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    paths = {module_of(p): p for d in packages for p in _modules(d)}
+    return {name: {m for m in _imported_modules(path) if m in paths and m != name} for name, path in paths.items()}
+
+
+def test_no_import_cycles_between_modules():
+    """Package faces (``__init__``) excluded: a package importing its own submodules is no cycle."""
+    graph = _import_graph()
+    faces = {name for name in graph if (ROOT / name.replace("hybridzoo_tools", "tools").replace(".", "/")
+                                        / "__init__.py").exists()}
+    graph = {n: deps - faces for n, deps in graph.items() if n not in faces}
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == "open":
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[node] = "done"
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles

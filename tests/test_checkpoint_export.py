@@ -15,8 +15,7 @@ from mxnet.gluon import HybridBlock, nn
 from PIL import Image
 
 from export import export_symbol
-from export.onnx import registry
-from export.onnx.ops import elementwise
+from export.onnx import Emitter, register_converter, unregister_converter
 
 from _tools import error_lines, load_tool
 
@@ -192,8 +191,19 @@ def test_an_input_the_symbol_lacks_is_one_line(module_checkpoint, tmp_path, caps
     assert status == 1 and "image" in line and "its inputs are data" in line
 
 
-def test_a_checkpoint_that_disagrees_leaves_no_folder(module_checkpoint, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(registry._CONVERTERS, "relu", {13: elementwise._unary("Sigmoid")})  # a converter bug
+@pytest.fixture
+def wrong_relu():
+    """A converter bug: relu converted to Sigmoid."""
+    @register_converter("relu", override=True)
+    def sigmoid(node):
+        e = Emitter(node)
+        e("Sigmoid", node.inputs[:1], out=node.outputs[0])
+        return e.nodes
+    yield
+    unregister_converter("relu")
+
+
+def test_a_checkpoint_that_disagrees_leaves_no_folder(module_checkpoint, wrong_relu, tmp_path, capsys):
     status = EXPORT.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", "--out", str(tmp_path / "out")])
     (line,) = error_lines(capsys.readouterr().err)
     assert status == 1 and "disagree with MXNet" in line and "ONNX Runtime" in line

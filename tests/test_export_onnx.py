@@ -9,7 +9,7 @@ from mxnet.gluon import nn
 
 import export
 from export import verify
-from export.onnx import MAX_OPSET, api, export_model, get_operator_support
+from export.onnx import MAX_OPSET, api, export_model, get_operator_support, writer
 
 
 def bn_net():
@@ -126,7 +126,7 @@ def test_export_model_drop_in(tmp_path):
 
 def test_external_data_above_threshold(tmp_path, monkeypatch):
     """Models over protobuf's 2 GB limit go to <file>.data; a low threshold exercises the path."""
-    monkeypatch.setattr(api, "EXTERNAL_DATA_THRESHOLD", 1024)
+    monkeypatch.setattr(writer, "EXTERNAL_DATA_THRESHOLD", 1024)
     path = tmp_path / "m.onnx"
     check(bn_net(), path, [(1, 2, 8, 8)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]

@@ -82,7 +82,7 @@ def test_input_too_small_for_the_params_names_the_smallest_size(prefixes, tmp_pa
 
 def test_smallest_input_size_is_exact():
     """lenet_bn (no padding, two 5x5 convs, two 2x2 pools) takes 16 and nothing smaller."""
-    from export.source import check_block_input
+    from export.blocks import check_block_input
 
     check_block_input(hybridzoo.get_model("lenet_bn", input_size=16), (1, 1, 16, 16))
     with pytest.raises(ValueError, match=r"too small .*smallest input size it takes is 16 \(1x16x16\)"):

@@ -201,7 +201,7 @@ def remove_if_empty(folder):
 
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
-    from export.source import check_block_input
+    from export.blocks import check_block_input
     from hybridzoo import weights
     from hybridzoo.seeded import init_model
 

@@ -10,7 +10,9 @@ import re
 
 from ..artifacts.package import export_artifact
 from ..errors import InvalidInputError, InvalidTypeError
-from ..source import Source, block_params, block_symbol, prepare_block, resolve
+from ..blocks import block_params, block_symbol, prepare_block
+from ..model_files import read_source
+from ..source import Source
 from .graph import describe_inputs, manifest_shapes
 from .model import Checkpoint, CheckpointConfig
 from .specs import as_specs
@@ -73,17 +75,13 @@ def _resolve(source, params, epoch):
     """A prefix, a symbol file or Symbol (+ params) -> :class:`export.source.Source` (files: named
     by their basename)."""
     if isinstance(source, tuple) or hasattr(source, "list_inputs"):  # (Symbol, params) or a Symbol
-        return resolve(source if isinstance(source, tuple) else (source, params))
+        return Source(*read_source(source if isinstance(source, tuple) else (source, params))[:2])
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidTypeError(f"source must be a checkpoint prefix, a -symbol.json file, a Symbol or a Gluon "
                                f"HybridBlock, not {type(source).__name__}")
     path = os.fspath(source)
-    if params is None:
-        src = resolve(path, epoch=epoch)
-    else:
-        src = resolve((path, os.fspath(params)))
-    src.name = re.sub(r"(-symbol)?\.json$", "", os.path.basename(path))
-    return src
+    sym, params, files, manifest = read_source(path if params is None else (path, os.fspath(params)), epoch)
+    return Source(sym, params, re.sub(r"(-symbol)?\.json$", "", os.path.basename(path)), files=files, manifest=manifest)
 
 
 def _trace(net, given, name):

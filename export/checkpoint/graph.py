@@ -9,7 +9,7 @@ import json
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..onnx.inputs import data_inputs, label_inputs
+from ..inputs import data_inputs, label_inputs
 from .specs import CheckpointInput
 
 # Ops that pass an input's values through unchanged (so ids stay ids on the way to an Embedding).

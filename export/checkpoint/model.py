@@ -16,7 +16,7 @@ import numpy as np
 from .. import verify
 from ..files.io import atomic_path, atomic_write_text
 from ..files.manifest import preprocess as config_preprocess
-from ..source import load_params, load_symbol
+from ..model_files import load_params, load_symbol
 from ..to_onnx import export_onnx
 from .specs import CheckpointInput
 

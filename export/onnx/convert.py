@@ -3,10 +3,10 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ..errors import InvalidInputError, UnsupportedOperatorError  # noqa: F401  (re-exported)
+from ..errors import InvalidInputError, InvalidTypeError, UnsupportedOperatorError  # noqa: F401  (re-exported)
 from . import ops  # noqa: F401  (registers every converter)
 from .graph import GraphBuilder
-from .registry import MIN_OPSET, OpNode, lookup
+from .registry import MIN_OPSET, OpNode, first_opset, from_user, lookup, op_key
 from .writer import append_initializers
 
 DEFAULT_OPSET = 17
@@ -26,15 +26,41 @@ def check_opset(opset):
 
 
 def check_supported(mxgraph, opset):
-    """Raise one error for the first op without a converter, before any work is done."""
-    missing = [n for n in mxgraph.nodes if n.op != "null" and lookup(n.op, opset) is None]
-    if missing:
-        first = missing[0]
-        others = sorted({n.op for n in missing} - {first.op})
-        also = f" (also unsupported: {', '.join(others)})" if others else ""
+    """Raise one error for the first op without a converter, before any work is done: the
+    opset to export with when its converter starts later, else how to register one."""
+    missing = [n for n in mxgraph.nodes if n.op != "null" and lookup(n.op, opset, n.attrs) is None]
+    if not missing:
+        return
+    first, key = missing[0], op_key(missing[0].op, missing[0].attrs)
+    others = sorted({op_key(n.op, n.attrs) for n in missing} - {key})
+    also = f" (also unsupported: {', '.join(others)})" if others else ""
+    start = first_opset(first.op, first.attrs)
+    if start is not None:
         raise UnsupportedOperatorError(
-            f"MXNet op {first.op!r} (node {first.name!r}) has no ONNX converter at opset {opset}"
-            f"{also}; see export.onnx.get_operator_support() for the supported ops and opsets")
+            f"MXNet op {key!r} (node {first.name!r}) needs opset {start} or newer, not opset {opset}"
+            f"{also}; export with opset={start} or later")
+    raise UnsupportedOperatorError(
+        f"MXNet op {key!r} (node {first.name!r}) has no ONNX converter at opset {opset}{also}; "
+        f"register your own with @export.onnx.register_converter({key!r}) (docs/converters.md), "
+        "or see export.onnx.get_operator_support() for the supported ops and opsets")
+
+
+def _convert(fn, node):
+    """``fn(node)``; a user's converter (:func:`.registry.register_converter`) that returns
+    something else than ONNX nodes writing ``node.outputs`` is named in one error."""
+    nodes = fn(node)
+    if not from_user(fn):
+        return nodes
+    what = f"the converter {getattr(fn, '__name__', fn)!r} registered for {op_key(node.op, node.attrs)!r}"
+    if not isinstance(nodes, (list, tuple)) or not all(isinstance(n, onnx.NodeProto) for n in nodes):
+        raise InvalidTypeError(f"{what} returned {type(nodes).__name__}; return a list of onnx.NodeProto "
+                               "(an Emitter's .nodes)")
+    written = {o for n in nodes for o in n.output}
+    missing = [o for o in node.outputs if o not in written]
+    if missing:
+        raise InvalidInputError(f"{what} does not write {missing}; write each of node.outputs "
+                                "(e.g. e('Relu', [x], out=node.outputs[0]))")
+    return list(nodes)
 
 
 def _value_info(name, dtype, shape, dims):
@@ -87,7 +113,7 @@ def to_model_parts(mxgraph, opset, graph_name="mxnet_graph", check=True):
             in_dtypes=[nodes[r[0]].dtypes[r[1]] for r in refs],
             out_shapes=list(node.shapes), out_dtypes=list(node.dtypes), opset=opset, graph=graph,
             out_dims=list(node.dims), in_dims=[nodes[r[0]].dims[r[1]] for r in refs])
-        graph.add_nodes(lookup(node.op, opset)(op_node))
+        graph.add_nodes(_convert(lookup(node.op, opset, node.attrs), op_node))
 
     outputs, seen = [], set(mxgraph.data_inputs)
     for ref in mxgraph.heads:

@@ -4,8 +4,9 @@ The user names dynamic input axes (``{"data0": {0: "batch", 1: "seq"}}``). For e
 one more ``infer_shape`` at a grown size of that dim marks every axis whose size changed, and
 the ratio of the two sizes tells how it follows: the dim itself, a product of dims times a
 constant (``batch * heads`` after a reshape), or some other way (``seq + 1`` after a concat).
-A dim whose growth MXNet rejects (a reshape or a parameter fixes it) cannot vary: it is
-exported fixed, with one warning naming the node, and recorded.
+Dims named apart whose growth MXNet rejects alone but accepts together (two inputs that meet
+in one op) are one dim. A dim whose growth MXNet rejects otherwise (a reshape or a parameter
+fixes it) cannot vary: it is exported fixed, with one warning naming the node, and recorded.
 """
 import contextlib
 import io
@@ -59,25 +60,30 @@ def infer_quietly(internals, shapes):
     return out_shapes, None
 
 
-def _trial(internals, shapes, places, new):
+def _trial(internals, shapes, places, size, new):
+    """Out shapes with ``places`` grown from ``size`` to ``new``; a place ``k`` times ``size``
+    at export (a dim tied to another one ``batch * heads``) grows to ``k * new``."""
     trial = dict(shapes)
     for name, axis in places:
-        trial[name] = tuple(new if i == axis else d for i, d in enumerate(trial[name]))
+        grown = new * (shapes[name][axis] // size)
+        trial[name] = tuple(grown if i == axis else d for i, d in enumerate(trial[name]))
     return infer_quietly(internals, trial)
 
 
 def _grown(internals, shapes, places, size):
     """Out shapes at another size of ``places``: 2 s + 1, else s + 1 provided s - 1 works too
     (an axis bounded above, e.g. by a position table of max_length rows; both, so that a size
-    a floor division happens to map to the same shapes is not taken for a dynamic axis).
+    a floor division happens to map to the same shapes is not taken for a dynamic axis), else
+    2 s (a ``-4`` reshape splitting the axis in two halves).
     Returns (new size, out shapes) or (None, (node, reason))."""
-    out, error = _trial(internals, shapes, places, 2 * size + 1)
+    out, error = _trial(internals, shapes, places, size, 2 * size + 1)
     if out is not None:
         return 2 * size + 1, out
-    out, _ = _trial(internals, shapes, places, size + 1)
-    if out is not None and (size < 2 or _trial(internals, shapes, places, size - 1)[0] is not None):
+    out, _ = _trial(internals, shapes, places, size, size + 1)
+    if out is not None and (size < 2 or _trial(internals, shapes, places, size, size - 1)[0] is not None):
         return size + 1, out
-    return None, error
+    out, _ = _trial(internals, shapes, places, size, 2 * size) if size > 1 else (None, None)
+    return (2 * size, out) if out is not None else (None, error)
 
 
 def _group(spec, shapes):
@@ -95,6 +101,35 @@ def _group(spec, shapes):
     return places
 
 
+def _ties(internals, shapes, places, failed):
+    """Dims named apart that the graph ties (mx2onnx-style ``None`` dims of two inputs that
+    meet in one op, or one ``heads`` times the other): each fails to grow alone; grown together
+    (each in proportion to its export size) they vary as one dim. Pairs are tried first, then
+    the rest of one export size together (three inputs added up); a dim fixed for another
+    reason stays apart. Returns ``[(dims, (size, grown size, out shapes))]``: the first (and
+    smallest) dim names the tie and its size is the one recorded."""
+    ties, left = [], list(failed)
+
+    def tie(group):
+        group = sorted(group, key=lambda d: failed[d][0])
+        size = failed[group[0]][0]
+        if any(failed[d][0] % size for d in group):
+            return
+        new, out = _grown(internals, shapes, [p for d in group for p in places[d]], size)
+        if new is not None:
+            ties.append((group, (size, new, out)))
+            left[:] = [d for d in left if d not in group]
+
+    for a, b in [(a, b) for i, a in enumerate(failed) for b in list(failed)[i + 1:]]:
+        if a in left and b in left:
+            tie([a, b])
+    for size in dict.fromkeys(failed[d][0] for d in left):
+        same = [d for d in left if failed[d][0] == size]
+        if len(same) > 1:
+            tie(same)
+    return ties
+
+
 def resolve(internals, shapes, spec):
     """Grow each named dim of ``spec`` (``{input: {axis: dim}}``); returns
     ``(grown, places, fixed)``: ``grown`` ``{dim: (export size, grown size, out shapes)}``,
@@ -109,23 +144,13 @@ def resolve(internals, shapes, spec):
             failed[dim] = (size, out)
         else:
             grown[dim] = (size, new, out)
-    # Axes named apart that must match (mx2onnx-style ``None`` dims of two inputs that meet in
-    # one op) fail alone: grown together (same export size) they are one dim.
-    by_size = {}
-    for dim, (size, _) in failed.items():
-        by_size.setdefault(size, []).append(dim)
-    for size, dims in by_size.items():
-        if len(dims) < 2:
-            continue
-        together = [p for d in dims for p in places[d]]
-        new, out = _grown(internals, shapes, together, size)
-        if new is not None:
-            grown[dims[0]] = (size, new, out)
-            places[dims[0]] = together
-            for dim in dims:
-                failed.pop(dim)
-            for dim in dims[1:]:
-                places.pop(dim)
+    for group, (size, new, out) in _ties(internals, shapes, places, failed):
+        grown[group[0]] = (size, new, out)
+        places[group[0]] = [p for d in group for p in places[d]]
+        for dim in group:
+            failed.pop(dim)
+        for dim in group[1:]:
+            places.pop(dim)
     fixed = []
     for dim, (size, (node, reason)) in failed.items():
         record = {"dim": dim, "size": int(size), "axes": [[n, int(a)] for n, a in places.pop(dim)],
@@ -139,7 +164,11 @@ def resolve(internals, shapes, spec):
 
 
 def axis_dims(base, grown, index):
-    """Per axis of output ``index``: None (static) or the :class:`SymDim` it follows."""
+    """Per axis of output ``index``: None (static) or the :class:`SymDim` it follows; every
+    axis follows some other way when a dim changes the rank (``squeeze`` over a dim of 1)."""
+    reshaped = tuple(d for d, g in grown.items() if len(g[2][index]) != len(base[index]))
+    if reshaped:
+        return tuple(SymDim(reshaped, None) for _ in base[index])
     dims = []
     for axis, size in enumerate(base[index]):
         follows = [(d, g) for d, g in grown.items() if g[2][index][axis] != size]

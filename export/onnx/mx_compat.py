@@ -4,7 +4,8 @@ Same signature and argument meaning; switching is one import. Differences, all d
 the opset is ours (``opset_version``, default 17) instead of onnx's newest; weights are
 initializers only; with ``dynamic=True`` and no ``dynamic_input_shapes`` only the batch axis
 becomes symbolic (MXNet made every axis unknown), with ``dynamic_input_shapes`` exactly its
-``None`` axes (and every axis that follows them); outputs keep MXNet's names
+``None`` axes (and every axis that follows them), each ``None`` an unknown of its own unless the
+graph forces two equal; outputs keep MXNet's names
 (``<node>_output``) and order; the file is checked and written atomically.
 """
 import logging
@@ -12,30 +13,36 @@ import logging
 import numpy as np
 import onnx
 
-from ..source import load_params, load_symbol, strip_prefixes
+from ..inputs import PARAM_ATTRS, feedable_inputs
+from ..model_files import load_params, load_symbol, strip_prefixes
 from .api import build_model_parts, resolve_inputs, save_model
-from .inputs import feedable_inputs
+from .convert import BATCH_DIM
 from .writer import append_initializers
 from ..errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
 
-def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
-    """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: the ``None``
-    dims of each input (axis 0 named ``batch``, axis k ``<input>_dim<k>``; axes of two
-    inputs that must match are merged into one dim when the model is converted) and the dims
-    given as names (``(batch, "seq_length", 512)``). As in mx2onnx a name is a label, not a
-    promise that inputs using it are equal (MXNet's own transformer test feeds a growing decoder
-    input and a fixed memory, both labelled "seq_length"): each input's named axis is a dim of
-    its own (``seq_length``, ``seq_length_1``...), merged only where the inputs must match."""
+def _dynamic_axes(sym, names, everything, in_shapes, dynamic, dynamic_input_shapes):
+    """mx2onnx's ``dynamic``/``dynamic_input_shapes`` as our ``dynamic_axes``: each ``None``
+    dim is an unknown of its own (the first input's axis 0 named ``batch``, the others
+    ``<input>_dim<k>``), so inputs may differ in it (ROIs beside images, lengths beside a
+    time-major sequence); dims the graph forces equal become one dim when the model is
+    converted (:func:`.dims.resolve`). Without ``dynamic_input_shapes``, axis 0 of every data
+    input is ``None``. A name (``(batch, "seq_length", 512)``) is a label, not a promise that
+    inputs using it are equal (MXNet's own transformer test feeds a growing decoder input and a
+    fixed memory, both labelled "seq_length"): each input's named axis is a dim of its own
+    (``seq_length``, ``seq_length_1``...), merged in the same way."""
     if not dynamic:
         if dynamic_input_shapes is not None:
             raise InvalidInputError("dynamic_input_shapes is given but dynamic=False; pass dynamic=True")
         return {}
     if dynamic_input_shapes is None:
-        return None  # the batch axis of every data input
-    dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
+        attrs = sym.attr_dict()
+        dyn = {n: (None,) + s[1:] if s and not any(k in attrs.get(n, {}) for k in PARAM_ATTRS) else s
+               for n, s in in_shapes.items()}
+    else:
+        dyn = name_shapes_raw(names, everything, dynamic_input_shapes, "dynamic_input_shapes")
     axes, uses = {}, {}
     for name, shape in in_shapes.items():
         if len(shape) != len(dyn[name]):
@@ -43,11 +50,11 @@ def _dynamic_axes(names, everything, in_shapes, dynamic, dynamic_input_shapes):
                              f"{len(dyn[name])} dims but in_shapes gives {tuple(shape)}")
         axes[name] = {}
         for i, d in enumerate(dyn[name]):
+            if d is None:
+                d = BATCH_DIM if i == 0 and BATCH_DIM not in uses else f"{name}_dim{i}"
             if isinstance(d, str):
                 uses[d] = uses.get(d, -1) + 1
                 axes[name][i] = d if uses[d] == 0 else f"{d}_{uses[d]}"
-            elif d is None:
-                axes[name][i] = None
     return axes
 
 
@@ -103,10 +110,10 @@ def export_model(sym, params=None, in_shapes=None, in_types=np.float32, onnx_fil
     params = load_params(params) if isinstance(params, str) else strip_prefixes(params)
     inputs = resolve_inputs(sym, params, _shape_list(in_shapes), in_types, "in_shapes")
     if dynamic_axes is None:
-        dynamic_axes = _dynamic_axes(inputs.names, feedable_inputs(sym, params), inputs.shapes, dynamic,
+        dynamic_axes = _dynamic_axes(sym, inputs.names, feedable_inputs(sym, params), inputs.shapes, dynamic,
                                      dynamic_input_shapes)
     model, weights = build_model_parts(sym, params, inputs, opset=opset_version,
-                                       dynamic_batch=dynamic_axes is None, optimize=False,
+                                       dynamic_batch=False, optimize=False,
                                        dynamic_axes=dynamic_axes)
     if run_shape_inference:  # on the whole model; the weights are then inside it
         append_initializers(model.graph, weights)

@@ -6,9 +6,17 @@ serializes only the small model (``onnx``'s own serializer) and writes each weig
 straight from its array, so the file holds exactly what ``SerializeToString`` would give for
 the model with the weights appended as initializers (the tests compare the two byte for byte).
 """
+import os
+import tempfile
+
 import numpy as np
 import onnx
 from onnx import helper
+
+from ..files.io import atomic_path
+
+# Protobuf cannot serialise a message over 2 GiB; stay clear of the limit.
+EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 24
 
 LEN = 2  # protobuf wire type of length-delimited fields (messages, bytes)
 MODEL_GRAPH = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
@@ -97,3 +105,32 @@ def write_model(file, model, weights):
         file.write(prefix)
         file.write(array.reshape(-1).view(np.uint8))  # the array's own bytes, no copy
     file.write(graph_after + model_after)
+
+
+def save_model(model, path, weights=()):
+    """Write ``model`` (checked when built), plus ``weights`` (``(name, array)`` pairs appended
+    to its initializers), atomically; external data (``<file>.data``) above protobuf's limit."""
+    path = os.fspath(path)
+    weights = list(weights)
+    if raw_size(model, weights) < EXTERNAL_DATA_THRESHOLD:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                write_model(f, model, weights)  # the weights go from their arrays to the file
+        return path
+    if weights:
+        full = onnx.ModelProto()
+        full.CopyFrom(model)
+        append_initializers(full.graph, weights)
+        model = full
+    # Large model: write model + data into a temporary folder beside ``path``, check the pair,
+    # then move the data file and the model file into place.
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    with tempfile.TemporaryDirectory(prefix=f".{base}.", dir=directory) as tmp_dir:
+        tmp = os.path.join(tmp_dir, base)
+        onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=base + ".data", size_threshold=0)
+        onnx.checker.check_model(tmp, full_check=True)
+        os.replace(os.path.join(tmp_dir, base + ".data"), os.path.join(directory, base + ".data"))
+        os.replace(tmp, path)
+    return path

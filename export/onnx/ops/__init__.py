@@ -8,9 +8,11 @@ unary math, Cast, clip), shape (reshape, slice, pad, tile, split, broadcast), no
 pooling, resize), indexing (Embedding, take, pick, topk/sort, sequence ops), linalg, creation,
 rnn (the fused RNN/LSTM/GRU op), attention (GluonNLP's fused attention, div_sqrt_dim),
 broadcast (broadcast_to/axis/like) and random (uniform/normal draws, multinomial sampling).
-The detection_* and roi modules cover GluonCV's detectors. ``_emit`` holds the small node
+The detection_* and roi modules cover GluonCV's detectors; spatial the spatial-transformer ops
+(GridGenerator, BilinearSampler, SpatialTransformer). ``_emit`` holds the small node
 emitter they share.
 """
 from . import nn, elementwise, shape, norm, activation, reduce, misc  # noqa: F401
 from . import indexing, linalg, creation, rnn, attention, broadcast  # noqa: F401
 from . import detection_nms, detection_boxes, detection_multibox, roi, random  # noqa: F401
+from . import spatial  # noqa: F401

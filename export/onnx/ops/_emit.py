@@ -5,10 +5,13 @@ from ...errors import InvalidInputError, UnsupportedOperatorError
 
 
 class Emitter:
-    """Collect the ONNX nodes of one MXNet node.
+    """Collect the ONNX nodes of one MXNet node (``Emitter(node)``, node an :class:`OpNode`).
 
     ``e("Relu", [x])`` appends a node and returns its (fresh, readable) output name;
-    ``e("Relu", [x], out=node.outputs[0])`` writes one of the MXNet node's outputs.
+    ``e("Relu", [x], out=node.outputs[0])`` writes one of the MXNet node's outputs; keyword
+    arguments are the ONNX attributes. ``e.const``/``e.int64`` add constants, ``e.reshape``
+    and ``e.shape_tensor`` build shapes that keep dynamic axes dynamic; a converter returns
+    ``e.nodes``.
     """
 
     def __init__(self, node):

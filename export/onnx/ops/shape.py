@@ -52,20 +52,24 @@ def expand_dims(node):
 
 @converter("squeeze")
 def squeeze(node):
-    """axis=None squeezes the size-1 axes of the static shape; a dynamic axis of size 1 is an
-    error (squeezing it would make the graph's rank depend on its run-time size). MXNet keeps
-    shape (1,) where every axis is squeezed; ONNX would give a scalar."""
+    """axis=None drops every axis of size 1 at run time: ONNX Squeeze without axes, where an
+    axis is dynamic (a static shape's size-1 axes otherwise); as in MXNet, the output's rank
+    then depends on the run-time sizes (see :func:`..dims.axis_dims`). MXNet keeps shape (1,)
+    where every axis is squeezed; ONNX would give a scalar."""
     shape = node.in_shapes[0]
     axes = attr_tuple(node.attrs, "axis")
+    dynamic = set(node.in_dynamic_axes[0]) if node.in_dims else set()
+    e = Emitter(node)
+    if axes is None and dynamic:
+        if any(d != 1 for i, d in enumerate(shape) if i not in dynamic):
+            e("Squeeze", node.inputs[:1], out=node.outputs[0])
+        else:  # every static axis goes: (1,), not a scalar, when the dynamic ones are 1 too
+            e("Expand", [e("Squeeze", node.inputs[:1]), e.int64([1])], out=node.outputs[0])
+        return e.nodes
     if axes is None:
-        dynamic = set(node.in_dynamic_axes[0]) if node.in_dims else set()
-        if any(shape[i] == 1 for i in dynamic):
-            raise unsupported(node, "squeeze without axis on a dynamic axis of size 1 (e.g. a batch "
-                              "of 1: it would drop that axis)", "pass squeeze(axis=...) or export with a batch > 1")
         axes = [i for i, d in enumerate(shape) if d == 1]
     else:
         axes = sorted(normalize_axis(a, len(shape)) for a in axes)
-    e = Emitter(node)
     if len(axes) == len(shape):  # MXNet: shape (1,), not a scalar
         e("Reshape", [node.inputs[0], e.int64([1])], out=node.outputs[0])
     else:

@@ -1,0 +1,144 @@
+"""A HybridBlock made ready for export and traced: parameters initialized (seeded) when they are
+not, hybridized and warmed up on zeros of its input shapes, then its symbol and params read once."""
+import json
+
+import mxnet as mx
+import numpy as np
+
+from ._errors import check_input_size, mxnet_reason
+from .block_inputs import gluon_input_names, zoo_input_dtypes
+from .errors import InvalidInputError
+
+
+def _uninitialized(net):
+    missing = []
+    for param in net.collect_params().values():
+        try:
+            param.list_ctx()
+        except RuntimeError:
+            if not getattr(param, "_deferred_init", None):
+                missing.append(param)
+    return missing
+
+
+def _net_context(net, missing):
+    """The context the net's parameters live on (warm-up data must go there too), or None."""
+    for param in net.collect_params().values():
+        if param not in missing:
+            return param.list_ctx()[0]
+    return None
+
+
+def _deferred(net):
+    for param in net.collect_params().values():
+        try:
+            param.data()
+        except mx.gluon.parameter.DeferredInitializationError:
+            return True
+    return False
+
+
+# A parameter without an initializer of its own gets the net's default (Xavier) as its
+# ``__init__``, which MXNet applies as a weight init whatever the name: vectors such as a
+# BatchNorm gamma built without one (GluonCV's SSD expansion layers) would fail.
+_BY_SUFFIX = ((("gamma", "running_var", "moving_var"), mx.init.One),
+              (("beta", "bias", "running_mean", "moving_mean"), mx.init.Zero))
+
+
+def _fallback_init(param, default):
+    """The initializer for a parameter with none of its own: by name for norm statistics,
+    scales and biases, Gluon's uniform default for other vectors, else ``default``."""
+    if param.init is not None:
+        return None
+    for suffixes, make in _BY_SUFFIX:
+        if param.name.endswith(suffixes):
+            return make()
+    return mx.init.Uniform() if len(param.shape) < 2 else default
+
+
+def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dtypes=None):
+    """Initialize what is not (under ``seed``), hybridize and run one warm-up forward on zeros
+    of ``input_shapes`` / ``input_dtypes`` (default: the zoo config's dtypes, else float32;
+    ``hybridize=False``: only run the forward when shapes are still deferred, enough to build
+    the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
+    """
+    missing = _uninitialized(net)
+    ctx = ctx or _net_context(net, missing) or mx.cpu()
+    if missing:
+        mx.random.seed(seed)
+        np.random.seed(seed)
+        init = getattr(net, "default_init", None) or mx.init.Xavier()
+        for param in missing:
+            param.initialize(init=_fallback_init(param, init), default_init=init, ctx=ctx)
+    if hybridize:
+        net.hybridize()
+    if hybridize or _deferred(net):
+        dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
+        try:
+            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
+        except mx.base.MXNetError as err:
+            if len(input_shapes) == 1:
+                check_block_input(net, input_shapes[0])  # names the smallest size that fits
+            raise InvalidInputError(f"input shapes {input_shapes} do not fit the net: {mxnet_reason(err)}") from None
+    return bool(missing)
+
+
+input_names = gluon_input_names  # the name callers use
+
+
+def block_symbol(net, count, names=None):
+    """The block's symbol, built as ``HybridBlock.export`` builds it (``names``: its inputs' names
+    instead of Gluon's)."""
+    outputs = net(*[mx.sym.var(n) for n in names or input_names(count)])
+    if isinstance(outputs, (list, tuple)):
+        outputs = mx.sym.Group(list(_flatten(outputs)))
+    return outputs
+
+
+def traced_symbol(net, count):
+    """The symbol Gluon traced when the hybridized block last ran (what ``HybridBlock.export``
+    writes), so a block exported to both formats is traced once; None when it has not run
+    hybridized with ``count`` inputs. (``_cached_graph`` is MXNet's own; 1.9.1 is its final release.)"""
+    cached = getattr(net, "_cached_graph", ())
+    if not cached or len(cached[0]) != count:
+        return None
+    return cached[1]
+
+
+def check_block_input(net, shape):
+    """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
+    the smallest size), ignoring the shapes its params were declared with (those follow the
+    input size the net was built for). Nets with several inputs are not checked here."""
+    if len(zoo_input_dtypes(net) or [None]) != 1:
+        return
+    graph = json.loads(block_symbol(net, 1).tojson())
+    for node in graph["nodes"]:
+        if node["op"] == "null" and node.get("attrs"):
+            node["attrs"].pop("__shape__", None)
+    reason = check_input_size(mx.sym.load_json(json.dumps(graph)), input_names(1)[0], shape)
+    if reason:
+        raise InvalidInputError(f"input shape {tuple(shape)} does not fit the net: {reason}")
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def block_params(net, sym):
+    names = set(sym.list_inputs())
+    return {p.name: p.data().asnumpy() for p in net.collect_params().values() if p.name in names}
+
+
+def trace(net, input_shapes, seed=0, input_dtypes=None):
+    """``(symbol, params)`` of ``net`` with ``len(input_shapes)`` inputs: prepared as
+    :func:`prepare_block` (not hybridized), then the graph Gluon traced when it last ran
+    hybridized (what ``HybridBlock.export`` writes) or a fresh trace."""
+    prepare_block(net, input_shapes, seed=seed, hybridize=False, input_dtypes=input_dtypes)
+    sym = traced_symbol(net, len(input_shapes))
+    if sym is None:
+        sym = block_symbol(net, len(input_shapes))
+    return sym, block_params(net, sym)
