@@ -8,7 +8,8 @@ import re
 
 import mxnet as mx
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+from export.deploy.detection import IMAGENET_MEAN, IMAGENET_STD  # GluonCV's test-time normalisation
+
 DETECTORS = ("ssd_", "yolo3_", "faster_rcnn_", "mask_rcnn_", "center_net_")
 SEQUENCE = 128  # default sequence length of a GluonNLP net's inputs
 
@@ -58,9 +59,8 @@ def gluonnlp_net(name, params, labels=None, kwargs=None, ctx=None):
         net = nlp.model.BERTClassifier(net, num_classes=saved[dense].shape[0],
                                        dropout=0.1 if dense != "classifier.0.weight" else 0.0)
     _load(net, params, ctx)
-    seq = SEQUENCE
-    defaults = {"inputs": [f"inputs:1x{seq}:int32", f"token_types:1x{seq}:int32", "valid_length:1:float32"]}
-    return net, defaults
+    segments = [f"token_types:1x{SEQUENCE}:int32"] if name.startswith("bert_") else []  # RoBERTa, DistilBERT: none
+    return net, {"inputs": [f"inputs:1x{SEQUENCE}:int32", *segments, "valid_length:1:float32"]}
 
 
 def check_name(source, name):
