@@ -102,6 +102,24 @@ def test_symbol_and_params_files_export_that_epoch(module_checkpoint, tmp_path, 
     assert np.abs(got - module_predict(module_checkpoint, x)).max() > 1e-3  # not epoch 3's weights
 
 
+def test_a_channels_last_checkpoint_classifies_images_as_its_channels_first_twin(module_checkpoint, tmp_path, capsys):
+    """--layout NHWC: the same weights behind a transpose take (N, H, W, C); infer.py feeds them so."""
+    sym, arg, aux = mx.model.load_checkpoint(module_checkpoint, 3)
+    channels_last = sym(data=mx.sym.transpose(mx.sym.var("data"), axes=(0, 3, 1, 2)))
+    mx.model.save_checkpoint(str(tmp_path / "nhwc"), 0, channels_last, arg, aux)
+    common = ["--mean", "0.4,0.5,0.6", "--std", "0.2,0.3,0.25", "--out", str(tmp_path / "out")]
+    assert EXPORT.main(["--checkpoint", str(tmp_path / "nhwc"), "--input", "data:1x8x8x3", "--layout", "NHWC", *common]) == 0
+    assert EXPORT.main(["--checkpoint", module_checkpoint, "--input", "data:1x3x8x8", *common]) == 0
+    assert json.loads((tmp_path / "out" / "nhwc" / "manifest.json").read_text())["preprocess"]["input_size"] == [8, 8]
+    picture = str(image(tmp_path / "a.png", (21, 13), seed=5))
+    capsys.readouterr()
+    found = []
+    for name in ("nhwc", "classifier"):
+        assert INFER.main([str(tmp_path / "out" / name), picture, "--top-k", "3", "--json"]) == 0
+        found.append([(t["class"], round(t["prob"], 5)) for t in json.loads(capsys.readouterr().out)["predictions"][0]["top"]])
+    assert found[0] == found[1] and found[0][0][1] > found[0][-1][1]
+
+
 class FeaturesAndIds(HybridBlock):
     """float32 features and int32 token ids (through an Embedding of 50) -> 3 scores."""
 

@@ -35,8 +35,8 @@ def add_arguments(parser):
     own.add_argument("--scale", metavar="X", type=float, help="pixel multiplier (default 1/255: [0, 1])")
     own.add_argument("--resize", metavar="N", type=int, help="shorter side before a centre crop (default: "
                      "a straight resize to the input size)")
-    own.add_argument("--layout", choices=("NCHW",), help="image input layout: NCHW, what MXNet's convolutions "
-                     "take and tools/infer.py feeds")
+    own.add_argument("--layout", choices=("NCHW", "NHWC"), help="image input layout: NCHW (default; what MXNet's "
+                     "convolutions take) or NHWC (channels last)")
     own.add_argument("--labels", metavar="FILE", help="class names, one a line")
 
 
