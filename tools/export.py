@@ -90,13 +90,12 @@ def parse_args(argv=None):
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
     own_model.add_arguments(parser)
-    args = parser.parse_args(argv)
-    own = own_model.check_arguments(parser, args)
+    args = own_model.check_arguments(parser, parser.parse_args(argv))
     if args.params and args.untrained:
         parser.error("give --params or --untrained, not both")
     if args.all and args.model:
         parser.error("give --model or --all, not both")
-    if not args.all and not args.model and not own:
+    if not args.all and not args.model and not args.source:
         args.model = [DEFAULT_MODEL]
     args.format = [f.strip() for f in args.format.split(",") if f.strip()]
     if args.batch == "dynamic":
@@ -111,7 +110,7 @@ def parse_args(argv=None):
     args.dynamic_axes = parse_dynamic_axes(parser, args.dynamic_axes)
     import hybridzoo  # after --help: it loads MXNet
     try:
-        args.names = [args.name] if own else select_models(hybridzoo, args)
+        args.names = [args.name] if args.source else select_models(hybridzoo, args)
     except ValueError as err:
         parser.error(str(err))
     if args.params and len(args.names) != 1:

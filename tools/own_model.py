@@ -41,8 +41,8 @@ def add_arguments(parser):
 
 
 def check_arguments(parser, args):
-    """Usage errors of the flags above; sets ``args.source`` (None: a zoo model) and parses
-    ``--input`` into specs. Returns True when your own model is exported."""
+    """Usage errors of the flags above; sets ``args.source`` (None: a zoo model, else the flag
+    naming your own model) and parses ``--input`` into specs. Returns ``args``."""
     from export.checkpoint import parse_input
 
     given = [s for s in SOURCES if getattr(args, s)]
@@ -54,7 +54,7 @@ def check_arguments(parser, args):
         if own_only:
             parser.error(f"--{own_only[0].replace('_', '-')} is an option of --checkpoint, --symbol, --gluoncv "
                          "or --gluonnlp; add one")
-        return False
+        return args
     if args.model or args.all:
         parser.error(f"give --model/--all or --{args.source}, not both")
     if args.source != "checkpoint" and not args.params:
@@ -81,7 +81,7 @@ def check_arguments(parser, args):
         parser.error("--resize and --scale take positive numbers")
     default = args.checkpoint or args.symbol or args.gluoncv or args.gluonnlp
     args.name = args.name or os.path.basename(default).replace("-symbol.json", "").replace(".json", "")
-    return True
+    return args
 
 
 def _floats(flag, text):
