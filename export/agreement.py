@@ -12,6 +12,7 @@ import mxnet as mx
 import numpy as np
 
 from . import verify
+from .memory import release_memory
 from .block_inputs import gluon_input_names, zoo_dynamic_axes
 from .symbol import export_symbol
 from .to_onnx import export_onnx
@@ -48,6 +49,71 @@ def check(net, makers, input_sets, ctx=None, error=verify.max_error, repeats=0, 
         report["backends"][label] = row
     report["passed"] = all(r["passed"] for r in report["backends"].values())
     return report
+
+
+REFERENCE = "imperative"
+
+
+def described_inputs(net):
+    """True for zoo nets whose config lists their inputs (``zoo_config.inputs``)."""
+    return bool(getattr(getattr(net, "zoo_config", None), "inputs", None))
+
+
+def seeded_inputs(net, shape, batch, seed):
+    """One seeded batch of ``batch``: what the zoo config describes (token ids below the
+    vocabulary, valid lengths within the sequence...), else standard normal float32 of ``shape``
+    (batch axis included, replaced)."""
+    if described_inputs(net):
+        return net.zoo_config.sample_inputs(batch, seed)
+    return [np.random.default_rng(seed).standard_normal((batch,) + tuple(shape[1:])).astype(np.float32)]
+
+
+def error_measure(net):
+    """Element by element, except for zoo detectors, whose NMS-sorted rows are compared as
+    detections (:func:`export.verify_detection.multibox_error`)."""
+    if getattr(getattr(net, "zoo_config", None), "task", None) != "detection":
+        return verify.max_error
+    from .verify_detection import multibox_error
+    return multibox_error
+
+
+def check_artifact(net, shape, batch, seed, prefix=None, onnx_path=None, ctx=None, providers=None,
+                   progress=None):
+    """An artifact folder's agreement report: the imperative net (or a checkpoint's MXNet run, see
+    :func:`mxnet_backends`) vs hybridized, the symbol files at
+    ``prefix`` and the ONNX file at ``onnx_path`` (those given) on one :func:`seeded_inputs` batch,
+    with each backend's median latency; ``report["passed"]`` says whether all agree."""
+    progress = progress or (lambda step: None)
+    measure = error_measure(net)
+    inputs = seeded_inputs(net, shape, batch, seed)
+    release_memory()  # the ONNX writer's arrays, before backends load their copies
+    # The reference runs first (a block's switches hybridization off; "hybridized" switches it back on).
+    (reference_name, reference), *others = mxnet_backends(net, ctx).items()
+    makers = {label: (lambda backend=backend: backend) for label, backend in others}
+    if prefix:
+        names = gluon_input_names(len(inputs))
+        reload = getattr(net, "reload", None) or (lambda prefix, ctx: verify.symbol_backend(prefix, input_names=names,
+                                                                                             ctx=ctx))
+        makers["reloaded symbol"] = lambda: reload(prefix, ctx)
+    if onnx_path:
+        makers["ONNX Runtime"] = lambda: verify.onnx_backend(onnx_path, providers)
+    progress(f"check: {reference_name}")
+    report = check(reference, makers, {0: inputs}, ctx=ctx, error=measure, repeats=3, progress=progress)
+    del report["reference"]
+    report["backends"] = {reference_name: {"max_abs_error": 0.0, "passed": True,
+                                           "latency_ms": report.pop("reference_latency_ms")},
+                          **report["backends"]}
+    report.update(input_shape=list(inputs[0].shape), passed=all(r["passed"] for r in report["backends"].values()))
+    return report
+
+
+def mxnet_backends(net, ctx):
+    """``{name: backend}`` of the MXNet runs, the reference first: a net imperative then hybridized,
+    or what a checkpoint (``export.checkpoint``) names (its symbol bound to an executor)."""
+    if hasattr(net, "mxnet_backends"):
+        return net.mxnet_backends(ctx)
+    return {REFERENCE: verify.block_backend(net, hybridize=False, ctx=ctx),
+            "hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
 
 
 def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,

@@ -51,17 +51,23 @@ def shape_list(input_shape):
 
 
 def block_defaults(net, input_shape=None, input_dtype=None, dynamic_batch=True, dynamic_axes=None):
-    """``(input_shape, input_dtype, dynamic_axes)`` of a block: what the caller gave, else its zoo
-    config's (inputs at batch 1, their dtypes, the dims it declares variable). Shapes come back as
-    a dict by Gluon's input names (``data``; ``data0``...: the forward arguments, which the traced
-    symbol may list in another order)."""
+    """``(input_shapes, input_dtypes, dynamic_axes)`` of a block: what the caller gave, else its
+    zoo config's (inputs at batch 1, their dtypes, the dims it declares variable), else float32.
+    Shapes and dtypes come back as dicts by Gluon's input names (``data``; ``data0``...: the
+    forward arguments, which the traced symbol may list in another order); shapes None when
+    neither the caller nor a config gives them."""
     if input_shape is None:
         input_shape = zoo_input_shape(net)
-    if input_dtype is None:
-        input_dtype = zoo_input_dtypes(net, len(shape_list(input_shape) or ()))
     if dynamic_batch and dynamic_axes is None:
         dynamic_axes = zoo_dynamic_axes(net)
-    if input_shape is not None:
-        shapes = shape_list(input_shape)
-        input_shape = dict(zip(gluon_input_names(len(shapes)), shapes))
-    return input_shape, input_dtype, dynamic_axes
+    if input_shape is None:
+        return None, input_dtype, dynamic_axes
+    shapes = shape_list(input_shape)
+    names = gluon_input_names(len(shapes))
+    if input_dtype is None:
+        input_dtype = zoo_input_dtypes(net, len(shapes)) or "float32"
+    if isinstance(input_dtype, dict):
+        input_dtype = [input_dtype.get(n, "float32") for n in names]
+    elif not isinstance(input_dtype, (list, tuple)):
+        input_dtype = [input_dtype] * len(shapes)
+    return dict(zip(names, shapes)), dict(zip(names, input_dtype)), dynamic_axes

@@ -6,7 +6,7 @@ import mxnet as mx
 import numpy as np
 
 from ._errors import check_input_size, mxnet_reason
-from .block_inputs import gluon_input_names, zoo_input_dtypes
+from .block_inputs import gluon_input_names
 from .errors import InvalidInputError
 
 
@@ -56,11 +56,12 @@ def _fallback_init(param, default):
     return mx.init.Uniform() if len(param.shape) < 2 else default
 
 
-def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dtypes=None):
+def prepare_block(net, input_shapes, input_dtypes, seed=0, ctx=None, hybridize=True):
     """Initialize what is not (under ``seed``), hybridize and run one warm-up forward on zeros
-    of ``input_shapes`` / ``input_dtypes`` (default: the zoo config's dtypes, else float32;
-    ``hybridize=False``: only run the forward when shapes are still deferred, enough to build
-    the symbol). Returns ``True`` when we initialized parameters (the weights are then random).
+    of ``input_shapes`` / ``input_dtypes`` (one per input, see
+    :func:`export.block_inputs.block_defaults`; ``hybridize=False``: only run the forward when
+    shapes are still deferred, enough to build the symbol). Returns ``True`` when we initialized
+    parameters (the weights are then random).
     """
     missing = _uninitialized(net)
     ctx = ctx or _net_context(net, missing) or mx.cpu()
@@ -73,9 +74,8 @@ def prepare_block(net, input_shapes, seed=0, ctx=None, hybridize=True, input_dty
     if hybridize:
         net.hybridize()
     if hybridize or _deferred(net):
-        dtypes = input_dtypes or zoo_input_dtypes(net, len(input_shapes)) or ["float32"] * len(input_shapes)
         try:
-            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, dtypes)])
+            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, input_dtypes)])
         except mx.base.MXNetError as err:
             if len(input_shapes) == 1:
                 check_block_input(net, input_shapes[0])  # names the smallest size that fits
@@ -108,9 +108,7 @@ def traced_symbol(net, count):
 def check_block_input(net, shape):
     """Raise ValueError when ``shape`` does not fit the block's architecture (too small: naming
     the smallest size), ignoring the shapes its params were declared with (those follow the
-    input size the net was built for). Nets with several inputs are not checked here."""
-    if len(zoo_input_dtypes(net) or [None]) != 1:
-        return
+    input size the net was built for). For nets of one input."""
     graph = json.loads(block_symbol(net, 1).tojson())
     for node in graph["nodes"]:
         if node["op"] == "null" and node.get("attrs"):
@@ -133,11 +131,11 @@ def block_params(net, sym):
     return {p.name: p.data().asnumpy() for p in net.collect_params().values() if p.name in names}
 
 
-def trace(net, input_shapes, seed=0, input_dtypes=None):
+def trace(net, input_shapes, input_dtypes, seed=0):
     """``(symbol, params)`` of ``net`` with ``len(input_shapes)`` inputs: prepared as
     :func:`prepare_block` (not hybridized), then the graph Gluon traced when it last ran
     hybridized (what ``HybridBlock.export`` writes) or a fresh trace."""
-    prepare_block(net, input_shapes, seed=seed, hybridize=False, input_dtypes=input_dtypes)
+    prepare_block(net, input_shapes, input_dtypes, seed=seed, hybridize=False)
     sym = traced_symbol(net, len(input_shapes))
     if sym is None:
         sym = block_symbol(net, len(input_shapes))

@@ -11,7 +11,7 @@ import numpy as np
 from mxnet.gluon import HybridBlock
 
 from . import blocks
-from .block_inputs import block_defaults, shape_list
+from .block_inputs import block_defaults
 from .errors import InvalidInputError
 from .inputs import InputSpec, resolve_inputs
 from .metadata import model_metadata
@@ -44,7 +44,7 @@ def resolve(source, input_shape=None, input_dtype=None, epoch=None, seed=0, dyna
         if not input_shape:
             raise InvalidInputError("input_shape is required for a HybridBlock without a zoo_config, "
                                     "e.g. input_shape=(1, 3, 224, 224) (batch axis included)")
-        sym, params = blocks.trace(source, shape_list(input_shape), seed=seed)
+        sym, params = blocks.trace(source, list(input_shape.values()), list(input_dtype.values()), seed=seed)
         src = Source(sym, params, getattr(source, "zoo_name", None), getattr(source, "zoo_config", None))
     else:
         sym, params, files, manifest = read_source(source, epoch)

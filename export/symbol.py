@@ -7,7 +7,7 @@ import mxnet as mx
 
 from .files import manifest as manifests
 from . import blocks
-from .block_inputs import zoo_input_dtypes, zoo_input_shape
+from .block_inputs import block_defaults, gluon_input_names
 from .errors import InvalidInputError
 
 
@@ -23,12 +23,12 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     ``manifest`` (a file name in the prefix's folder, merged into an existing one of the same
     model; ``None`` to skip) records shapes, preprocessing and sha256s.
     """
-    shapes = input_shape or zoo_input_shape(net)
+    shapes, dtypes, _ = block_defaults(net, input_shape or None, dynamic_batch=False)
     if shapes is None:
         raise InvalidInputError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
-    shapes = [tuple(shapes)] if isinstance(shapes[0], int) else [tuple(s) for s in shapes]
-    initialized = blocks.prepare_block(net, shapes, seed=seed, ctx=ctx)
+    shapes, dtypes = list(shapes.values()), list(dtypes.values())
+    initialized = blocks.prepare_block(net, shapes, dtypes, seed=seed, ctx=ctx)
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)
@@ -41,8 +41,8 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
     paths = {"symbol": os.path.join(directory, names[0]), "params": os.path.join(directory, names[1])}
     if manifest:
         paths["manifest"] = os.path.join(directory, manifest)
-        manifests.write(paths["manifest"], symbol_manifest(net, shapes, directory, names, initialized, seed),
-                        merge_existing=True)
+        info = symbol_manifest(net, shapes, dtypes, directory, names, initialized, seed)
+        manifests.write(paths["manifest"], info, merge_existing=True)
     return paths
 
 
@@ -58,11 +58,10 @@ def _normalize_versions(path):
         json.dump(graph, f, indent=2)
 
 
-def symbol_manifest(net, shapes, directory, names, initialized, seed):
+def symbol_manifest(net, shapes, dtypes, directory, names, initialized, seed):
     """The manifest of freshly written symbol files (outputs inferred from the symbol)."""
     sym = mx.sym.load(os.path.join(directory, names[0]))
-    in_names = blocks.input_names(len(shapes))
-    dtypes = zoo_input_dtypes(net, len(shapes)) or ["float32"] * len(shapes)
+    in_names = gluon_input_names(len(shapes))
     _, out_shapes, _ = sym.infer_shape(**dict(zip(in_names, shapes)))
     _, out_types, _ = sym.infer_type(**dict(zip(in_names, dtypes)))
     inputs = [manifests.io_entry(n, s, t) for n, s, t in zip(in_names, shapes, dtypes)]

@@ -2,7 +2,7 @@
 
 Exporting model after model in one process keeps memory that nothing in Python can release:
 MXNet's native allocations grow with every model (from 0.35 GB after the first to 1.5-1.8 GB by
-the 59th, with no array or session alive; README, Memory), so ``tools/export.py --all`` peaked
+the 59th, with no array or session alive; docs/performance.md, Memory), so ``tools/export.py --all`` peaked
 at 1.35x its largest single model. A worker process that is replaced when it has grown bounds a
 batch export by about its largest model, at the cost of one process start (3 s) per replacement.
 

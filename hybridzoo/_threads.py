@@ -5,7 +5,7 @@ MXNet 1.9.1 assumes hyper-threading and starts half the cores as OpenMP threads
 ONNX Runtime uses them all. Its OpenMP threads spin while they wait for work, which on a
 machine with other busy processes made training 6-19x slower (lenet_bn epoch: 18.6-47.9 s
 spinning, 2.5-3.0 s with ``OMP_WAIT_POLICY=PASSIVE``), while PASSIVE cost inference at most
-1.7x (python tools/bench_threads.py; README, Threads). OpenMP reads both settings when libmxnet
+1.7x (python tools/bench_threads.py; docs/performance.md, Threads). OpenMP reads both settings when libmxnet
 loads, so this must run before the first ``import mxnet``.
 
 Override: set ``OMP_NUM_THREADS`` (or ``MXNET_OMP_MAX_THREADS``) or ``OMP_WAIT_POLICY``

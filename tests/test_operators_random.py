@@ -145,8 +145,8 @@ def test_multinomial_of_one_distribution(opset, tmp_path):
     mx.sym.sample_multinomial(mx.sym.var("data")),
 ], ids=["uniform", "normal_like", "multinomial"])
 def test_newer_opsets_write_valid_onnx_that_onnx_runtime_cannot_run_yet(sym, tmp_path):
-    """The README says files at opsets 22-23 need opset <= 21 in ONNX Runtime: when a release
-    adds the kernels this test fails, and the README and RUNNABLE_OPSET should follow."""
+    """docs/detectors.md says files at opsets 22-23 need opset <= 21 in ONNX Runtime: when a release
+    adds the kernels this test fails, and docs/detectors.md and RUNNABLE_OPSET should follow."""
     path = tmp_path / "random.onnx"
     export_onnx((sym, {}), path, input_shape={"data": (2, 3)}, opset=MAX_OPSET)
     onnx.checker.check_model(str(path), full_check=True)

@@ -78,4 +78,4 @@ def test_installed_commands_run_from_the_venv(venv):
     assert "best test accuracy" in out.stdout and (tmp / "run" / "best.params").is_file()
     run([bin_dir / "hybridzoo-bench", "--models", "softmax_regression", "--repeats", "1", "--min-time", "0.01",
          "--batch-sizes", "1", "--no-peer", "--out", tmp / "bench"], tmp, env)
-    assert (tmp / "bench" / "bench.md").is_file()
+    assert (tmp / "bench" / "zoo.md").is_file()

@@ -7,14 +7,18 @@
   python tools/bench.py --models 'resnet*' --threads 1 --no-peer --out bench/resnets
   python tools/bench.py --set detection                  # SSD, YOLOv3, Faster R-CNN (tools/bench_detection.py)
 
+Run it from the repository root: each set writes its Markdown table to docs/benchmarks/ (zoo.md,
+nlp.md, detection.md; the zoo set also zoo.png, git-ignored), where the docs link it; --out DIR
+writes elsewhere (bench/ is git-ignored).
+
 For each model, in one process: the same weights (seeded init, randomized BatchNorm) run as
 an imperative and a hybridized Gluon net, and in ONNX Runtime from our ``export_onnx`` file and
 from ``mx.onnx.export_model``'s file (the peer) made from the same symbol files. Backends are
 measured interleaved (round robin, order rotated each round); each figure is the median over
 rounds of the mean call time within a round. MXNet (OMP_NUM_THREADS) and ONNX Runtime
-(intra_op_num_threads) get the same thread count. Writes ``bench.md`` (Markdown table, machine
-and versions) and ``bench.png`` (bar chart) to ``--out``. Exit status: 0 done, 2 a usage error
-(e.g. an unknown model), 130 interrupted (Ctrl-C).
+(intra_op_num_threads) get the same thread count. Writes ``zoo.md`` (Markdown table: date, command,
+machine and versions) and ``zoo.png`` (bar chart) to ``--out`` (default docs/benchmarks/). Exit
+status: 0 done, 2 a usage error (e.g. an unknown model), 130 interrupted (Ctrl-C).
 
 This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx.mapping``,
 which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
@@ -30,6 +34,7 @@ import types
 from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
 
 EXTRA_MODELS = ("resnet50", "densenet121")
+DEFAULT_OUT = os.path.join("docs", "benchmarks")  # where the docs link the tables (docs/benchmarks/README.md)
 
 
 def parse_args(argv=None):
@@ -47,7 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--opset", metavar="N", type=int, help="opset for our export (default: the exporter's)")
     parser.add_argument("--no-peer", action="store_true", help="skip mx2onnx")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="weights seed (default 0)")
-    parser.add_argument("--out", metavar="DIR", default="bench", help="folder for bench.md and bench.png (default bench/)")
+    parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
+                        help="folder for the set's table: zoo.md and zoo.png, nlp.md or detection.md (default docs/benchmarks/)")
     args = parser.parse_args(argv)
     try:
         args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -343,7 +349,7 @@ def run(args, argv=None):
     if args.set == "nlp":
         return _main_nlp(args, argv)
     if args.set == "detection":
-        return _detection(args)
+        return _detection(args, argv)
     try:
         models = select_models(hybridzoo, args.models)
     except ValueError as err:
@@ -359,41 +365,46 @@ def run(args, argv=None):
                          "export_peer": bench.export_peer, "times": times,
                          "error": bench.agreement(2, args.seed)})
             del bench
-    command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    os.makedirs(args.out, exist_ok=True)
-    table = markdown(rows, args.batch_sizes, machine_line(threads), command.strip())
-    with open(os.path.join(args.out, "bench.md"), "w", encoding="utf-8") as f:
-        f.write(table)
-    chart(rows, args.batch_sizes, os.path.join(args.out, "bench.png"))
-    print(table)
-    print(f"wrote {os.path.join(args.out, 'bench.md')} and bench.png")
+    write_table(markdown(rows, args.batch_sizes, machine_line(threads), command_line(argv)), args.out, "zoo.md",
+                "the zoo set, ours vs mx2onnx vs MXNet")
+    chart(rows, args.batch_sizes, os.path.join(args.out, "zoo.png"))
+    print(f"wrote {os.path.join(args.out, 'zoo.png')}")
     return 0
+
+
+def command_line(argv):
+    """The command as a reader would type it, for the table's header."""
+    return ("python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
 
 
 def _main_nlp(args, argv):
     from hybridzoo_tools import bench_nlp as nlp
     with tempfile.TemporaryDirectory() as workdir:
         rows = nlp.run(args, workdir, sys.modules[__name__])
-    command = "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_table(nlp.markdown(rows, machine_line(args.threads), command.strip(), sys.modules[__name__]),
-                args.out, "bench_nlp.md")
+    write_table(nlp.markdown(rows, machine_line(args.threads), command_line(argv), sys.modules[__name__]),
+                args.out, "nlp.md", "GluonNLP (--set nlp), ours vs mx2onnx vs MXNet")
     return 0
 
 
-def _detection(args):
+def _detection(args, argv):
     """The detection set, from tools/bench_detection.py."""
     from hybridzoo_tools import bench_detection
-    write_table(bench_detection.run(args, measure, machine_line), args.out, "detection.md")
+    write_table(bench_detection.run(args, measure, machine_line), args.out, "detection.md",
+                "detectors (--set detection), ours vs mx2onnx vs MXNet", command=command_line(argv))
     return 0
 
 
-def write_table(text, folder, name):
-    """Print a set's Markdown table and keep it in ``folder/name``."""
+def write_table(text, folder, name, title, command=None):
+    """Print a set's Markdown table and keep it in ``folder/name`` under a dated title (and the
+    command, when ``text`` does not name it): the file docs/benchmarks/ links."""
+    head = f"# Benchmark: {title}, {time.strftime('%Y-%m-%d')}\n\n"
+    if command:
+        head += f"Command: `{command}`\n\n"
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+        f.write(head + text)
+    print(head + text)
     print(f"wrote {path}")
 
 

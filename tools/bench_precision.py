@@ -9,7 +9,8 @@ included, is the export figure); weights come from ``runs/<model>-digits`` when 
 wrote it, and the export then measures FP32 and INT8 accuracy on the digits test split. ImageNet
 models calibrate on crops of scikit-learn's two bundled photographs (``--calib``). Latency:
 FP32 and INT8 in one process on the same threads, interleaved rounds, medians; ratio > 1 means
-INT8 is faster. Writes ``precision.md`` to ``--out``.
+INT8 is faster. Writes ``precision.md`` (dated, with the command and the machine) to ``--out``,
+default docs/benchmarks/ (run it from the repository root), where docs/precision.md links it.
 """
 import argparse
 import json
@@ -21,9 +22,11 @@ import tempfile
 import time
 
 from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools.bench import write_table
 
 DEFAULT_MODELS = "lenet_bn,resnet18,resnet50,densenet121,vgg11,mobilenet1_0,mobilenet_v2_1_0"
 PHOTO_CROPS = 64
+DEFAULT_OUT = os.path.join("docs", "benchmarks")  # where the docs link the tables (docs/benchmarks/README.md)
 
 
 def parse_args(argv=None):
@@ -33,7 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=10, help="interleaved rounds per batch size (default 10)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="ONNX Runtime threads, both variants (default: all cores)")
     parser.add_argument("--runs", default="runs", help="folder of tools/train.py runs (default runs/)")
-    parser.add_argument("--out", default="bench", help="folder for precision.md (default bench/)")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="folder for precision.md (default docs/benchmarks/)")
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -119,11 +122,9 @@ def main(argv=None):
         for name in args.models:
             rows.append(measure(name, args, work, photos))
             print(table(rows[-1:], args.batch_sizes)[-1], flush=True)
-    text = "\n".join([machine(args), "", *table(rows, args.batch_sizes)]) + "\n"
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "precision.md"), "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+    text = "\n".join([f"Machine: {machine(args)}", "", *table(rows, args.batch_sizes)]) + "\n"
+    command = ("python tools/bench_precision.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    write_table(text, args.out, "precision.md", "INT8 vs FP32 (tools/bench_precision.py)", command=command)
     return 0
 
 

@@ -72,7 +72,7 @@ def parse_args(argv=None):
     out.add_argument("--no-optimize", action="store_true", help="keep the ONNX graph one-to-one (no BatchNorm folding)")
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
-    low = parser.add_argument_group("precision variants (beside model.onnx; see README \"INT8 and FP16\")")
+    low = parser.add_argument_group("precision variants (beside model.onnx; see docs/precision.md)")
     low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
                      "calibrated on the weights' training split (digits for D2L models) or --calib")
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
@@ -200,6 +200,7 @@ def remove_if_empty(folder):
 
 def build(hybridzoo, name, args, ctx):
     """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
+    from export.block_inputs import zoo_input_dtypes
     from export.blocks import check_block_input
     from hybridzoo import weights
     from hybridzoo.seeded import init_model
@@ -208,7 +209,8 @@ def build(hybridzoo, name, args, ctx):
                                 ("input_size", args.input_size)) if v is not None}
     net = hybridzoo.get_model(name, **kwargs)
     net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
-    check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))  # too small: name the smallest size
+    if len(zoo_input_dtypes(net) or [None]) == 1:  # one input: too small names the smallest size
+        check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))
     source = args.params or (None if args.untrained else weights.find_trained_run(name))
     if source is None:
         # Seeded init with BatchNorm statistics randomized, so the agreement check exercises

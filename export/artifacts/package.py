@@ -17,15 +17,13 @@ import json
 import os
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..files import manifest as manifests
-from .. import agreement, verify
+from .. import agreement
 from ..errors import AgreementError, InvalidInputError  # noqa: F401  (AgreementError re-exported)
 from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
-from ..block_inputs import gluon_input_names as _input_names
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -33,7 +31,6 @@ FORMATS = ("symbol", "onnx")
 ONNX_NAME = "model.onnx"
 REPORT_NAME = "report.json"
 CHECK_BATCH = 3  # verification batch for a dynamic-batch export: not the export's batch of 1
-REFERENCE = "imperative"
 
 
 @dataclass
@@ -44,7 +41,7 @@ class Artifact:
     report: dict
 
 
-def stages(formats=FORMATS, check=True, precision=False, references=(REFERENCE, "hybridized")):
+def stages(formats=FORMATS, check=True, precision=False, references=(agreement.REFERENCE, "hybridized")):
     """The steps :func:`export_artifact` reports to ``progress``, in order (``references``: the
     MXNet runs checked first; a symbol checkpoint's: ``("MXNet",)``)."""
     symbol, onnx = "symbol" in formats, "onnx" in formats
@@ -87,14 +84,20 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     if not sample:
         raise InvalidInputError(f"{name}: input_shape is required for a net without a zoo_config, e.g. (3, 224, 224)")
     shape = (batch or 1,) + sample
-    if input_shape is None and _described_inputs(net):  # token ids, lengths, states...: the config's
+    if input_shape is None and agreement.described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
     target = os.path.join(out_dir, name)
     with staged_dir(target) as staging:
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
                                progress, dynamic_axes)
-        check_batch = batch or _check_batch(dynamic_axes, len(shape) if isinstance(shape, list) else 1)
-        report = _check(net, staging, name, shape, formats, check_batch, seed, ctx, providers, progress) if check else None
+        report = None
+        if check:
+            prefix = os.path.join(staging, name) if "symbol" in formats else None
+            onnx_path = os.path.join(staging, ONNX_NAME) if "onnx" in formats else None
+            check_batch = batch or _check_batch(dynamic_axes, len(shape) if isinstance(shape, list) else 1)
+            report = agreement.check_artifact(net, shape, check_batch, seed, prefix, onnx_path, ctx, providers,
+                                              progress)
+            report["model"] = name
         variants = {}
         if precision is not None and (report is None or report["passed"]):
             progress("precision variants")
@@ -134,64 +137,12 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
     return files
 
 
-def _check(net, staging, name, shape, formats, batch, seed, ctx, providers, progress):
-    """Agreement report: max |backend - imperative| per backend on one seeded random batch
-    (standard normal, or what the zoo config describes: token ids, valid lengths...)."""
-    if _described_inputs(net):
-        inputs = net.zoo_config.sample_inputs(batch or CHECK_BATCH, seed)
-    else:
-        inputs = [np.random.default_rng(seed).standard_normal((batch or CHECK_BATCH,) + shape[1:]).astype(np.float32)]
-    release_memory()  # the ONNX writer's arrays, before backends load their copies
-    # The reference runs first (a block's switches hybridization off; "hybridized" switches it back on).
-    (reference_name, reference), *others = _mxnet_backends(net, ctx).items()
-    makers = {label: (lambda backend=backend: backend) for label, backend in others}
-    if "symbol" in formats:
-        prefix, names = os.path.join(staging, name), _input_names(len(inputs))
-        reload = getattr(net, "reload", None) or (lambda prefix, ctx: verify.symbol_backend(prefix, input_names=names,
-                                                                                             ctx=ctx))
-        makers["reloaded symbol"] = lambda: reload(prefix, ctx)
-    if "onnx" in formats:
-        makers["ONNX Runtime"] = lambda: verify.onnx_backend(os.path.join(staging, ONNX_NAME), providers)
-    progress(f"check: {reference_name}")
-    report = agreement.check(reference, makers, {0: inputs}, ctx=ctx, error=_error_measure(net), repeats=3,
-                             progress=progress)
-    del report["reference"]
-    report["backends"] = {reference_name: {"max_abs_error": 0.0, "passed": True,
-                                           "latency_ms": report.pop("reference_latency_ms")},
-                          **report["backends"]}
-    report.update(model=name, input_shape=list(inputs[0].shape),
-                  passed=all(r["passed"] for r in report["backends"].values()))
-    return report
-
-
 def _check_batch(dynamic_axes, count):
     """The verification batch of a dynamic-batch export: CHECK_BATCH, or 1 when ``dynamic_axes``
     leaves some input's batch fixed (it replaces the dynamic batch of the inputs it leaves out)."""
     if dynamic_axes is not None and (len(dynamic_axes) < count or any(0 not in a for a in dynamic_axes.values())):
         return 1
     return CHECK_BATCH
-
-
-def _mxnet_backends(net, ctx):
-    """``{name: backend}`` of the MXNet runs, the reference first (a checkpoint names its own)."""
-    if hasattr(net, "mxnet_backends"):
-        return net.mxnet_backends(ctx)
-    return {REFERENCE: verify.block_backend(net, hybridize=False, ctx=ctx),
-            "hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
-
-
-def _error_measure(net):
-    """Element by element, except for zoo detectors, whose NMS-sorted rows are compared as
-    detections (:func:`export.verify_detection.multibox_error`)."""
-    if getattr(getattr(net, "zoo_config", None), "task", None) != "detection":
-        return verify.max_error
-    from ..verify_detection import multibox_error
-    return multibox_error
-
-
-def _described_inputs(net):
-    """True for zoo nets whose config lists their inputs (``zoo_config.inputs``)."""
-    return bool(getattr(getattr(net, "zoo_config", None), "inputs", None))
 
 
 def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):

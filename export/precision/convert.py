@@ -40,7 +40,7 @@ from ..errors import InvalidInputError
 
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 POSITIONS = ("first", "last")
-DEFAULT_KEEP_FP32 = ()  # README "INT8 and FP16": what quantizing everything costs on digits
+DEFAULT_KEEP_FP32 = ()  # docs/precision.md: what quantizing everything costs on digits
 
 
 def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
