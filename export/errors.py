@@ -34,6 +34,10 @@ class WorkerError(ExportError, ChildProcessError):
     """The process exporting a model ended without a result (killed, out of memory)."""
 
 
+class WorkerTimeoutError(WorkerError):
+    """A job ran past its time limit; its process was ended."""
+
+
 class InputTooSmallError(InvalidInputError):
     """The input is smaller than the net's layers (kernels, pooling windows) can take."""
 
@@ -62,6 +66,6 @@ class AgreementError(ExportError, RuntimeError):
         return type(self), (self.name, self.report)
 
 
-__all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError", "WorkerError",
+__all__ = ["ExportError", "InvalidInputError", "InvalidTypeError", "MissingFileError", "MissingDependencyError", "WorkerError", "WorkerTimeoutError",
            "InputTooSmallError",
            "UnsupportedOperatorError", "PrecisionError", "AgreementError"]

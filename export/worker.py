@@ -15,7 +15,9 @@ import os
 import pickle
 import signal
 
-from .errors import WorkerError
+import time
+
+from .errors import WorkerError, WorkerTimeoutError
 
 GROWTH = 256 * 2 ** 20  # bytes a worker may keep beyond what it kept after its first job
 
@@ -83,8 +85,8 @@ class Worker:
     result or raises its exception here. The child is replaced when the memory it keeps after a
     job exceeds what it kept after its first by ``growth`` bytes. Use as a context manager."""
 
-    def __init__(self, growth=GROWTH):
-        self.growth = growth
+    def __init__(self, growth=GROWTH, env=None):
+        self.growth, self.env = growth, dict(env or {})
         self._process = self._conn = self._first = None
         self._ready = False
 
@@ -99,10 +101,17 @@ class Worker:
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(target=_serve, args=(child_conn,), daemon=True)
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child ignores Ctrl-C until it can
-        try:                                                     # handle it (no traceback mid-import)
+        saved = {k: os.environ.get(k) for k in self.env}       # handle it (no traceback mid-import)
+        os.environ.update(self.env)  # the child's environment (read before it imports MXNet)
+        try:
             self._process.start()
         finally:
             signal.signal(signal.SIGINT, previous)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         child_conn.close()
         self._first, self._ready = None, False
 
@@ -116,8 +125,14 @@ class Worker:
             self._conn.close()
             self._process = None
 
-    def _receive(self):
+    def _receive(self, deadline=None):
         while True:
+            if deadline is not None and not self._conn.poll(max(0.0, deadline - time.monotonic())):
+                self._process.kill()
+                self._process.join()
+                self._conn.close()
+                self._process = None
+                raise WorkerTimeoutError("the job ran past its time limit; its process was ended")
             try:
                 message = self._conn.recv()
             except EOFError:
@@ -130,13 +145,16 @@ class Worker:
                 return message
             self._ready = True
 
-    def run(self, func, *args, target=None):
+    def run(self, func, *args, target=None, timeout=None):
+        """``func(*args, relay)`` in the child; ``timeout`` seconds at most (then
+        :class:`~export.errors.WorkerTimeoutError`, and the next job gets a new process)."""
         if self._process is None:
             self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
         self._conn.send((func, args))
         try:
             while True:
-                kind, payload, *kept = self._receive()
+                kind, payload, *kept = self._receive(deadline)
                 if kind == "call":
                     method, call_args, kwargs = payload
                     if target is not None:

@@ -136,3 +136,18 @@ def test_no_import_cycles_between_modules():
         if node not in state:
             visit(node, [node])
     assert not cycles, cycles
+
+
+@pytest.mark.parametrize("path", _modules("export/files"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_floor_of_export_imports_nothing_above_it(path):
+    """``export/files/`` (atomic io, staging, manifests, versions) is the floor: it may use only
+    itself and the exception family."""
+    own = [m for m in _imported_modules(path) if m.startswith("export.")]
+    assert all(m.startswith(("export.files", "export.errors")) for m in own), own
+
+
+@pytest.mark.parametrize("path", [p for p in _modules("export") if "artifacts" not in p.parts],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_top_of_export_builds_artifact_folders(path):
+    """``export/artifacts/`` (the model folder, its Triton layout) is the top: nothing below imports it."""
+    assert not [m for m in _imported_modules(path) if m.startswith("export.artifacts")]

@@ -96,3 +96,40 @@ def test_a_child_that_dies_is_one_clear_error_and_the_next_job_gets_a_new_one(wo
     with pytest.raises(ChildProcessError, match="exit status 3"):
         worker.run(die, 3)
     assert worker.run(pid) != before
+
+
+def sleep_then_return(seconds, relay=None):
+    import time
+    time.sleep(seconds)
+    return "woke"
+
+
+def environment(name):
+    return os.environ.get(name)
+
+
+def exit_with(code):
+    os._exit(code)
+
+
+def test_a_job_past_its_time_limit_ends_with_its_process_and_the_next_gets_a_new_one():
+    import time
+    from export.errors import WorkerTimeoutError
+    with Worker() as worker:
+        first = worker.run(pid)
+        start = time.monotonic()
+        with pytest.raises(WorkerTimeoutError):
+            worker.run(sleep_then_return, 60, timeout=1)
+        assert time.monotonic() - start < 30
+        assert worker.run(pid) != first
+
+
+def test_the_tools_isolated_runner_reports_results_timeouts_crashes_and_sets_the_environment():
+    from hybridzoo_tools import _cli
+    assert _cli.run_isolated(sleep_then_return, 0) == "woke"
+    assert _cli.run_isolated(sleep_then_return, 60, timeout=1) == {"status": "timeout", "detail": "over 1 s"}
+    crashed = _cli.run_isolated(exit_with, 3)
+    assert crashed["status"] == "crash" and "exit status 3" in crashed["detail"]
+    assert "HYBRIDZOO_TEST_VALUE" not in os.environ
+    assert _cli.run_isolated(environment, "HYBRIDZOO_TEST_VALUE", env={"HYBRIDZOO_TEST_VALUE": "7"}) == "7"
+    assert "HYBRIDZOO_TEST_VALUE" not in os.environ

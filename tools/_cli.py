@@ -99,3 +99,23 @@ def _catch_sigterm():
         return signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     except ValueError:  # not the main thread (a test calling main()): leave it alone
         return None
+
+
+def _without_relay(func, args, relay):
+    return func(*args)
+
+
+def run_isolated(func, *args, timeout=None, env=None):
+    """``func(*args)`` in a fresh child process (:class:`export.worker.Worker`), so a crash, a
+    hang or leaked native memory ends with the job: its result, or ``{"status": "timeout" |
+    "crash", "detail": one line}``. ``env`` is added to the child's environment (read before it
+    imports MXNet, e.g. ``OMP_NUM_THREADS``). ``func`` must be a module-level function."""
+    from export.errors import WorkerTimeoutError
+    from export.worker import Worker
+    with Worker(env=env) as worker:
+        try:
+            return worker.run(_without_relay, func, args, timeout=timeout)
+        except WorkerTimeoutError:
+            return {"status": "timeout", "detail": f"over {timeout} s"}
+        except Exception as err:  # noqa: BLE001 (a WorkerError or the job's own: its result)
+            return {"status": "crash", "detail": one_line(err)[:300]}

@@ -9,18 +9,19 @@ Each model trains with its digits recipe (hybridzoo.train.DATASET_RECIPES) on th
 optimistic); "final" is the last epoch's test accuracy. Wall time includes data preparation
 and per-epoch evaluation. Targets: >= 0.93 each, lenet_bn >= 0.97, each under 5 minutes.
 """
-import argparse
 import os
 import time
 
 import hybridzoo
+
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 from hybridzoo import train
 
 MODELS = ("softmax_regression", "mlp", "mlp_dropout", "lenet", "lenet_bn")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=hybridzoo.list_models(),
                         metavar="MODEL", help=f"default: {' '.join(MODELS)}")
     parser.add_argument("--out", default=os.path.join("runs", "accuracy"), help="parent of the run directories")

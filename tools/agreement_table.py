@@ -10,7 +10,6 @@ dynamic-batch file (sequence models: other lengths too), optimized and one-to-on
 A detector's detections are compared as detections (paired by class above a score threshold;
 the last column counts them) and its tensors before NMS element by element.
 """
-import argparse
 import sys
 import tempfile
 
@@ -44,7 +43,7 @@ def main(pattern="*"):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern over model names (default: all)")
     return parser.parse_args(argv)
 

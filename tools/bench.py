@@ -17,13 +17,12 @@ from ``mx.onnx.export_model``'s file (the peer) made from the same symbol files.
 measured interleaved (round robin, order rotated each round); each figure is the median over
 rounds of the mean call time within a round. MXNet (OMP_NUM_THREADS) and ONNX Runtime
 (intra_op_num_threads) get the same thread count. Writes ``zoo.md`` (Markdown table: date, command,
-machine and versions) and ``zoo.png`` (bar chart) to ``--out`` (default docs/benchmarks/). Exit
-status: 0 done, 2 a usage error (e.g. an unknown model), 130 interrupted (Ctrl-C).
+machine and versions) and ``zoo.png`` (bar chart) to ``--out`` (default docs/benchmarks/).
+Exit status: 0 done, 2 a usage error (e.g. an unknown model), 130 interrupted (Ctrl-C).
 
 This is the only place that imports mx2onnx: MXNet 1.9.1's exporter needs ``onnx.mapping``,
 which current onnx removed, so ``_install_onnx_mapping_shim`` recreates it from onnx.helper.
 """
-import argparse
 import os
 import platform
 import sys
@@ -31,16 +30,14 @@ import tempfile
 import time
 import types
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 EXTRA_MODELS = ("resnet50", "densenet121")
 DEFAULT_OUT = os.path.join("docs", "benchmarks")  # where the docs link the tables (docs/benchmarks/README.md)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], usage="%(prog)s [--models LIST] [options]",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = _cli.parser_from_doc(__doc__, usage="%(prog)s [--models LIST] [options]", epilog_title="examples")
     parser.add_argument("--set", choices=("zoo", "nlp", "detection"), default="zoo",
                         help="zoo: the zoo's models (default); nlp: GluonNLP BERT-base and a standard LSTM LM "
                              "(tools/bench_nlp.py); detection: SSD, YOLOv3, Faster R-CNN, batch 1 (tools/bench_detection.py)")

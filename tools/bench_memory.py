@@ -13,7 +13,6 @@ kernel's ru_maxrss of the process (os.wait4: itself or its largest child) and th
 resident memory over the process and its children, sampled ten times a second (shared library
 pages count once per process, so the sum errs high).
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -21,14 +20,14 @@ import tempfile
 import threading
 import time
 
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LARGEST = ("vgg19_bn", "vgg19", "resnet152", "densenet201")  # the largest of each big family
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = _cli.parser_from_doc(__doc__, epilog_title="examples")
     parser.add_argument("--models", nargs="+", default=list(LARGEST), metavar="NAME",
                         help=f"single exports to measure (default: {' '.join(LARGEST)})")
     parser.add_argument("--no-all", action="store_true", help="skip tools/export.py --all")

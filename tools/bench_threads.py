@@ -18,15 +18,13 @@ import subprocess
 import sys
 import time
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 POLICIES = ("default", "ACTIVE", "PASSIVE")  # default: OMP_WAIT_POLICY unset (libgomp's own)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = _cli.parser_from_doc(__doc__, epilog_title="examples")
     parser.add_argument("--rounds", metavar="N", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--load", metavar="N", type=int, help="busy processes while loaded (default: one per core)")
     parser.add_argument("--worker", choices=("mxnet", "ort"), help=argparse.SUPPRESS)

@@ -17,19 +17,17 @@ Prints a Markdown table; exit status 1 when any model fails.
 """
 import argparse
 import fnmatch
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("models", nargs="*", help="names or wildcards (default: all 29)")
     parser.add_argument("--size", type=int, default=512, help="square input side (default 512)")
     parser.add_argument("--rois", type=int, default=100, help="R-CNN proposals kept, 0: GluonCV's own (default 100)")
@@ -38,8 +36,6 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per backend (default 5)")
     parser.add_argument("--spread", action="store_true", help="also measure MXNet MKLDNN vs reference kernels")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per model (default 1800)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)          # child: one model
-    parser.add_argument("--raw-out", help=argparse.SUPPRESS)      # child: save MXNet raw tensors
     return parser.parse_args(argv)
 
 
@@ -52,7 +48,8 @@ def select(patterns):
 
 
 def check(args):
-    """Child process: one model -> one JSON line."""
+    """One model (``args.one``) in a child process: its table row (``args.raw_out``: only save
+    MXNet's raw tensors there)."""
     import hybridzoo  # noqa: F401  (thread count before mxnet)
     import mxnet as mx
     import numpy as np
@@ -113,20 +110,14 @@ def _dynamic_size(net, batch, path, opset):
 
 
 def run_child(name, args, raw_out=None, env=None):
-    command = [sys.executable, os.path.abspath(__file__), "--one", name, "--size", str(args.size),
-               "--rois", str(args.rois), "--threads", str(args.threads), "--repeats", str(args.repeats)]
-    command += ["--opset", str(args.opset)] if args.opset else []
-    command += ["--raw-out", raw_out] if raw_out else []
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), **(env or {}))
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"status": f"timeout after {args.timeout}s"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        errors = [line for line in done.stderr.splitlines() if "Error" in line] or done.stderr.splitlines()[-1:]
-        return {"status": (errors[-1] if errors else f"exit {done.returncode}")[:200]}
-    return json.loads(lines[-1])
+    """:func:`check` of one model in a process of its own, with MXNet's threads (and ``env``) set
+    before it starts; a crash or a timeout comes back as ``{"status": reason}``."""
+    one = argparse.Namespace(**{**vars(args), "one": name, "raw_out": raw_out})
+    result = _cli.run_isolated(check, one, timeout=args.timeout,
+                               env={"OMP_NUM_THREADS": str(args.threads), **(env or {})})
+    if set(result) == {"status", "detail"}:
+        return {"status": f"{result['status']}: {result['detail']}"[:200]}
+    return result
 
 
 def spread(name, args):
@@ -144,9 +135,6 @@ def spread(name, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.one:
-        print(json.dumps(check(args)))
-        return 0
     names = select(args.models)
     print(f"input 1x3x{args.size}x{args.size}, R-CNN proposals {args.rois or 'GluonCV default'}, "
           f"{args.threads} threads, opset {args.opset or 'default'}\n")

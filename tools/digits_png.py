@@ -7,14 +7,14 @@
 Images are resized to --size exactly as in training (before normalisation); none of them
 was seen in training (they come from the fixed test split of hybridzoo.data.digits_split).
 """
-import argparse
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 import hybridzoo  # noqa: F401  (sets MXNet's threads before hybridzoo.data imports it)
 from hybridzoo import data
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--out", default="artifacts/digits", help="folder for the PNG files")
     parser.add_argument("--count", type=int, default=10, help="how many test digits (max 360)")
     parser.add_argument("--size", type=int, default=28, help="side in pixels (the model's input size)")

@@ -14,17 +14,15 @@ Where MXNet's own float32 output is far from its float64 output (deep nets ampli
 ONNX Runtime is judged against the float64 output instead, with MXNet's own float32 error as
 the yardstick. Prints one line per model and a summary; exit status 1 when any model fails.
 """
-import argparse
 import contextlib
 import fnmatch
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 # The lists of MXNet 1.9.1's tests/python-pytest/onnx/test_onnxruntime_cv.py (detection is
 # swept with the detectors' own tool).
@@ -213,24 +211,15 @@ def check(family, name, size=None):
 
 
 def run_one(family, name, size, timeout):
-    """Run one model in a child process; returns its result dict."""
-    command = [sys.executable, os.path.abspath(__file__), "--child", family, name, str(size or 0)]
+    """Run one model in a child process of its own; returns its result dict."""
     start = time.perf_counter()
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "detail": f"over {timeout} s"}
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
-    if not lines:
-        tail = [l for l in proc.stderr.strip().splitlines() if l.strip()][-1:] or ["no output"]
-        return {"status": "crash", "detail": tail[0][:300], "seconds": time.perf_counter() - start}
-    return json.loads(lines[-1][len("RESULT "):])
+    result = _cli.run_isolated(check, family, name, size, timeout=timeout)
+    result.setdefault("seconds", round(time.perf_counter() - start, 1))
+    return result
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES),
                         help="a family to run (repeatable; default all)")
     parser.add_argument("--model", action="append", help="name or wildcard (repeatable)")
@@ -238,12 +227,7 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=900, help="seconds per model")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--list", action="store_true", help="print the model names and exit")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # family name size: one model
     args = parser.parse_args(argv)
-    if args.child:
-        family, name, size = args.child
-        print("RESULT " + json.dumps(check(family, name, int(size) or None)), flush=True)
-        return 0
 
     families = args.family or sorted(FAMILIES)
     todo = [(f, n) for f in families for n in FAMILIES[f]

@@ -10,16 +10,17 @@ Gluon net each loads from); classes and input channels come from the file. Write
 OUT/best.params + best.json (default OUT: runs/MODEL-gluon), which get_model(MODEL,
 pretrained=OUT) and tools/export.py --params load.
 """
-import argparse
 import os
 import sys
 
 import hybridzoo
+
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 from hybridzoo import gluon_weights
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--model", required=True, help="hybridzoo name, e.g. resnet50_v1")
     parser.add_argument("params", help="the .params file saved from the Gluon net")
     parser.add_argument("--out", help="checkpoint folder (default runs/MODEL-gluon)")

@@ -14,17 +14,14 @@ dynamic file. Random weights (offline, ``pretrained=False``, vocabularies of the
 sizes), ``--layers`` layers instead of the published depth. Each case runs in its own process;
 exit status 1 when any fails.
 """
-import argparse
 import fnmatch
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder and its export.py off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder and its export.py off sys.path
 
 RTOL = 1e-4
 F32 = "float32"
@@ -226,30 +223,17 @@ def check(case, layers):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--case", action="append", help="name or wildcard (repeatable; default all)")
     parser.add_argument("--layers", type=int, default=2, help="layers per model (default 2)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per case")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # one case, in this process
     args = parser.parse_args(argv)
-    if args.child:
-        print("RESULT " + json.dumps(check(args.child, args.layers)), flush=True)
-        return 0
     todo = [c for c in CASES if not args.case or any(fnmatch.fnmatchcase(c, p) for p in args.case)]
     if not todo:
         parser.error(f"no case matches; the cases are {', '.join(CASES)}")
     failed = 0
     for case in todo:
-        command = [sys.executable, os.path.abspath(__file__), "--child", case, "--layers", str(args.layers)]
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
-            lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
-            result = json.loads(lines[-1][7:]) if lines else {
-                "status": "crash", "detail": (proc.stderr.strip().splitlines() or ["no output"])[-1][:240]}
-        except subprocess.TimeoutExpired:
-            result = {"status": "timeout", "detail": f"over {args.timeout} s"}
+        result = _cli.run_isolated(check, case, args.layers, timeout=args.timeout)  # a process per case
         failed += result["status"] != "pass"
         print(f"{result['status']:8s} {case:26s} {result['detail']}", flush=True)
     print(f"\n{len(todo) - failed}/{len(todo)} pass")

@@ -10,10 +10,9 @@ Writes --out (default runs/MODEL-DATASET): best.params + best.json, loaded by
 hybridzoo.get_model(MODEL, pretrained=...) and tools/export.py --params. The library is
 hybridzoo.sequence_train; image classifiers train with tools/train.py.
 """
-import argparse
 import sys
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder off sys.path)
+from hybridzoo_tools import _cli  # first: keeps this folder off sys.path
 import hybridzoo  # noqa: F401  (before mxnet: sets the OpenMP thread count)
 from hybridzoo import sequence_train
 
@@ -22,7 +21,7 @@ MODELS = sequence_train.TRAINABLE
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser_from_doc(__doc__)
     parser.add_argument("--model", required=True, choices=MODELS)
     parser.add_argument("--out", help="run directory (default runs/MODEL-DATASET)")
     parser.add_argument("--epochs", type=int, help="default: 30 (classifier), 20 (language models)")
