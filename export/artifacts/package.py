@@ -65,8 +65,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest. ``precision``
     (an ``export.precision.PrecisionPlan``) adds INT8/FP16 copies of model.onnx, checked against
     it when ``check``; the manifest lists them under ``variants``, the report under ``precision``.
-    ``net`` may also be a checkpoint (:class:`export.checkpoint.model.Checkpoint`): it writes its
-    own files and names the MXNet runs it is checked against.
+    ``net`` may also be a checkpoint (:class:`export.checkpoint.model.Checkpoint`, see
+    :func:`export.export_checkpoint`): it writes its own files and names the MXNet runs it is
+    checked against.
     ``progress(step)`` is called as each of :func:`stages` starts. ``finish(folder, manifest)``
     runs on the complete folder before it is renamed into place (e.g. a Triton entry made from
     it): if it raises, the artifact is discarded too.

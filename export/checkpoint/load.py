@@ -1,14 +1,11 @@
-"""``export_checkpoint``: your own MXNet checkpoint -> a verified artifact folder.
-
-The checkpoint becomes one :class:`~.model.Checkpoint` (symbol, params, input specs, what
-deployment needs) and goes through :func:`export.artifacts.package.export_artifact`, as zoo nets
-do: same files, same agreement check, nothing written when it fails.
+"""``load_checkpoint``: your own MXNet checkpoint (files, a Symbol, or a Gluon net with its weights)
+as one :class:`~.model.Checkpoint`: symbol, params, input specs, what deployment needs.
+:func:`export.export_checkpoint` (``export/artifacts/checkpoint.py``) exports it.
 """
 import inspect
 import os
 import re
 
-from ..artifacts.package import export_artifact
 from ..errors import InvalidInputError, InvalidTypeError
 from ..blocks import block_params, block_symbol, prepare_block
 from ..model_files import read_source
@@ -20,32 +17,9 @@ from .specs import as_specs
 PREPROCESS_KEYS = ("mean", "std", "scale", "resize", "layout")
 
 
-def export_checkpoint(source, params=None, inputs=None, out_dir="artifacts", name=None, epoch=None,
-                      preprocess=None, labels=None, task=None, **options):
-    """Export a checkpoint into ``out_dir/<name>`` and return the :class:`Artifact`.
-
-    ``source``: a prefix (``model`` for ``model-symbol.json`` + ``model-NNNN.params``, the newest
-    epoch unless ``epoch``), a ``-symbol.json`` file or a ``Symbol`` with ``params`` (a ``.params``
-    file or a dict; or ``load_checkpoint``'s ``(Symbol, arg, aux)``), a Gluon
-    ``HybridBlock`` with its weights loaded (e.g. a fine-tuned GluonCV/GluonNLP net), or the
-    :class:`~.model.Checkpoint` :func:`load_checkpoint` made of one of those.
-    ``inputs``: ``"NAME:SHAPE[:DTYPE]"`` texts, :class:`~.specs.CheckpointInput`\\ s or ``{name: shape}``;
-    a symbol's inputs left out are read from what was recorded with it (the manifest.json of
-    :func:`export.export_symbol`, ``__shape__`` attrs); a block's are its forward arguments, in
-    order. ``preprocess`` (``mean``, ``std``, ``scale``, ``resize``, ``layout``), ``labels`` (class
-    names) and ``task`` (``"detection"`` for GluonCV's ids/scores/boxes) go into the manifest and
-    the ONNX metadata for tools/infer.py. ``name`` defaults to the prefix's basename. Other
-    ``options`` are :func:`export_artifact`'s (``formats``, ``opset``, ``batch``, ``dynamic_axes``,
-    ``precision``, ``check``, ``ctx``, ``providers``, ``progress``, ``finish``...).
-    """
-    if not isinstance(source, Checkpoint):
-        source = load_checkpoint(source, params, inputs, name, epoch, preprocess, labels, task)
-    return export_artifact(source, out_dir, source.zoo_name, weights=source.weights, **options)
-
-
 def load_checkpoint(source, params=None, inputs=None, name=None, epoch=None, preprocess=None, labels=None,
                     task=None):
-    """The :class:`Checkpoint` :func:`export_checkpoint` exports (which also takes one)."""
+    """The :class:`Checkpoint` ``export.export_checkpoint`` exports (arguments as there)."""
     given = as_specs(inputs)
     if _is_block(source):
         src, block = _trace(source, given, name), source
