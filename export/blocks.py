@@ -1,5 +1,8 @@
 """A HybridBlock made ready for export and traced: parameters initialized (seeded) when they are
-not, hybridized and warmed up on zeros of its input shapes, then its symbol and params read once."""
+not, hybridized and warmed up on zeros of its input shapes, then its symbol and params read once.
+A block written against MXNet's numpy interface (``F.np``/``F.npx``) is traced in numpy mode
+on numpy symbols; its symbol comes back as a legacy ``Symbol`` like any other."""
+import contextlib
 import json
 
 import mxnet as mx
@@ -7,7 +10,51 @@ import numpy as np
 
 from ._errors import check_input_size, mxnet_reason
 from .block_inputs import gluon_input_names
-from .errors import InvalidInputError
+from .errors import InvalidInputError, UnsupportedOperatorError
+
+
+def is_numpy_block(net):
+    """True for a block written against MXNet's numpy interface (``F.np``/``F.npx``): built or
+    called under ``npx.set_np()``, a ``@mx.util.use_np`` class, or with numpy-array params."""
+    if mx.util.is_np_array():
+        return True
+    call = type(net).__call__
+    while call is not None:  # use_np wraps every method of a class in _with_np_array
+        if getattr(getattr(call, "__code__", None), "co_name", "") == "_with_np_array":
+            return True
+        call = getattr(call, "__wrapped__", None)
+    for param in net.collect_params().values():
+        data = getattr(param, "_data", None)
+        if data:
+            return isinstance(data[0], mx.np.ndarray)
+    return False
+
+
+@contextlib.contextmanager
+def block_mode(net):
+    """Numpy shape and array semantics while tracing a numpy-interface block; else unchanged."""
+    if not is_numpy_block(net):
+        yield False
+        return
+    with mx.util.np_shape(True), mx.util.np_array(True):
+        yield True
+
+
+def check_hybridizable(net):
+    """A Gluon 2.0-style block (``forward`` calling ``np.*`` on arrays, no ``hybrid_forward``)
+    has no symbol in MXNet 1.9.1: its deferred-compute tracing arrived with MXNet 2.0."""
+    cls = type(net)
+    if cls.forward is not mx.gluon.HybridBlock.forward and \
+            cls.hybrid_forward is mx.gluon.HybridBlock.hybrid_forward:
+        raise UnsupportedOperatorError(
+            f"{cls.__name__} defines forward() (Gluon 2.0 style), which MXNet {mx.__version__} "
+            "cannot trace into a symbol (deferred compute came with MXNet 2.0); write it as "
+            "hybrid_forward(self, F, x) with F.np / F.npx in place of np / npx")
+
+
+def _zeros(shape, ctx, dtype):
+    make = mx.np.zeros if mx.util.is_np_array() else mx.nd.zeros
+    return make(shape, ctx=ctx, dtype=dtype)
 
 
 def _uninitialized(net):
@@ -75,7 +122,7 @@ def prepare_block(net, input_shapes, input_dtypes, seed=0, ctx=None, hybridize=T
         net.hybridize()
     if hybridize or _deferred(net):
         try:
-            net(*[mx.nd.zeros(shape, ctx=ctx, dtype=dtype) for shape, dtype in zip(input_shapes, input_dtypes)])
+            net(*[_zeros(shape, ctx, dtype) for shape, dtype in zip(input_shapes, input_dtypes)])
         except mx.base.MXNetError as err:
             if len(input_shapes) == 1:
                 check_block_input(net, input_shapes[0])  # names the smallest size that fits
@@ -87,12 +134,17 @@ input_names = gluon_input_names  # the name callers use
 
 
 def block_symbol(net, count, names=None):
-    """The block's symbol, built as ``HybridBlock.export`` builds it (``names``: its inputs' names
-    instead of Gluon's)."""
-    outputs = net(*[mx.sym.var(n) for n in names or input_names(count)])
-    if isinstance(outputs, (list, tuple)):
-        outputs = mx.sym.Group(list(_flatten(outputs)))
-    return outputs
+    """The block's symbol, built as ``HybridBlock.export`` builds it (a legacy ``Symbol``;
+    a numpy-interface block is traced on numpy symbols in numpy mode); ``names``: its inputs'
+    names instead of Gluon's."""
+    check_hybridizable(net)
+    with block_mode(net) as numpy:
+        inputs = [mx.sym.var(n) for n in names or input_names(count)]
+        outputs = net(*[x.as_np_ndarray() for x in inputs] if numpy else inputs)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    outputs = [o.as_nd_ndarray() if numpy else o for o in _flatten(outputs)]
+    return outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
 
 
 def traced_symbol(net, count):
@@ -102,7 +154,7 @@ def traced_symbol(net, count):
     cached = getattr(net, "_cached_graph", ())
     if not cached or len(cached[0]) != count:
         return None
-    return cached[1]
+    return cached[1].as_nd_ndarray() if isinstance(cached[1], mx.sym.np._Symbol) else cached[1]
 
 
 def check_block_input(net, shape):
@@ -135,7 +187,8 @@ def trace(net, input_shapes, input_dtypes, seed=0):
     """``(symbol, params)`` of ``net`` with ``len(input_shapes)`` inputs: prepared as
     :func:`prepare_block` (not hybridized), then the graph Gluon traced when it last ran
     hybridized (what ``HybridBlock.export`` writes) or a fresh trace."""
-    prepare_block(net, input_shapes, input_dtypes, seed=seed, hybridize=False)
+    with block_mode(net):
+        prepare_block(net, input_shapes, input_dtypes, seed=seed, hybridize=False)
     sym = traced_symbol(net, len(input_shapes))
     if sym is None:
         sym = block_symbol(net, len(input_shapes))

@@ -28,6 +28,12 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None,
         raise InvalidInputError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
     shapes, dtypes = list(shapes.values()), list(dtypes.values())
+    with blocks.block_mode(net):  # a numpy-interface net is traced in numpy mode
+        return _export(net, prefix, shapes, dtypes, epoch, seed, ctx, manifest)
+
+
+def _export(net, prefix, shapes, dtypes, epoch, seed, ctx, manifest):
+    """export_symbol's work, in the block's array mode."""
     initialized = blocks.prepare_block(net, shapes, dtypes, seed=seed, ctx=ctx)
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))

@@ -18,6 +18,8 @@ import uuid
 
 import mxnet as mx
 
+from .trusted import inside
+
 FORMAT = "hybridzoo-params/1"
 BEST = "best"  # a run directory's best checkpoint: best.params + best.json
 
@@ -99,7 +101,7 @@ def resolve_params(path, name=None):
     if os.path.isdir(path):
         path = os.path.join(path, BEST + ".params")
     elif path.endswith(".json"):
-        path = os.path.join(os.path.dirname(path), read_json(path, "manifest").get("params", ""))
+        path = _params_named_by(path)
     if not os.path.isfile(path):
         hint = f" for {name!r}" if name else ""
         raise FileNotFoundError(f"no parameters{hint} at {path}: pass a .params file (from tools/train.py "
@@ -107,14 +109,24 @@ def resolve_params(path, name=None):
     return path
 
 
-def read_json(path, what):
+def _params_named_by(manifest):
+    """The params file a checkpoint manifest names, refused unless it is inside its folder."""
+    return inside(os.path.dirname(manifest), read_json(manifest, "manifest", dict).get("params"), manifest)
+
+
+def read_json(path, what, kind=None):
+    """The JSON document at ``path``; with ``kind`` (e.g. dict), refused when it is another type."""
     try:
         with open(path) as f:
-            return json.load(f)
+            document = json.load(f)
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} {path} not found") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{what} {path} is not valid JSON ({err}); re-create it with tools/train.py") from None
+    if kind is not None and not isinstance(document, kind):
+        raise ValueError(f"{what} {path} holds a JSON {type(document).__name__}, not an object; "
+                         "re-create it with tools/train.py")
+    return document
 
 
 def read_manifest(params_path):
@@ -124,11 +136,16 @@ def read_manifest(params_path):
         raise FileNotFoundError(
             f"{params_path} has no manifest ({path}), so its model and hash cannot be checked; "
             "use parameters written by tools/train.py, or load them yourself with net.load_parameters")
-    return read_json(path, "manifest")
+    return read_json(path, "manifest", dict)
 
 
 def verify(manifest, params_path, name, classes=None):
-    """Raise ValueError when the checkpoint is not ``name``'s, has other classes, or was altered."""
+    """Raise ValueError when the checkpoint is not ``name``'s, has other classes, or was altered,
+    or when its manifest names another file than ``params_path`` or one outside its folder."""
+    named = inside(os.path.dirname(params_path), manifest.get("params"), manifest_path(params_path))
+    if os.path.realpath(named) != os.path.realpath(params_path):
+        raise ValueError(f"{manifest_path(params_path)} is the manifest of {manifest.get('params')!r}, not of "
+                         f"{params_path}; keep each NAME.params beside its own NAME.json")
     trained = manifest.get("model")
     if trained != name:
         raise ValueError(f"{params_path} holds parameters of {trained!r}, not {name!r}: "

@@ -13,6 +13,8 @@ import numpy as np
 from mxnet import base, gluon, nd
 from PIL import Image
 
+from .guards import check_batch_size
+
 DATASETS = ("digits", "fashion_mnist")
 DEFAULT_FASHION_MNIST_DIR = os.path.join(base.data_dir(), "datasets", "fashion-mnist")
 FASHION_MNIST_FILES = {
@@ -185,6 +187,7 @@ def image_loaders(dataset, config, batch_size, workers=0, data_dir=None, shard=(
     index, count = shard
     if count > 1:
         train = train.shard(count, index)
+    check_batch_size(batch_size, len(train), dataset, count > 1)  # else no batch at all: nothing to learn from
     return (gluon.data.DataLoader(train, batch_size, shuffle=True, last_batch="rollover",
                                   num_workers=workers),
             gluon.data.DataLoader(test, batch_size, shuffle=False, num_workers=workers))

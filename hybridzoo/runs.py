@@ -8,7 +8,7 @@ replace it (:func:`check_new_run`), so no run is lost or mixed with another.
 import json
 import os
 
-from . import checkpoint
+from . import checkpoint, trusted
 from .config import DATASET_LABELS
 
 LAST = "last"
@@ -69,24 +69,60 @@ def save_best(net, out, identity, best, history, params_unchanged=False):
 
 
 def save_last(net, trainer, out, identity, best, history):
-    params = os.path.join(out, LAST + ".params")
+    """Write last.states, last.params and, after them, last.json with the sha256 of both."""
+    params, states = os.path.join(out, LAST + ".params"), os.path.join(out, LAST + ".states")
+    manifest = dict(run_manifest(identity, best, history), history=history, best=best)
     try:
-        checkpoint.save_trainer_states(trainer, os.path.join(out, LAST + ".states"))
+        checkpoint.save_trainer_states(trainer, states)
+        manifest.update(states=os.path.basename(states), states_sha256=checkpoint.sha256_file(states))
     except AssertionError:  # distributed stores keep optimizer state on the servers
         pass
-    manifest = dict(run_manifest(identity, best, history), history=history, best=best)
-    checkpoint.save_checkpoint(net, params, manifest)
+    return checkpoint.save_checkpoint(net, params, manifest)
+
+
+def save_epoch(net, trainer, out, identity, best, history, new_best, replaces=()):
+    """One epoch's files: best.* (when ``new_best``), last.*, its log line and the curves.
+    ``replaces`` are an earlier run's files (``--overwrite``): those this epoch does not rewrite
+    go once its checkpoint is written, so the earlier run is gone only when this one has one."""
+    if new_best:
+        save_best(net, out, identity, best, history)
+    last = save_last(net, trainer, out, identity, best, history)
+    stale = {LOG_FILE} | (set() if "states" in last else {LAST + ".states"})
+    for name in set(replaces) & stale:
+        os.remove(os.path.join(out, name))
+    append_log(os.path.join(out, LOG_FILE), dict(history[-1], model=identity["model"], dataset=identity["dataset"]))
+    plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{identity['model']} on {identity['dataset']}")
+
+
+def what_is_kept(out, history, earlier):
+    """What the run folder holds after a run stopped early: the earlier run, an epoch, or nothing."""
+    if earlier:
+        return f"{out} keeps the earlier run it held"
+    if history:
+        return f"{out} keeps epoch {history[-1]['epoch']}, the last finite one"
+    return "no checkpoint was written"
 
 
 def read_resume(path):
+    """The last.json of the run at ``path`` (a run folder or the file), its params verified, with
+    ``run_dir``, ``params_path`` and ``states_path`` (None when the run recorded no states) added."""
     last = os.path.join(path, LAST + ".json") if os.path.isdir(path) else path
     if not os.path.isfile(last):
         raise FileNotFoundError(f"nothing to resume at {path}: expected a run directory holding "
                                 f"{LAST}.json/{LAST}.params written by tools/train.py")
-    state = checkpoint.read_json(last, "checkpoint")
-    checkpoint.verify(state, os.path.join(os.path.dirname(last), state["params"]), state["model"])
-    state["run_dir"] = os.path.dirname(os.path.abspath(last))
-    return state
+    state = checkpoint.read_json(last, "checkpoint", dict)
+    for key, kind in (("model", str), ("dataset", str), ("recipe", dict), ("history", list)):
+        if not isinstance(state.get(key), kind):
+            raise ValueError(f"{last} has no {key} ({kind.__name__}), so it was not written by tools/train.py; "
+                             "start a new run with --out DIR")
+    folder = os.path.dirname(os.path.abspath(last))
+    params = trusted.inside(folder, state.get("params"), last)
+    checkpoint.verify(state, params, state.get("model"))
+    states = state.get("states")
+    if states is None and os.path.isfile(os.path.join(folder, LAST + ".states")):
+        states = LAST + ".states"  # written by a version that recorded no hash: refused when loaded
+    return dict(state, run_dir=folder, params_path=params,
+                states_path=trusted.inside(folder, states, last) if states is not None else None)
 
 
 def append_log(path, record):

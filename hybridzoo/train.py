@@ -16,69 +16,16 @@ import dataclasses
 import os
 import random
 import time
-from typing import Optional
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
-from . import checkpoint, data, runs, weights
-from .registry import get_config, get_model
+from . import checkpoint, data, guards, runs, trusted, weights
+from .recipes import DATASET_RECIPES, KVSTORES, OPTIMIZERS, Recipe  # noqa: F401  (re-exported)
+from .registry import get_model
 from .runs import CURVES_FILE, LAST, LOG_FILE, RunExistsError, plot_curves  # noqa: F401  (re-exported)
-
-OPTIMIZERS = ("sgd", "adam")
-KVSTORES = ("local", "device", "dist_sync", "dist_async")
-
-
-# Per-dataset recipes where the config's (D2L's Fashion-MNIST) recipe does not transfer: the
-# 1,437 training digits make only 6 steps per epoch at batch 256, so digits trains with small
-# batches for more epochs. Accuracies these reach: tools/accuracy_table.py.
-DATASET_RECIPES = {
-    "digits": {
-        "softmax_regression": dict(lr=0.1, batch_size=32, epochs=20),
-        "mlp": dict(lr=0.1, batch_size=32, epochs=20),
-        "mlp_dropout": dict(lr=0.1, batch_size=32, epochs=30),
-        "lenet": dict(lr=0.9, batch_size=32, epochs=30),
-        "lenet_bn": dict(lr=0.3, batch_size=32, epochs=30),
-    },
-}
-
-
-@dataclasses.dataclass
-class Recipe:
-    """How to train: the config's D2L recipe unless overridden."""
-
-    lr: float
-    batch_size: int
-    epochs: int
-    wd: float = 0.0
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    resize: Optional[int] = None
-    seed: int = 0
-    kvstore: str = "device"
-    workers: int = 0
-
-    @classmethod
-    def from_config(cls, config, **overrides):
-        """The config's lr/batch size/epochs/resize, with every non-None override applied."""
-        recipe = cls(lr=config.lr, batch_size=config.batch_size, epochs=config.epochs, resize=config.resize)
-        return recipe.replace(**overrides)
-
-    @classmethod
-    def for_model(cls, name, dataset, **overrides):
-        """The recipe for ``name`` on ``dataset``: the config's, then :data:`DATASET_RECIPES`, then overrides."""
-        tuned = DATASET_RECIPES.get(dataset, {}).get(name, {})
-        return cls.from_config(get_config(name), **tuned).replace(**overrides)
-
-    def replace(self, **overrides):
-        recipe = dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
-        if recipe.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {recipe.optimizer!r}: choose {' or '.join(OPTIMIZERS)}")
-        if recipe.kvstore not in KVSTORES:
-            raise ValueError(f"unknown kvstore {recipe.kvstore!r}: choose one of {', '.join(KVSTORES)}")
-        return recipe
 
 
 def resolve_context(name="auto"):
@@ -135,8 +82,9 @@ def evaluate(net, loader, ctx):
     return correct / max(total, 1)
 
 
-def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True):
-    """One pass over ``loader`` with softmax cross-entropy; return ``(mean loss, accuracy)``."""
+def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True, epoch=None):
+    """One pass over ``loader`` with softmax cross-entropy; return ``(mean loss, accuracy)``.
+    A loss that is no longer finite stops it before the step that would spread it to the weights."""
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     loss_sum = correct = total = 0.0
     with tqdm(loader, desc=desc, disable=not progress, leave=False, unit="batch") as bar:
@@ -146,8 +94,10 @@ def train_epoch(net, loader, trainer, ctx, scale=1, desc="train", progress=True)
                 out = net(x)
                 loss = loss_fn(out, y)
             loss.backward()
+            batch_loss = float(loss.sum().asscalar())
+            guards.check_loss(batch_loss, epoch, trainer.learning_rate)
             trainer.step(x.shape[0] * scale)
-            loss_sum += float(loss.sum().asscalar())
+            loss_sum += batch_loss
             correct += float((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
             total += x.shape[0]
             bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.3f}")
@@ -162,7 +112,9 @@ def fit(net, trainer, train_loader, test_loader, ctx, epochs, start_epoch=0, sca
     for epoch in range(start_epoch + 1, epochs + 1):
         started = time.perf_counter()
         loss, train_acc = train_epoch(net, train_loader, trainer, ctx, scale,
-                                      desc=f"epoch {epoch}/{epochs}", progress=progress)
+                                      desc=f"epoch {epoch}/{epochs}", progress=progress, epoch=epoch)
+        guards.check_loss(loss, epoch, trainer.learning_rate)  # a sum of finite losses can overflow
+        guards.check_weights(net, epoch, trainer.learning_rate)
         record = {"epoch": epoch, "train_loss": loss, "train_accuracy": train_acc,
                   "test_accuracy": evaluate(net, test_loader, ctx),
                   "seconds": time.perf_counter() - started, "lr": trainer.learning_rate}
@@ -204,6 +156,8 @@ def build_net(name, resize=None, ctx=None, seed=0):
         net.zoo_config = net.zoo_config.with_(input_size=resize, resize=resize)
     mx.random.seed(seed)
     net.initialize(getattr(net, "default_init", None) or mx.init.Xavier(), ctx=ctx)
+    if resize:
+        guards.check_input_size(net, resize)
     net.hybridize()
     return net
 
@@ -217,7 +171,8 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     recipe. ``out`` is the run directory (default ``runs/NAME-DATASET``). ``resume`` is a run
     directory or its ``last.json``: training continues after its last epoch up to ``epochs``,
     with its parameters, optimizer state and recipe (overrides still apply). Without it, a folder
-    that already holds a run raises :class:`RunExistsError`; ``overwrite`` deletes that run first.
+    that already holds a run raises :class:`RunExistsError`; ``overwrite`` replaces that run once
+    this one has written its first checkpoint (a failure or Ctrl-C before then keeps it).
     """
     started = time.perf_counter()
     state = runs.read_resume(resume) if resume else None
@@ -227,7 +182,11 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
                              f"not {name} on {dataset}")
         if out and os.path.abspath(out) != state["run_dir"]:
             raise ValueError(f"--resume continues in {state['run_dir']}; drop --out {out} or copy the run there")
-        recipe = Recipe(**state["recipe"]).replace(**overrides)
+        try:
+            recipe = Recipe(**state["recipe"]).replace(**overrides)
+        except TypeError as err:  # a field this version does not know, or one missing
+            raise ValueError(f"--resume {resume}: its recipe does not fit this version ({err}); "
+                             "start a new run with --out DIR") from None
         out = state["run_dir"]
     else:
         recipe = Recipe.for_model(name, dataset, **overrides)
@@ -238,8 +197,6 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     kvstore = create_kvstore(recipe.kvstore)
     rank, workers = (kvstore.rank, kvstore.num_workers) if not isinstance(kvstore, str) else (0, 1)
     writer = rank == 0  # in a cluster only the first worker writes files
-    for file in earlier if writer else ():  # --overwrite: no file of the earlier run survives
-        os.remove(os.path.join(out, file))
 
     net = build_net(name, recipe.resize, context, recipe.seed)
     config = net.zoo_config
@@ -248,9 +205,8 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     trainer = make_trainer(net, recipe, kvstore)
     history, best = [], None
     if state is not None:
-        net.load_parameters(os.path.join(state["run_dir"], LAST + ".params"), ctx=context)
-        _resume_optimizer(trainer, os.path.join(state["run_dir"], LAST + ".states"),
-                          state["recipe"]["optimizer"], recipe)
+        net.load_parameters(state["params_path"], ctx=context)
+        _resume_optimizer(trainer, state, recipe)
         history, best = state["history"], state.get("best")
 
     preprocess = data.preprocessing_spec(config)
@@ -260,20 +216,22 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
                 "recipe": dataclasses.asdict(recipe), "seed": recipe.seed, "context": str(context)}
 
     def on_epoch(record):
-        nonlocal best
+        nonlocal best, earlier
         history.append(record)
         if not writer:
             return
         with checkpoint.uninterrupted():  # Ctrl-C waits: the folder is always one whole epoch
-            if best is None or record["test_accuracy"] > best["test_accuracy"]:
-                best = dict(record)
-                runs.save_best(net, out, identity, best, history)
-            runs.save_last(net, trainer, out, identity, best, history)
-            runs.append_log(os.path.join(out, LOG_FILE), dict(record, model=name, dataset=dataset))
-            plot_curves(history, os.path.join(out, CURVES_FILE), title=f"{name} on {dataset}")
+            new_best = best is None or record["test_accuracy"] > best["test_accuracy"]
+            best = dict(record) if new_best else best
+            # --overwrite: the earlier run's files go only now, replaced by this first checkpoint
+            runs.save_epoch(net, trainer, out, identity, best, history, new_best, replaces=earlier)
+            earlier = []
 
-    fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
-        scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
+    try:
+        fit(net, trainer, train_loader, test_loader, context, recipe.epochs, start_epoch=len(history),
+            scale=step_scale(kvstore), progress=progress, on_epoch=on_epoch)
+    except guards.DivergedError as err:
+        raise guards.DivergedError(f"{err}; {runs.what_is_kept(out, history, earlier)}") from None
     best_params = os.path.join(out, checkpoint.BEST + ".params")
     manifest = {}
     if writer and best is not None:  # record the final accuracies in the best manifest too
@@ -281,11 +239,13 @@ def train(name, dataset="digits", out=None, ctx="auto", data_dir=None, resume=No
     return RunResult(out, best_params, manifest, history, time.perf_counter() - started)
 
 
-def _resume_optimizer(trainer, states, previous_optimizer, recipe):
-    """Load the saved optimizer state (momentum, Adam moments) when the optimizer is unchanged;
-    the file also holds the old lr and wd, so the recipe's are set again."""
-    if previous_optimizer != recipe.optimizer or not os.path.isfile(states):
+def _resume_optimizer(trainer, state, recipe):
+    """Load the saved optimizer state (momentum, Adam moments) when the optimizer is unchanged and
+    the file's bytes are the ones the run recorded; the file also holds the old lr and wd, so the
+    recipe's are set again."""
+    if state["recipe"].get("optimizer", "sgd") != recipe.optimizer or state["states_path"] is None:
         return  # a new optimizer starts fresh; distributed runs keep their state on the servers
-    trainer.load_states(states)
+    trusted.load_trainer_states(trainer, state["states_path"], state.get("states_sha256"),
+                                os.path.join(state["run_dir"], LAST + ".json"))
     trainer.set_learning_rate(recipe.lr)
     trainer.optimizer.wd = recipe.wd

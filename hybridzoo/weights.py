@@ -77,7 +77,8 @@ def load_weights(net, name, path, ctx=None):
     """
     params = checkpoint.resolve_params(path, name)
     source = os.path.normpath(params)
-    if os.path.isfile(checkpoint.manifest_path(params)):
+    named_by_run = os.path.isdir(path) or str(path).endswith(".json")  # never loaded unchecked
+    if named_by_run or os.path.isfile(checkpoint.manifest_path(params)):
         manifest = checkpoint.load_pretrained(net, name, params, ctx)
         accuracy = manifest.get("test_accuracy")
         score = f", {manifest.get('dataset')} test accuracy {accuracy:.4f}" if accuracy is not None else ""

@@ -1,4 +1,5 @@
 """Run the command-line tools the way users do (subprocess) or in-process for bad-input checks."""
+import hashlib
 import importlib.util
 import subprocess
 import sys
@@ -31,3 +32,15 @@ def error_lines(stderr):
     """The ``error:`` lines a failed tool printed (exactly one is expected), and no traceback."""
     assert "Traceback" not in stderr, stderr
     return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def sha256(path):
+    """The hex sha256 of the file at ``path`` (a Path)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ort_run(path, x):
+    """The first output of the ONNX file at ``path`` on input ``x``, on ONNX Runtime's CPU."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]

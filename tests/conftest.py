@@ -13,6 +13,8 @@ import pytest
 
 from export.memory import release_memory
 
+from _tools import load_tool
+
 # Zoo nets hold reference cycles, so a finished test's weights wait for Python's rare full
 # collections, and freed buffers stay in the heap: the suite grew to 7.9 GB. After a test that
 # left the process this much larger, collect and trim (checking is cheap; collecting is not).
@@ -42,3 +44,15 @@ def pytest_runtest_teardown(item, nextitem):
     if not _baseline or module_done or _rss_mb() - _baseline[0] > RELEASE_AFTER_MB:
         release_memory()
         _baseline[:] = [_rss_mb()]
+
+
+@pytest.fixture(scope="module")
+def export_cli():
+    """tools/export.py as a module (``export_cli.main(argv)`` returns the exit status)."""
+    return load_tool("export")
+
+
+@pytest.fixture(scope="module")
+def infer_cli():
+    """tools/infer.py as a module (``infer_cli.main(argv)`` returns the exit status)."""
+    return load_tool("infer")

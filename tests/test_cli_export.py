@@ -1,19 +1,17 @@
 """tools/export.py end to end: the README's first command, options, and each bad input."""
-import hashlib
 import json
 import os
 
 import mxnet as mx
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 
 import hybridzoo
 from hybridzoo.checkpoint import save_checkpoint
 from hybridzoo.testing import init_model
 
-from _tools import error_lines, load_tool, run_tool
+from _tools import error_lines, ort_run, run_tool, sha256
 
 BACKENDS = ("imperative", "hybridized", "reloaded symbol", "ONNX Runtime")
 
@@ -23,20 +21,6 @@ def default_run(tmp_path_factory):
     """``python tools/export.py`` with no arguments, in a folder without trained runs."""
     cwd = tmp_path_factory.mktemp("default")
     return cwd, run_tool("export", cwd=cwd)
-
-
-@pytest.fixture(scope="module")
-def export_cli():
-    return load_tool("export")
-
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def ort_run(path, x):
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
 def test_no_arguments_exports_untrained_lenet_bn_with_agreement_table(default_run):

@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from _tools import error_lines, load_tool, run_tool
+from _tools import error_lines, run_tool
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,6 @@ def images(tmp_path_factory):
     Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(folder / "photo.jpg")
     (folder / "notes.txt").write_text("ignored inside a folder: neither an image nor .npy")
     return folder
-
-
-@pytest.fixture(scope="module")
-def infer_cli():
-    return load_tool("infer")
 
 
 def reference_probs(artifact, batch):

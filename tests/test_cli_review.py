@@ -4,11 +4,6 @@ import pytest
 from _tools import error_lines, load_tool
 
 
-@pytest.fixture(scope="module")
-def export_cli():
-    return load_tool("export")
-
-
 @pytest.mark.parametrize("args", [["--opset", "12"], ["--params", "missing.params"]], ids=["opset", "params"])
 def test_failed_export_leaves_no_empty_output_folder(tmp_path, capsys, export_cli, args):
     out = tmp_path / "new" / "artifacts"

@@ -4,29 +4,13 @@ import json
 
 import mxnet as mx
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 import hybridzoo
 from hybridzoo.checkpoint import save_checkpoint
 from hybridzoo.testing import init_model
 
-from _tools import error_lines, load_tool
-
-
-@pytest.fixture(scope="module")
-def export_cli():
-    return load_tool("export")
-
-
-@pytest.fixture(scope="module")
-def infer_cli():
-    return load_tool("infer")
-
-
-def ort_run(path, x):
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
+from _tools import error_lines, ort_run
 
 
 def assert_exports(folder, x, expected):

@@ -1,13 +1,11 @@
 """INT8 and FP16 variants: tools/export.py --quantize/--precision on a short-trained LeNet-BN,
 calibration data, accuracy checks, FP16 agreement, bad --calib input, infer --precision/--bench."""
-import hashlib
 import json
 import shutil
 
 import mxnet as mx
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from mxnet.gluon import nn
 
@@ -18,14 +16,9 @@ from export.precision.convert import batchnorm_as_conv, quantize_int8
 from hybridzoo import data
 from hybridzoo.train import train
 
-from _tools import error_lines, load_tool, run_tool
+from _tools import error_lines, load_tool, ort_run, run_tool, sha256
 
 SHORT_EPOCHS = 4  # lenet_bn on digits: ~0.95 test accuracy after 4 epochs, in about 2 s
-
-
-@pytest.fixture(scope="module")
-def export_cli():
-    return load_tool("export")
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +41,6 @@ def exported(trained_run, tmp_path_factory):
                       "--format", "onnx", "--quantize", "int8", "--precision", "fp16", "--triton", cwd=out)
     assert result.returncode == 0, result.stderr
     return out, result
-
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def ort_run(path, x):
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
 def test_int8_file_is_qdq_with_int8_weights_and_runs(exported, splits):

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import hybridzoo
 import mxnet as mx
@@ -466,11 +465,7 @@ def test_stats_count_parameters_and_share_weights():
 
 
 def test_zoo_stats_tool_prints_a_markdown_row(capsys):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    try:
-        import zoo_stats
-    finally:
-        sys.path.pop(0)
+    from hybridzoo_tools import zoo_stats
     zoo_stats.main(["--models", "linear_regression", "mlp_dropout", "--repeats", "1"])
     lines = capsys.readouterr().out.splitlines()
     assert "| model | params | batch | imperative (ms) | hybridized (ms) | speed-up |" in lines

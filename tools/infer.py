@@ -24,12 +24,19 @@ import sys
 
 from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
 
-from export.deploy import detection
-from export.deploy.runtime import OnnxModel
-from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
+# imported by main(), so that Ctrl-C while onnxruntime loads is one line
+detection = OnnxModel = FP32 = PRECISIONS = available = check_precision = compare_latency = variant_path = None
+
+
+def _import_runtime():
+    global detection, OnnxModel, FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
+    from export.deploy import detection
+    from export.deploy.runtime import OnnxModel
+    from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
 
 
 def parse_args(argv=None):
+    _import_runtime()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      usage="%(prog)s MODEL [INPUT ...] [--bench B1,B2] [options]",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,8 +61,10 @@ def parse_args(argv=None):
     args = parser.parse_intermixed_args(argv)
     if not args.inputs and not args.bench:
         parser.error("give inputs to classify, or --bench batch sizes")
-    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1:
-        parser.error("--top-k, --batch-size and --repeats must be positive")
+    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1):
+        parser.error("--top-k, --batch-size, --repeats and --threads must be positive")
+    if args.threads:
+        args.threads = _cli.at_most_cores(args.threads, "--threads", "onnxruntime threads")
     return args
 
 

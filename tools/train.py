@@ -16,16 +16,25 @@ writes files. Exit status: 0 done, 1 training failed (one line on stderr), 2 a u
 130 interrupted (Ctrl-C: the run keeps its last finished epoch, for --resume).
 """
 import argparse
+import math
 import os
 import sys
 import textwrap
+import time
 
-from hybridzoo_tools import _cli  # noqa: F401  (first: keeps this folder off sys.path)
-import hybridzoo  # first: sleeping OpenMP threads on every core (hybridzoo/_threads.py)
-from hybridzoo import data, train
+from hybridzoo_tools import _cli  # first: keeps this folder off sys.path
+
+hybridzoo = data = train = None  # imported by main(), so that Ctrl-C while MXNet loads is one line
+
+
+def _import_zoo():
+    global hybridzoo, data, train
+    import hybridzoo  # first: sleeping OpenMP threads on every core (hybridzoo/_threads.py)
+    from hybridzoo import data, train
 
 
 def parse_args(argv=None):
+    _import_zoo()
     classifiers = [n for n in hybridzoo.list_models()  # image classifiers (sequence models: train_sequence.py)
                    if hybridzoo.get_config(n).task == "classification" and not hybridzoo.get_config(n).inputs]
     models = textwrap.fill(", ".join(classifiers), 96, initial_indent="  ", subsequent_indent="  ")
@@ -63,21 +72,35 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and (value < 0 or (value == 0 and name != "workers")):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    for name in ("lr", "wd", "momentum"):
+        if getattr(args, name) is not None and not math.isfinite(getattr(args, name)):
+            parser.error(f"--{name} must be a finite number, got {getattr(args, name)}")
+    if args.workers:
+        args.workers = _cli.at_most_cores(args.workers, "--workers", "DataLoader worker processes")
     if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} is a file; give a folder for the run")  # fail now, not after an epoch
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    return _cli.run_main(run, args, interrupted=lambda: interrupted(args))
+    parsed = []  # Ctrl-C may come while MXNet loads, before there are arguments
+
+    def parse_and_run(argv):
+        parsed.append(parse_args(argv))
+        return run(parsed[0])
+    started = time.time()
+    return _cli.run_main(parse_and_run, argv,
+                         interrupted=lambda: interrupted(parsed[0], started) if parsed else "interrupted")
 
 
-def interrupted(args):
+def interrupted(args, started=0.0):
     """The line for Ctrl-C: where the run's last finished epoch is, if one finished."""
     out = args.resume or args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
-    if os.path.isfile(os.path.join(out, train.LAST + ".json")):
+    last = os.path.join(out, train.LAST + ".json")
+    if os.path.isfile(last) and (args.resume or os.path.getmtime(last) >= started):
         return f"interrupted: {out} keeps its last finished epoch; continue with --resume {out}"
+    if os.path.isfile(last):  # --overwrite before this run's first checkpoint
+        return f"interrupted before the first epoch finished; {out} keeps the run it held"
     return "interrupted before the first epoch finished"
 
 

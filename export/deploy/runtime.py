@@ -9,14 +9,15 @@ manifest is absent, for preprocessing and class labels, and then::
 """
 import json
 import os
-import time
 
 import numpy as np
 import onnxruntime as ort
 
 from ..files import manifest as manifests
+from ..files.io import sha256_file
 from .feeds import Feeds
 from .preprocess import InputError, Preprocess, collect_files, load_samples
+from .timing import random_batch, time_calls  # noqa: F401  (time_calls re-exported for the tools)
 from ..errors import InvalidInputError
 
 PROVIDER_ALIASES = {
@@ -60,9 +61,17 @@ def session_options(threads=None):
 
 
 def read_model_manifest(model_path):
-    """The manifest beside ``model_path``, or ``{}`` when there is none."""
+    """The manifest beside ``model_path``, or ``{}`` when there is none; refused when it lists the
+    model file with another sha256 (it describes another export: other labels, preprocessing)."""
     path = os.path.join(os.path.dirname(os.path.abspath(model_path)), manifests.MANIFEST_NAME)
-    return manifests.read(path) if os.path.isfile(path) else {}
+    if not os.path.isfile(path):
+        return {}
+    manifest = manifests.read(path)
+    entry = manifests.entry_for(manifest, os.path.basename(model_path))
+    if entry is not None and entry.get("sha256") not in (None, sha256_file(model_path)):
+        raise InputError(f"{model_path} is not the file its {manifests.MANIFEST_NAME} describes (sha256 differs): "
+                         "it was changed after export or the manifest belongs to another export; re-export")
+    return manifest
 
 
 def manifest_from_metadata(metadata):
@@ -104,13 +113,14 @@ class OnnxModel:
         if not os.path.isfile(path):
             raise InputError(f"{path}: no such ONNX model; export one with tools/export.py")
         self.path = path
+        manifest = read_model_manifest(path)  # first: refuses a model file its manifest does not describe
         self.providers = resolve_providers(providers)
         try:
             self.session = ort.InferenceSession(path, session_options(threads), providers=self.providers)
         except Exception as err:  # onnxruntime raises its own exception types per failure
             raise InputError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
         meta = self.session.get_modelmeta()
-        self.manifest = read_model_manifest(path) or manifest_from_metadata(meta.custom_metadata_map)
+        self.manifest = manifest or manifest_from_metadata(meta.custom_metadata_map)
         self.name = self.manifest.get("model") or meta.graph_name
         self.precision = meta.custom_metadata_map.get("precision", "fp32")  # export.precision stamps variants
         inputs = self.session.get_inputs()
@@ -123,6 +133,9 @@ class OnnxModel:
                              "re-export with a fixed input size")
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.labels = self.manifest.get("labels")
+        if self.labels is not None and not isinstance(self.labels, list):
+            raise InputError(f"{path}: the manifest's labels are a {type(self.labels).__name__}, not a list of "
+                             "class names; re-export the model or fix its manifest")
         self.preprocess = self._preprocess()
 
     @property
@@ -137,9 +150,13 @@ class OnnxModel:
     def _preprocess(self):
         if len(self.sample_shape) != 3:
             return None
-        spec = dict(self.manifest.get("preprocess") or {})
+        spec = self.manifest.get("preprocess")
         if not spec:
             return Preprocess.for_shape(self.sample_shape)
+        if not isinstance(spec, dict):
+            raise InputError(f"{self.path}: the manifest's preprocess is a {type(spec).__name__}, not a JSON "
+                             "object; re-export the model or fix its manifest")
+        spec = dict(spec)
         spec.setdefault("input_size", list(self.sample_shape[1:]))
         spec.setdefault("channels", self.sample_shape[0])
         preprocess = Preprocess.from_dict(spec)
@@ -225,24 +242,12 @@ class OnnxModel:
         rng = np.random.default_rng(seed)
         results = []
         for batch in batch_sizes:
-            data = rng.standard_normal((batch,) + self.sample_shape).astype(np.float32)
+            data = random_batch(rng, batch, self.sample_shape)
             times = time_calls(lambda: self.run(data), repeats, warmup)
             p50, p90, p99 = np.percentile(times, [50, 90, 99]) * 1e3
             results.append({"batch": batch, "p50_ms": p50, "p90_ms": p90, "p99_ms": p99,
                             "throughput": batch * 1e3 / p50, "runs": repeats})
         return results
-
-
-def time_calls(fn, repeats, warmup=0):
-    """Wall time in seconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = np.empty(repeats)
-    for i in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return times
 
 
 def softmax(scores):

@@ -122,14 +122,39 @@ def merge(base, update):
 
 
 def read(path):
+    """The manifest at ``path``: a JSON object of this format whose file names stay in its folder."""
     with open(path, encoding="utf-8") as f:
         try:
             manifest = json.load(f)
         except json.JSONDecodeError as err:
             raise InvalidInputError(f"manifest {path} is not valid JSON ({err}); re-export it") from None
+    if not isinstance(manifest, dict):
+        raise InvalidInputError(f"manifest {path} holds a JSON {type(manifest).__name__}, not an object; re-export it")
     if manifest.get("format") != FORMAT:
         raise InvalidInputError(f"{path} is not a {FORMAT} manifest (format={manifest.get('format')!r})")
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    for name in named_files(manifest, path):
+        resolved = os.path.realpath(os.path.join(folder, name)) if isinstance(name, str) and name else None
+        if resolved is None or os.path.commonpath([folder, resolved]) != folder:
+            raise InvalidInputError(f"{path} names the file {name!r}, which is not inside its folder; a manifest "
+                                    "only names files beside it: re-export")
     return manifest
+
+
+def named_files(manifest, path):
+    """The file names ``manifest`` lists: its ``files`` and its variants' ``file``."""
+    files, variants = manifest.get("files") or {}, manifest.get("variants") or {}
+    if not isinstance(files, dict) or not isinstance(variants, dict) or not all(
+            isinstance(v, dict) for v in variants.values()):
+        raise InvalidInputError(f"{path}: \"files\" and \"variants\" must be JSON objects; re-export it")
+    return list(files) + [variant.get("file") for variant in variants.values()]
+
+
+def entry_for(manifest, name):
+    """The ``{"sha256", ...}`` entry ``manifest`` keeps for file ``name`` (files or variants), or None."""
+    entry = (manifest.get("files") or {}).get(name)
+    variants = [v for v in (manifest.get("variants") or {}).values() if v.get("file") == name]
+    return entry if entry is not None else (variants[0] if variants else None)
 
 
 def write(path, manifest, merge_existing=False):

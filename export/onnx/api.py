@@ -6,9 +6,10 @@ import onnx
 
 from .._errors import check_input_size, mxnet_reason
 from . import mxgraph
-from .convert import BATCH_DIM, check_opset, to_model_parts
+from .convert import BATCH_DIM, check_opset, check_supported, to_model_parts
 from ..inputs import InputSpec, resolve_inputs  # noqa: F401  (InputSpec re-exported)
 from .inputs import dynamic_spec
+from .npmode import is_numpy_op, shape_semantics, symbol_nodes
 from .optimize import optimize as optimize_graph
 from .registry import supported_ops
 from .writer import append_initializers, save_model  # noqa: F401  (save_model re-exported)
@@ -21,6 +22,23 @@ def get_operator_support(opset=None):
     if opset is None:
         return table
     return sorted(op for op, versions in table.items() if min(versions) <= opset)
+
+
+def numpy_interface_coverage(opset=None):
+    """How much of MXNet's numpy interface (the ``_np_*``/``_npi_*``/``_npx_*`` ops the
+    installed MXNet registers) converts at ``opset`` (default: the newest):
+    ``{"registered", "with_onnx_meaning", "covered", "not_covered", "no_onnx_meaning"}``
+    (the last two list the op names; an op of no ONNX meaning gets an error naming the way out)."""
+    import mxnet as mx  # only here: importing export.onnx must not load MXNet
+    from .convert import MAX_OPSET
+    from .ops.np_aliases import NO_ONNX_MEANING
+    names = sorted(n for n in mx.operator.get_all_registered_operators() if is_numpy_op(n))
+    covered = set(get_operator_support(opset or MAX_OPSET))
+    meaningful = [n for n in names if n not in NO_ONNX_MEANING]
+    return {"registered": len(names), "with_onnx_meaning": len(meaningful),
+            "covered": sum(n in covered for n in meaningful),
+            "not_covered": [n for n in meaningful if n not in covered],
+            "no_onnx_meaning": [n for n in names if n in NO_ONNX_MEANING]}
 
 
 def check_param_shapes(sym, params, shapes):
@@ -41,7 +59,7 @@ def check_param_shapes(sym, params, shapes):
     inferred.update(zip(sym.list_auxiliary_states(), aux_shapes or []))
     for name, value in params.items():
         want = inferred.get(name)
-        if want and 0 not in want and tuple(want) != tuple(value.shape):
+        if want and 0 not in want and -1 not in want and tuple(want) != tuple(value.shape):
             raise InvalidInputError(f"params do not match the symbol: {name!r} has shape "
                              f"{tuple(value.shape)} but the symbol needs {tuple(want)} for input "
                              f"shapes {shapes}; pass the params saved with this symbol")
@@ -69,9 +87,12 @@ def build_model_parts(sym, params, inputs, opset=None, dynamic_batch=True, optim
     fixed (``fixed_axes``).
     """
     opset = check_opset(opset)
-    check_param_shapes(sym, params, inputs.shapes)
-    dynamic = dynamic_spec(sym, inputs.names, inputs.shapes, inputs.labels, dynamic_batch, dynamic_axes)
-    graph = mxgraph.build(sym, params, inputs.names, inputs.shapes, inputs.dtypes, dynamic)
+    graph_json = json.loads(sym.tojson())
+    check_supported(symbol_nodes(graph_json), opset)  # before shape inference, which some cannot pass
+    with shape_semantics(graph_json):  # numpy-mode graphs: numpy shapes (0-d scalars)
+        check_param_shapes(sym, params, inputs.shapes)
+        dynamic = dynamic_spec(sym, inputs.names, inputs.shapes, inputs.labels, dynamic_batch, dynamic_axes)
+        graph = mxgraph.build(sym, params, inputs.names, inputs.shapes, inputs.dtypes, dynamic)
     if optimize:
         optimize_graph(graph)
     model, weights = to_model_parts(graph, opset)
@@ -89,5 +110,5 @@ def _meta_value(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-__all__ = ["get_operator_support", "InputSpec", "resolve_inputs", "build_model", "build_model_parts",
-           "save_model", "BATCH_DIM"]
+__all__ = ["get_operator_support", "numpy_interface_coverage", "InputSpec", "resolve_inputs", "build_model",
+           "build_model_parts", "save_model", "BATCH_DIM"]

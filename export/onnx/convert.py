@@ -6,6 +6,7 @@ from onnx import helper
 from ..errors import InvalidInputError, InvalidTypeError, UnsupportedOperatorError  # noqa: F401  (re-exported)
 from . import ops  # noqa: F401  (registers every converter)
 from .graph import GraphBuilder
+from .ops.np_aliases import NO_ONNX_MEANING
 from .registry import MIN_OPSET, OpNode, first_opset, from_user, lookup, op_key
 from .writer import append_initializers
 
@@ -27,13 +28,18 @@ def check_opset(opset):
 
 def check_supported(mxgraph, opset):
     """Raise one error for the first op without a converter, before any work is done: the
-    opset to export with when its converter starts later, else how to register one."""
-    missing = [n for n in mxgraph.nodes if n.op != "null" and lookup(n.op, opset, n.attrs) is None]
+    way out for an op of no ONNX meaning, the opset to export with when its converter starts
+    later, else how to register one (``mxgraph``: an MXGraph, or nodes with op/name/attrs)."""
+    nodes = getattr(mxgraph, "nodes", mxgraph)
+    missing = [n for n in nodes if n.op != "null" and lookup(n.op, opset, n.attrs) is None]
     if not missing:
         return
     first, key = missing[0], op_key(missing[0].op, missing[0].attrs)
     others = sorted({op_key(n.op, n.attrs) for n in missing} - {key})
     also = f" (also unsupported: {', '.join(others)})" if others else ""
+    if key in NO_ONNX_MEANING:
+        raise UnsupportedOperatorError(
+            f"MXNet op {key!r} (node {first.name!r}) has no ONNX meaning: {NO_ONNX_MEANING[key]}{also}")
     start = first_opset(first.op, first.attrs)
     if start is not None:
         raise UnsupportedOperatorError(

@@ -43,10 +43,15 @@ class DynamicAxisWarning(UserWarning):
 
 def infer_quietly(internals, shapes):
     """``(out_shapes, None)`` or ``(None, (node, reason))`` when MXNet rejects ``shapes``
-    (MXNet also prints the arguments to stdout on failure: kept out of the user's output)."""
+    (MXNet also prints the arguments to stdout on failure: kept out of the user's output).
+    A given input keeps its given shape: numpy ``hstack``/``dstack`` report their inputs'
+    stacking axis as unknown (-1) back, though their own output is determined."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            _, out_shapes, _ = internals.infer_shape(**shapes)
+            _, out_shapes, _ = internals.infer_shape_partial(**shapes)
+        if out_shapes is not None:
+            names = internals.list_outputs()
+            out_shapes = [tuple(shapes[n]) if n in shapes else s for n, s in zip(names, out_shapes)]
     except Exception as err:  # noqa: BLE001 (MXNetError: MXNet's reason is reported)
         text = " ".join(str(err).split())
         found = re.search(r"Error in operator (\S+?):\s*(.*)", text)
@@ -55,7 +60,7 @@ def infer_quietly(internals, shapes):
         if reason.startswith("Check failed:"):  # keep the explanation, not the C++ condition
             reason = reason.rsplit(": ", 1)[-1]
         return None, (node, reason[:300])
-    if out_shapes is None or any(s is None or 0 in s for s in out_shapes):
+    if out_shapes is None or any(s is None or 0 in s or -1 in s for s in out_shapes):
         return None, (None, "shapes are not determined")
     return out_shapes, None
 

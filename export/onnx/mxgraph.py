@@ -89,6 +89,17 @@ def unique_node_names(sym):
     return mx.sym.load_json(json.dumps(graph_json)), graph_json
 
 
+def _keep_given_input_shapes(nodes, input_shapes, spec):
+    """A run-time input keeps the shape it was given: MXNet's inference can report another
+    one of the same size (numpy ``concatenate(axis=None)`` flattens its inputs' shapes)."""
+    for node in nodes:
+        given = input_shapes.get(node.name) if node.op == "null" else None
+        if given is not None and tuple(node.shapes[0]) != tuple(given):
+            axes = spec.get(node.name, {})
+            node.shapes[0] = tuple(given)
+            node.dims[0] = tuple(dynamic.SymDim((axes[a],)) if a in axes else None for a in range(len(given)))
+
+
 def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
     """Parse ``sym`` into an :class:`MXGraph`.
 
@@ -132,6 +143,7 @@ def build(sym, params, data_inputs, input_shapes, input_dtypes, dynamic_axes):
         if not node.outputs:
             raise InvalidInputError(f"internal error: cannot match outputs of node {raw['name']!r}")
         nodes.append(node)
+    _keep_given_input_shapes(nodes, {n: input_shapes[n] for n in data_inputs}, dynamic.spec_names(places))
     heads = [(h[0], h[1]) for h in graph_json["heads"]]
     used = {nodes[i].name for i in graph_json["arg_nodes"]}
     kept = {n: np.asarray(v) for n, v in params.items() if n in used}

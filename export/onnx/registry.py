@@ -31,6 +31,12 @@ def converter(*op_names, opset=MIN_OPSET):
     return wrap
 
 
+def alias(name, target):
+    """Register ``name`` as another name of ``target``: both share one table of converters
+    (a version registered for either later applies to both)."""
+    _CONVERTERS[name] = _CONVERTERS[target]
+
+
 def register_converter(op_name, opset=MIN_OPSET, override=False):
     """Decorator: convert MXNet op ``op_name`` with the decorated function from ``opset`` on.
 

@@ -14,6 +14,8 @@ import os
 import time
 
 import numpy as np
+
+from ..deploy.timing import random_batch
 from ..errors import InvalidInputError
 
 FP32, INT8, FP16 = "fp32", "int8", "fp16"
@@ -56,8 +58,7 @@ def compare_latency(models, batch_sizes, repeats=50, warmup=3, seed=0):
     names = list(models)
     rows = []
     for batch in batch_sizes:
-        shape = (batch,) + tuple(next(iter(models.values())).sample_shape)
-        data = rng.standard_normal(shape).astype(np.float32)
+        data = random_batch(rng, batch, next(iter(models.values())).sample_shape)
         for model in models.values():
             for _ in range(warmup):
                 model.run(data)
