@@ -174,3 +174,16 @@ def generate(net, prefix, count, ctx=None):
         if i >= warm_up:
             ids.append(int(scores.asnumpy()[0, -1].argmax()))
     return text.decode(ids)
+
+
+def held_out(dataset):
+    """The held-out data of a sequence dataset, for judging exported models outside MXNet:
+    ``"digits"``: ``([rows (N, 8, 8), valid lengths (N,)], labels)``, the test split as
+    :func:`train_classifier` measures it; ``"python_docs"``: ``(ids, None)``, the held-out tenth
+    of the text :func:`perplexity` reads. None for other datasets."""
+    if dataset == "digits":
+        _, (test_x, test_y) = digits_split()
+        return list(_rows(test_x)), test_y
+    if dataset == "python_docs":
+        return text.corpus_split()[1], None
+    return None

@@ -103,7 +103,7 @@ def test_the_zoo_keeps_production_code_out_of_its_test_helpers():
              if "hybridzoo/testing" not in str(p) and any(m == "hybridzoo.testing" or m.startswith("hybridzoo.testing.")
                                                           or m.endswith("..testing") for m in _imported_modules(p))]
     allowed = {"bench_nlp.py", "bench_detection.py", "detector_sweep.py", "nlp_sweep.py", "gluon_sweep.py",
-               "numpy_table.py"}  # test-weight sweeps
+               "numpy_table.py", "bench_precision.py"}  # test-weight sweeps and benchmarks (random weights)
     assert not [p.name for p in users if p.name not in allowed]
 
 

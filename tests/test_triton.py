@@ -1,10 +1,12 @@
 """Triton model repository: written by tools/export.py --triton, parsed back and checked against the ONNX file."""
+import os
+
 import onnx
 import pytest
 from google.protobuf import text_format
 from onnx import TensorProto, helper
 
-from export.artifacts.triton import read_config, write_triton_model
+from export.artifacts.triton import DEFAULT_MAX_BATCH_SIZE, model_config, read_config, write_triton_model
 
 from _tools import run_tool
 
@@ -76,14 +78,23 @@ def test_reader_rejects_what_triton_would(tmp_path, text):
         read_config(tmp_path / "config.pbtxt")
 
 
-def test_dynamic_non_batch_dims_are_refused_and_nothing_written(tmp_path):
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "width"])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "width"])])
-    onnx.save(helper.make_model(graph), str(tmp_path / "m.onnx"))
-    with pytest.raises(ValueError, match="beyond the batch axis"):
-        write_triton_model(str(tmp_path / "m.onnx"), str(tmp_path / "repo"), "m")
-    assert not (tmp_path / "repo").exists() or not any((tmp_path / "repo").iterdir())
+def test_dynamic_non_batch_dims_are_triton_variable_size_dims(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Relu", ["s"], ["t"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "width"]),
+                               helper.make_tensor_value_info("s", TensorProto.FLOAT, [1, "batch", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "width"]),
+                               helper.make_tensor_value_info("t", TensorProto.FLOAT, [1, "batch", 4])])
+    model = helper.make_model(graph)
+    config = model_config(model, "m")
+    # a state whose batch is its second axis: no implicit batch, every symbolic dim -1
+    assert config.max_batch_size == 0 and not config.HasField("dynamic_batching")
+    assert [list(i.dims) for i in config.input] == [[-1, -1], [1, -1, 4]]
+    del model.graph.input[1], model.graph.output[1], model.graph.node[1]
+    config = model_config(model, "m")
+    assert config.max_batch_size == DEFAULT_MAX_BATCH_SIZE and [list(i.dims) for i in config.input] == [[-1]]
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    folder = write_triton_model(str(tmp_path / "m.onnx"), str(tmp_path / "repo"), "m")
+    assert list(read_config(os.path.join(folder, "config.pbtxt")).output[0].dims) == [-1]
 
 
 def test_dynamic_model_needs_a_positive_max_batch_size(exported, tmp_path):

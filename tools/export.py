@@ -9,6 +9,7 @@ manifest, report.
   python tools/export.py --model resnet18 --dynamic-axes data:0=batch,2=height,3=width
   python tools/export.py --model lenet_bn --params runs/lenet_bn-digits --quantize int8 --precision fp16
   python tools/export.py --model resnet50 --quantize int8 --calib my_images/ --calib-samples 64
+  python tools/export.py --model bert_small --quantize int8           # dynamic INT8: nothing to calibrate
   python tools/export.py --model resnet18 --classes 1000 --in-channels 3 --input-size 224 --params my.params
   python tools/export.py --checkpoint my/model --input data:1x3x224x224 --labels classes.txt
   python tools/export.py --gluoncv ssd_512_mobilenet1.0_voc --params ssd_finetuned.params
@@ -73,8 +74,9 @@ def parse_args(argv=None):
     out.add_argument("--triton", action="store_true", help="also write a Triton model repository under OUT/triton/")
     out.add_argument("--triton-max-batch", metavar="N", type=int, default=64, help="Triton max_batch_size for dynamic batch (default 64)")
     low = parser.add_argument_group("precision variants (beside model.onnx; see docs/precision.md)")
-    low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ quantization, "
-                     "calibrated on the weights' training split (digits for D2L models) or --calib")
+    low.add_argument("--quantize", choices=("int8",), help="also write model.int8.onnx: static QDQ (calibrated on the "
+                     "training split or --calib) for graphs with convolutions, else dynamic (nothing to calibrate)")
+    low.add_argument("--quantize-method", choices=("static", "dynamic"), help="INT8 method instead of the graph's")
     low.add_argument("--precision", choices=("fp16",), help="also write model.fp16.onnx (FP16 compute, FP32 inputs/outputs)")
     low.add_argument("--calib", metavar="DIR", help="calibration images or .npy arrays (preprocessed as the manifest says); "
                      "needed for models whose dataset is not available here, e.g. ImageNet")
@@ -147,7 +149,8 @@ def check_precision_args(parser, args):
     args.fp16 = args.precision == "fp16"
     if (args.quantize or args.fp16) and "onnx" not in args.format:
         parser.error("--quantize and --precision need the onnx format")
-    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32") if getattr(args, flag) is not None]
+    given = [flag for flag in ("calib", "calib_method", "calib_samples", "keep_fp32", "quantize_method")
+             if getattr(args, flag) is not None]
     if given and not args.quantize:
         parser.error(f"--{given[0].replace('_', '-')} is an option of --quantize int8; add it")
     if args.calib_samples is not None and args.calib_samples < 1:
@@ -306,19 +309,34 @@ def precision_plan(net, weights, args):
     config, dataset = net.zoo_config, data.reference_dataset(net)
     options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
     calibration = evaluation = None
-    if args.calib:
+    if config.inputs and args.calib:
+        raise ValueError(f"--calib: {net.zoo_name} takes {len(config.inputs)} inputs (token ids, lengths, states...) "
+                         "and is quantized dynamically, which calibrates nothing; drop --calib")
+    if config.inputs:  # token ids, lengths, states: judged on held-out data, quantized dynamically
+        evaluation = sequence_evaluation(config.dataset)
+    elif args.calib:
         calibration = from_folder(args.calib, config.input_shape, preprocess(config), **options)
     elif dataset:
         calibration = Calibration(data.split_arrays(dataset, config, train=True)[0],
                                   f"{dataset} training split", **options)
-    elif args.quantize:
-        raise ValueError(f"no calibration data: the {config.dataset} dataset is not available here; pass --calib DIR "
-                         "with a few hundred of the model's training images (or preprocessed .npy arrays)")
-    if weights["trained"] and dataset:
+    if weights["trained"] and dataset and not config.inputs:
         images, labels = data.split_arrays(dataset, config, train=False)
         evaluation = Evaluation(images, f"{dataset} test split", labels)
     return PrecisionPlan(int8=bool(args.quantize), fp16=args.fp16, calibration=calibration,
-                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"])
+                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"],
+                         method=args.quantize_method, calibration_hint=f"the {config.dataset} dataset is not available here")
+
+
+def sequence_evaluation(dataset):
+    """Held-out data of a sequence model's dataset (digits rows, held-out text), else None."""
+    from export.precision.sequence import FeedEvaluation, PerplexityEvaluation
+    from hybridzoo.sequence_train import held_out
+    found = held_out(dataset)
+    if found is None:
+        return None
+    if found[1] is None:
+        return PerplexityEvaluation(found[0], f"{dataset} held-out text")
+    return FeedEvaluation(dict(enumerate(found[0])), f"{dataset} test split", found[1])
 
 
 INTERRUPTED = "interrupted: models already exported are complete; none is left half-written"

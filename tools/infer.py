@@ -7,10 +7,12 @@
   python tools/infer.py artifacts/lenet_bn --bench 1,32                   # every variant, same run
   python tools/infer.py artifacts/lenet_bn digits/ --top-k 2 --json > predictions.json
   python tools/infer.py ssd.onnx street.jpg --threshold 0.4 --draw street-boxes.png
+  python tools/infer.py artifacts/lstm_lm prompt.txt --precision int8 --top-k 3  # next token
+  python tools/infer.py artifacts/bert_small --bench 1,8 --seq-len 128           # every variant
 
 A detector (GluonCV's ids/scores/boxes outputs) prints its top boxes with labels and scores.
-A model with several inputs (a BERT classifier's ids, token types, lengths) takes .npz files
-holding one array per input, under the input's name.
+A model with several inputs also takes .npz files holding arrays under the inputs' names (a BERT
+classifier's ids, token types and lengths; inputs left out are filled: lengths full, others 0).
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
 the model (or the ONNX metadata); a model exported with untrained weights gets a warning.
@@ -26,24 +28,26 @@ from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py)
 
 # imported by main(), so that Ctrl-C while onnxruntime loads is one line
 detection = OnnxModel = FP32 = PRECISIONS = available = check_precision = compare_latency = variant_path = None
+DEFAULT_SEQ = SequenceModel = is_sequence_model = None
 
 
 def _import_runtime():
     global detection, OnnxModel, FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
+    global DEFAULT_SEQ, SequenceModel, is_sequence_model
     from export.deploy import detection
     from export.deploy.runtime import OnnxModel
+    from export.deploy.sequence import DEFAULT_SEQ, SequenceModel, is_sequence_model
     from export.precision.serving import FP32, PRECISIONS, available, check_precision, compare_latency, variant_path
 
 
 def parse_args(argv=None):
     _import_runtime()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     usage="%(prog)s MODEL [INPUT ...] [--bench B1,B2] [options]",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = _cli.parser_from_doc(__doc__, usage="%(prog)s MODEL [INPUT ...] [--bench B1,B2] [options]",
+                                  epilog_title="examples")
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
-    parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays (.npz for "
-                        "models with several inputs)")
+    parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays; "
+                        "sequence models: text files (through the manifest's vocabulary), .npy token ids, or .npz "
+                        "arrays by input name")
     parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes (detectors: boxes) to print per input (default 5)")
     parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
     parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")
@@ -54,6 +58,8 @@ def parse_args(argv=None):
                              "--bench on a folder compares every variant it has)")
     parser.add_argument("--bench", type=_batch_sizes, metavar="B1,B2",
                         help="time random batches of these sizes: latency p50/p90/p99, throughput, speed-up vs fp32")
+    parser.add_argument("--seq-len", metavar="N", type=int, default=DEFAULT_SEQ,
+                        help=f"sequence models: tokens per --bench sequence (default {DEFAULT_SEQ})")
     parser.add_argument("--repeats", metavar="N", type=int, default=50, help="timed runs per batch size (default 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.add_argument("--threshold", metavar="S", type=float, default=0.5, help="detectors: lowest score to print (default 0.5)")
@@ -61,8 +67,9 @@ def parse_args(argv=None):
     args = parser.parse_intermixed_args(argv)
     if not args.inputs and not args.bench:
         parser.error("give inputs to classify, or --bench batch sizes")
-    if args.top_k < 1 or args.batch_size < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1):
-        parser.error("--top-k, --batch-size, --repeats and --threads must be positive")
+    if (args.top_k < 1 or args.batch_size < 1 or args.repeats < 1 or args.seq_len < 1
+            or (args.threads is not None and args.threads < 1)):
+        parser.error("--top-k, --batch-size, --repeats, --seq-len and --threads must be positive")
     if args.threads:
         args.threads = _cli.at_most_cores(args.threads, "--threads", "onnxruntime threads")
     return args
@@ -96,6 +103,13 @@ def model_files(args):
     return {p: variant_path(args.model, p) for p in found or [FP32]}
 
 
+def open_model(path, args):
+    """A SequenceModel for token ids / several inputs, else an OnnxModel (images, features)."""
+    if is_sequence_model(os.path.join(path, "model.onnx") if os.path.isdir(path) else path):
+        return SequenceModel(path, providers=args.providers, threads=args.threads, seq_len=args.seq_len)
+    return OnnxModel(path, providers=args.providers, threads=args.threads)
+
+
 def print_predictions(results):
     width = max(len(r["input"]) for r in results)
     for r in results:
@@ -114,6 +128,9 @@ def print_detections(results):
 
 def run_inputs(model, args, report):
     """Classify, or for a detector find (and draw) boxes; fills ``report``."""
+    if isinstance(model, SequenceModel):
+        report["predictions"] = model.predict(args.inputs, top_k=args.top_k)
+        return
     shapes = [o.shape for o in model.session.get_outputs()]
     if not detection.is_detector(shapes):
         report["predictions"] = model.classify(args.inputs, top_k=args.top_k, batch_size=args.batch_size)
@@ -138,8 +155,7 @@ def main(argv=None):
 
 def run(args):
     try:
-        models = {precision: OnnxModel(path, providers=args.providers, threads=args.threads)
-                  for precision, path in model_files(args).items()}
+        models = {precision: open_model(path, args) for precision, path in model_files(args).items()}
         models = {precision or model.precision: model for precision, model in models.items()}
         model = next(iter(models.values()))
         report = {"model": model.name, "path": model.path, "precision": next(iter(models)),
@@ -156,9 +172,9 @@ def run(args):
     if args.json:
         print(json.dumps(report, indent=2, default=lambda d: d.to_dict()))
         return 0
-    shape = ", ".join("N" if d is None else str(d) for d in model.input_shape)
-    fed = f"inputs {', '.join(model.feeds.names)} (.npz)" if model.feeds else f"input {model.input_name} ({shape})"
-    print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; {fed}")
+    shape = ", ".join("N" if d is None or d == "batch" else str(d) for d in model.input_shape)
+    print(f"{model.name} ({model.path}, {report['precision']}) on {', '.join(model.providers)}; "
+          f"input {model.input_name} ({shape})")
     if "predictions" in report:
         print_predictions(report["predictions"])
     if "detections" in report:

@@ -12,7 +12,9 @@ with ``max_batch_size: 0`` ``dims`` are the full tensor shape. A dynamic-batch e
 axis symbolic in the ONNX file, every other axis static) is exactly what the first convention
 describes, so it gets ``max_batch_size: N`` (default 64), batch-less dims and
 ``dynamic_batching {}``. A fixed-batch export cannot be batched by Triton, so it gets
-``max_batch_size: 0`` and its full static shape. ``-1`` never appears in our dims.
+``max_batch_size: 0`` and its full shape. Other symbolic axes (a sequence model's length; the
+batch of a recurrent state, which is not its first axis) are Triton's variable-size dims, ``-1``;
+a model whose batch axis is not the first axis of every tensor gets ``max_batch_size: 0``.
 
 The text is produced and parsed with protobuf's text format against the subset of Triton's
 ``model_config.proto`` we emit (same message, field and enum names), so it is well-formed by
@@ -104,16 +106,19 @@ def _tensor_spec(value_info):
     return value_info.name, dtype, dims
 
 
+def _variable(dims, implicit_batch):
+    """Symbolic dims as Triton's variable-size ``-1``; an implicit batch axis stays ``None``."""
+    variable = [-1 if d is None else d for d in dims]
+    return dims[:1] + variable[1:] if implicit_batch else variable
+
+
 def model_config(model, name, max_batch_size=DEFAULT_MAX_BATCH_SIZE, layout=None, labels=False):
     """The Triton ``ModelConfig`` message for an ``onnx.ModelProto`` (see the module doc)."""
     initializers = {t.name for t in model.graph.initializer}
     inputs = [_tensor_spec(v) for v in model.graph.input if v.name not in initializers]
     outputs = [_tensor_spec(v) for v in model.graph.output]
     dynamic = all(dims and dims[0] is None for _, _, dims in inputs + outputs)
-    for tensor, _, dims in inputs + outputs:
-        if None in (dims[1:] if dynamic else dims):
-            raise InvalidInputError(f"tensor {tensor!r} has dynamic dims {dims} beyond the batch axis; "
-                             "Triton needs them static: export with a fixed input size")
+    inputs, outputs = ([(t, d, _variable(dims, dynamic)) for t, d, dims in group] for group in (inputs, outputs))
     if dynamic and max_batch_size < 1:
         raise InvalidInputError(f"max_batch_size must be at least 1 for a dynamic-batch model, got {max_batch_size}")
     config = ModelConfig(name=name, platform=PLATFORM, max_batch_size=max_batch_size if dynamic else 0)

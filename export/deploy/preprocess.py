@@ -175,15 +175,15 @@ def _resize_and_crop(plane, size, resize):
     return np.asarray(scaled.crop((left, top, left + width, top + height)))
 
 
-def collect_files(paths, suffixes=IMAGE_SUFFIXES + (ARRAY_SUFFIX,)):
-    """Expand folders (sorted, files with ``suffixes`` only: images and ``.npy``) and check every path exists."""
+def collect_files(paths):
+    """Expand folders (sorted, image and ``.npy`` files only) and check every path exists."""
     files = []
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(os.path.join(path, name) for name in os.listdir(path) if name.lower().endswith(suffixes))
+            found = sorted(os.path.join(path, name) for name in os.listdir(path)
+                           if name.lower().endswith(IMAGE_SUFFIXES + (ARRAY_SUFFIX,)))
             if not found:
-                kinds = ", ".join(suffixes) if len(suffixes) == 1 else f"image ({', '.join(IMAGE_SUFFIXES)}) or .npy"
-                raise InputError(f"{path}: folder has no {kinds} files")
+                raise InputError(f"{path}: folder has no image ({', '.join(IMAGE_SUFFIXES)}) or .npy files")
             files.extend(found)
         elif os.path.isfile(path):
             files.append(path)

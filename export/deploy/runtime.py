@@ -15,7 +15,6 @@ import onnxruntime as ort
 
 from ..files import manifest as manifests
 from ..files.io import sha256_file
-from .feeds import Feeds
 from .preprocess import InputError, Preprocess, collect_files, load_samples
 from .timing import random_batch, time_calls  # noqa: F401  (time_calls re-exported for the tools)
 from ..errors import InvalidInputError
@@ -124,11 +123,12 @@ class OnnxModel:
         self.name = self.manifest.get("model") or meta.graph_name
         self.precision = meta.custom_metadata_map.get("precision", "fp32")  # export.precision stamps variants
         inputs = self.session.get_inputs()
-        self.feeds = Feeds(inputs) if len(inputs) > 1 else None  # several inputs: fed from .npz files
+        if len(inputs) != 1:
+            raise InputError(f"{path}: model has {len(inputs)} inputs; this runner feeds exactly one")
         self.input_name = inputs[0].name
         # None marks a dynamic (symbolic) dimension; only the batch axis may be one.
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
-        if any(d is None for d in self.input_shape[1:]) and not self.feeds:
+        if any(d is None for d in self.input_shape[1:]):
             raise InputError(f"{path}: input shape {inputs[0].shape} has dynamic non-batch dims; "
                              "re-export with a fixed input size")
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -168,9 +168,6 @@ class OnnxModel:
 
     def run(self, batch):
         """Run one ``(N, *sample_shape)`` batch; returns the first output as a numpy array."""
-        if self.feeds:
-            raise InputError(f"{self.path}: model takes {len(self.feeds.names)} inputs ({', '.join(self.feeds.names)}); "
-                             "classify .npz files holding one array per input")
         batch = np.asarray(batch, dtype=np.float32)
         if batch.shape[1:] != self.sample_shape:
             raise InputError(f"batch shape {batch.shape} does not fit the model input {self._shape_text()}")
@@ -210,11 +207,8 @@ class OnnxModel:
 
     def classify(self, paths, top_k=5, batch_size=32):
         """Top-k classes per input, with softmax probabilities and labels when known."""
-        if self.feeds:
-            names, scores = self.feeds.run(self.session, paths, self.output_names[:1])
-        else:
-            names, samples = self.load(paths)
-            scores = self.predict(samples, batch_size)
+        names, samples = self.load(paths)
+        scores = self.predict(samples, batch_size)
         probs = softmax(scores.reshape(len(scores), -1))
         k = min(top_k, probs.shape[1])
         results = []

@@ -4,8 +4,9 @@ One JSON per artifact folder: inputs/outputs (name, shape with ``null`` for a dy
 dtype, layout), preprocessing, classes/labels/dataset, where the weights came from, the sha256
 and size of every file, and the versions that produced them. When lower-precision copies of
 ``model.onnx`` were exported, ``variants`` maps ``int8`` / ``fp16`` to their file, sha256, the
-sha256 of the FP32 file they were made from, and how (calibration source, method, samples,
-nodes kept in FP32); ``model.onnx`` itself is FP32. Zoo facts are read by duck typing
+sha256 of the FP32 file they were made from, and how (INT8: ``method`` static or dynamic and
+why; static: calibration source, method, samples; dynamic: the op types quantized and those
+left in FP32; nodes kept in FP32); ``model.onnx`` itself is FP32. Zoo facts are read by duck typing
 (``net.zoo_name``, ``net.zoo_config``, ``net.zoo_manifest``); ``export`` never imports hybridzoo.
 """
 import json

@@ -73,7 +73,7 @@ def quantize_int8(source, target, calibration, keep_fp32=DEFAULT_KEEP_FP32):
     if not any(node.op_type == "QuantizeLinear" for node in result.graph.node):
         raise PrecisionError(f"{source}: no operator could be quantized (kept in FP32: {', '.join(kept) or 'none'}); "
                              "INT8 would gain nothing, export FP32 or FP16 instead")
-    _stamp_metadata(result, props, INT8)
+    stamp_metadata(result, props, INT8)
     with atomic_path(target) as tmp_target:
         onnx.save(result, tmp_target)
     return {"format": "QDQ", "weights": "int8, per output channel", "activations": "uint8, per tensor",
@@ -101,7 +101,7 @@ def fp32_nodes(model, keep):
     return kept
 
 
-def _stamp_metadata(model, props, precision):
+def stamp_metadata(model, props, precision):
     """The FP32 file's metadata ``props`` (model, preprocessing, labels) plus ``precision``."""
     helper.set_model_props(model, dict(props, precision=precision))
 
@@ -157,7 +157,7 @@ def convert_fp16(source, target):
         # clamps into range (by design: that is the conversion); the check against FP32 judges it.
         warnings.simplefilter("ignore", UserWarning)
         converted = float16.convert_float_to_float16(model, keep_io_types=True)
-    _stamp_metadata(converted, props, FP16)
+    stamp_metadata(converted, props, FP16)
     onnx.checker.check_model(converted)
     with atomic_path(target) as tmp:
         onnx.save(converted, tmp)

@@ -26,13 +26,17 @@ import onnxruntime as ort
 from . import PrecisionError
 from .calibrate import Calibration, select
 from .convert import DEFAULT_KEEP_FP32, convert_fp16, quantize_int8
+from .dynamic import DYNAMIC, METHODS, STATIC, choose_method, quantize_dynamic_int8
+from .sequence import PERPLEXITY_WARN_PERCENT, FeedEvaluation
 from .serving import FILE_NAMES, FP16, FP32, INT8
 from ..files.io import sha256_file
+from ..deploy.feeds import input_roles, random_feeds
 from ..deploy.runtime import session_options
 from ..errors import InvalidInputError
 
 CHECK_SAMPLES = 64  # calibration-style inputs compared when there is no labelled test split
 RANDOM_SAMPLES = 16  # seeded random inputs for FP16 when there are no real ones
+RANDOM_SEQUENCES, RANDOM_STEPS = 64, 32  # seeded random sequences for a multi-input graph without data
 INT8_DROP_WARN_POINTS = 0.5  # warn when INT8 loses more test accuracy than this
 # float16's machine epsilon is 9.8e-4; 1e-2 of the output scale leaves room for ~10 epsilons of
 # rounding accumulated through a deep net (measured: 4e-4 for ResNet-50, 5e-4 for DenseNet-121),
@@ -52,19 +56,25 @@ class Evaluation:
 
 @dataclass
 class PrecisionPlan:
-    """Which variants to write, with their calibration and evaluation data."""
+    """Which variants to write, with their calibration and evaluation data. ``method``: INT8 by
+    static (calibrated) or dynamic quantization; None chooses from the graph
+    (:func:`~export.precision.dynamic.choose_method`). ``calibration_hint``: why there is no
+    calibration data (e.g. "the imagenet dataset is not available here"), for the error static
+    quantization then raises. ``evaluation``: an :class:`Evaluation` (one image input) or an
+    object with ``check(fp32_path, path, precision)`` (:mod:`.sequence`)."""
 
     int8: bool = False
     fp16: bool = False
     calibration: Optional[Calibration] = None
     keep_fp32: tuple = DEFAULT_KEEP_FP32
-    evaluation: Optional[Evaluation] = None
+    evaluation: Optional[object] = None
     trained: Optional[bool] = None
+    method: Optional[str] = None
+    calibration_hint: Optional[str] = None
 
     def __post_init__(self):
-        if self.int8 and self.calibration is None:
-            raise InvalidInputError("INT8 quantization needs calibration data: the model's training split or "
-                             "a folder of its input images / .npy files")
+        if self.method not in (None,) + METHODS:
+            raise InvalidInputError(f"unknown quantization method {self.method!r}: choose from {', '.join(METHODS)}")
 
     @property
     def precisions(self):
@@ -74,23 +84,50 @@ class PrecisionPlan:
         """Write the variants beside ``folder/source_name``; return ``(manifest entries, check reports)``."""
         source = os.path.join(folder, source_name)
         entries, checks = {}, {}
+        method, reason = self._method(source) if self.int8 else (None, None)
         evaluation = self._evaluation(source) if check else None
-        reference = run_file(source, evaluation.inputs) if check else None
+        reference = run_file(source, evaluation.inputs) if check and isinstance(evaluation, Evaluation) else None
         for precision in self.precisions:
             target = os.path.join(folder, FILE_NAMES[precision])
-            if precision == INT8:
-                info = quantize_int8(source, target, self.calibration, self.keep_fp32)
-                info["calibration"] = self.calibration.record()
+            if precision == INT8 and method == DYNAMIC:
+                info = dict(quantize_dynamic_int8(source, target, self.keep_fp32), method_reason=reason)
+            elif precision == INT8:
+                info = dict(quantize_int8(source, target, self.calibration, self.keep_fp32), method=STATIC,
+                            method_reason=reason, calibration=self.calibration.record())
             else:
                 info = convert_fp16(source, target)
             entries[precision] = dict(_files(folder, precision, source_name), **info)
             if check:
-                checks[precision] = self._check(precision, target, reference, evaluation)
+                # dynamic ranges span the batch: judge one input per run, as a single request is served
+                batch = 1 if precision == INT8 and method == DYNAMIC else EVAL_BATCH
+                checks[precision] = self._check(precision, target, reference, evaluation, source, batch)
         return entries, checks
+
+    def _method(self, source):
+        """``(method, why)``; static without calibration data raises an InvalidInputError naming what the
+        graph needs (images for one image input; for token ids and the like: dynamic, nothing)."""
+        model = onnx.load(source, load_external_data=False)
+        method, reason = (self.method, "chosen (--quantize-method)") if self.method else choose_method(model)
+        if method == STATIC and self.calibration is None:
+            roles = input_roles(model)
+            if len(roles) == 1 and len(roles[0].dims) == 4:
+                raise InvalidInputError(f"no calibration data{': ' + self.calibration_hint if self.calibration_hint else ''}; "
+                                 "pass --calib DIR with a few hundred of the model's training images (or "
+                                 "preprocessed .npy arrays)")
+            raise InvalidInputError(f"static INT8 calibrates one image input, and this model takes {len(roles)} "
+                             f"({', '.join(f'{r.name}: {r.role}' for r in roles)}); sequence models are quantized "
+                             "dynamically: use --quantize-method dynamic (the default for graphs without "
+                             "convolutions), which needs no calibration data")
+        return method, reason
 
     def _evaluation(self, source):
         if self.evaluation is not None:
             return self.evaluation
+        roles = input_roles(source)
+        if len(roles) > 1 or roles[0].role != "tensor":  # token ids, lengths, states: all fed
+            feeds = random_feeds(roles, RANDOM_SEQUENCES, RANDOM_STEPS)
+            return FeedEvaluation(feeds, f"seeded random inputs ({RANDOM_SEQUENCES} x {RANDOM_STEPS} steps; "
+                                         "no real data given)")
         if self.calibration is not None:
             pool = self.calibration.pool
             inputs = pool[select(len(pool), CHECK_SAMPLES, seed=1)]
@@ -99,23 +136,33 @@ class PrecisionPlan:
         inputs = np.random.default_rng(0).standard_normal((RANDOM_SAMPLES,) + shape).astype(np.float32)
         return Evaluation(inputs, "seeded standard-normal inputs (no real data given)")
 
-    def _check(self, precision, path, reference, evaluation):
-        result = dict(compare(reference, run_file(path, evaluation.inputs), evaluation, precision),
-                      file=FILE_NAMES[precision], warning=None)
+    def _check(self, precision, path, reference, evaluation, source, batch=EVAL_BATCH):
+        if isinstance(evaluation, Evaluation):
+            result = dict(compare(reference, run_file(path, evaluation.inputs, batch), evaluation, precision), batch=batch)
+        else:
+            result = evaluation.check(source, path, precision)
+        result.update(file=FILE_NAMES[precision], warning=None)
         if precision == FP16:
-            result["tolerance"] = fp16_tolerance(reference)
+            result["tolerance"] = FP16_RTOL * max(1.0, result["max_abs_fp32"])
             result["passed"] = result["max_abs_error"] <= result["tolerance"]
             if not result["passed"]:
                 raise PrecisionError(f"{FILE_NAMES[FP16]} disagrees with FP32 (max error {result['max_abs_error']:.3g} > "
                                      f"tolerance {result['tolerance']:.3g} on {evaluation.source}); nothing was "
                                      "written. Please report it with the model name and options")
-        if evaluation.labels is None:
+        if "perplexity_change_percent" in result:
+            if result["perplexity_change_percent"] > PERPLEXITY_WARN_PERCENT and precision == INT8:
+                result["warning"] = (f"INT8 raises held-out perplexity by {result['perplexity_change_percent']:.2f} % "
+                                     f"(limit {PERPLEXITY_WARN_PERCENT} %); try keeping layers in FP32 (--keep-fp32)")
+            elif self.trained is False:
+                result["warning"] = "untrained weights: perplexity cannot be judged; train the model for a meaningful check"
+        elif getattr(evaluation, "labels", None) is None:
             result["warning"] = ("untrained weights: accuracy cannot be judged; train the model "
                                  "(tools/train.py) for a meaningful check" if self.trained is False else
                                  "no labelled test split for this data: accuracy not measured")
         elif result["accuracy_drop_points"] > INT8_DROP_WARN_POINTS and precision == INT8:
             result["warning"] = (f"INT8 loses {result['accuracy_drop_points']:.2f} points of test accuracy; try "
-                                 "another calibration method, more samples, or keeping layers in FP32")
+                                 + ("keeping layers in FP32 (--keep-fp32)" if "relative_error" in result else
+                                    "another calibration method, more samples, or keeping layers in FP32"))
         return result
 
 
@@ -174,10 +221,14 @@ def format_variants(variants, checks):
     for precision, entry in (variants or {}).items():
         how = entry.get("calibration")
         detail = ""
+        kept = ", ".join(entry.get("fp32_nodes") or []) or "none"
         if how:
-            kept = ", ".join(entry.get("fp32_nodes") or []) or "none"
             detail = (f": {how['method']} on {how['samples']} of {how['pool']} samples ({how['source']}); "
                       f"FP32 layers: {kept}")
+        elif entry.get("method") == DYNAMIC:
+            ops = lambda counts: ", ".join(f"{op} x{n}" for op, n in counts.items()) or "none"
+            detail = (f": dynamic (nothing calibrated); int8 {ops(entry['quantized'])}; FP32 ops "
+                      f"{ops(entry['fp32'])}; FP32 layers: {kept}")
         lines.append(f"{precision:<5} {entry['file']}{detail} ({entry['seconds']:.1f} s)")
         check = (checks or {}).get(precision)
         if check is None:
@@ -186,10 +237,18 @@ def format_variants(variants, checks):
         if "fp32_accuracy" in check:
             row += (f" accuracy fp32 {check['fp32_accuracy']:.4f} -> {precision} {check[f'{precision}_accuracy']:.4f}"
                     f" ({0.0 - check['accuracy_drop_points']:+.2f} points),")
+        if "fp32_perplexity" in check:
+            row += (f" perplexity fp32 {check['fp32_perplexity']:.4f} -> {precision} "
+                    f"{check[f'{precision}_perplexity']:.4f} ({check['perplexity_change_percent']:+.2f} %),")
         row += f" top-1 agreement {check['top1_agreement']:.4f}, max |err| {check['max_abs_error']:.2e}"
+        if "relative_error" in check:
+            row += f", relative error {check['relative_error']:.2e}"
         if "tolerance" in check:
             row += f" (tolerance {check['tolerance']:.1e}: {'pass' if check['passed'] else 'FAIL'})"
         lines.append(row)
+        if len(check.get("outputs") or ()) > 1:
+            lines.append("      per output: " + "; ".join(f"{name} top-1 {o['top1_agreement']:.4f}, relative error "
+                                                        f"{o['relative_error']:.2e}" for name, o in check["outputs"].items()))
         if check.get("warning"):
             warnings.setdefault(check["warning"], []).append(precision)
     return lines, [f"{', '.join(names)}: {text}" for text, names in warnings.items()]

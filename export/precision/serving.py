@@ -58,7 +58,11 @@ def compare_latency(models, batch_sizes, repeats=50, warmup=3, seed=0):
     names = list(models)
     rows = []
     for batch in batch_sizes:
-        data = random_batch(rng, batch, next(iter(models.values())).sample_shape)
+        first = next(iter(models.values()))
+        if hasattr(first, "random_batch"):  # a sequence model: token ids, lengths, states
+            data = first.random_batch(batch, rng)
+        else:
+            data = random_batch(rng, batch, first.sample_shape)  # refuses a batch that will not fit
         for model in models.values():
             for _ in range(warmup):
                 model.run(data)
