@@ -20,7 +20,8 @@ from .to_onnx import export_onnx
 
 
 def check(net, makers, input_sets, ctx=None, error=verify.max_error, repeats=0, progress=None, validate=None):
-    """Run ``net`` imperatively (the reference) and each backend ``makers[label]()`` builds on
+    """Run ``net`` imperatively (the reference; or ``net`` is a backend already, e.g. a checkpoint's
+    symbol bound to an executor) and each backend ``makers[label]()`` builds on
     every ``input_sets[key]`` (a list of arrays); return ``{"tolerance", "passed", "reference":
     {key: outputs}, "reference_latency_ms", "backends": {label: {"max_abs_error", "passed",
     "latency_ms"}}}`` with each backend's worst error over the sets. ``repeats`` timed runs (on
@@ -28,7 +29,7 @@ def check(net, makers, input_sets, ctx=None, error=verify.max_error, repeats=0, 
     ``validate(outputs)`` may refuse the reference's outputs before anything is compared."""
     ctx = ctx or verify.default_context()
     keys = sorted(input_sets)
-    imperative = verify.block_backend(net, hybridize=False, ctx=ctx)
+    imperative = verify.block_backend(net, hybridize=False, ctx=ctx) if isinstance(net, mx.gluon.Block) else net
     reference, latency = {}, None
     for key in keys:
         reference[key], ms = verify.timed(imperative, input_sets[key], repeats if key == keys[0] else 0)
@@ -82,29 +83,43 @@ def error_measure(net):
 
 def check_artifact(net, shape, batch, seed, prefix=None, onnx_path=None, ctx=None, providers=None,
                    progress=None):
-    """An artifact folder's agreement report: the imperative net vs hybridized, the symbol files at
+    """An artifact folder's agreement report: the imperative net (or a checkpoint's MXNet run, see
+    :func:`mxnet_backends`) vs hybridized, the symbol files at
     ``prefix`` and the ONNX file at ``onnx_path`` (those given) on one :func:`seeded_inputs` batch,
     with each backend's median latency; ``report["passed"]`` says whether all agree."""
     progress = progress or (lambda step: None)
     measure = error_measure(net)
     inputs = seeded_inputs(net, shape, batch, seed)
     release_memory()  # the ONNX writer's arrays, before backends load their copies
-    makers = {"hybridized": lambda: verify.block_backend(net, hybridize=True, ctx=ctx)}
+    # The reference runs first (a block's switches hybridization off; "hybridized" switches it back on).
+    (reference_name, reference), *others = mxnet_backends(net, ctx).items()
+    makers = {label: (lambda backend=backend: backend) for label, backend in others}
     if prefix:
         names = gluon_input_names(len(inputs))
-        makers["reloaded symbol"] = lambda: verify.symbol_backend(prefix, input_names=names, ctx=ctx)
+        reload = getattr(net, "reload", None) or (lambda prefix, ctx: verify.symbol_backend(prefix, input_names=names,
+                                                                                             ctx=ctx))
+        makers["reloaded symbol"] = lambda: reload(prefix, ctx)
     if onnx_path:
         makers["ONNX Runtime"] = lambda: verify.onnx_backend(onnx_path, providers)
-    progress(f"check: {REFERENCE}")
+    progress(f"check: {reference_name}")
     # A diverged net's outputs (NaN, 1e27) cannot be checked: refused, never called an exporter bug.
-    report = check(net, makers, {0: inputs}, ctx=ctx, error=measure, repeats=3, progress=progress,
+    report = check(reference, makers, {0: inputs}, ctx=ctx, error=measure, repeats=3, progress=progress,
                    validate=check_outputs)
     del report["reference"]
-    report["backends"] = {REFERENCE: {"max_abs_error": 0.0, "passed": True,
-                                      "latency_ms": report.pop("reference_latency_ms")},
+    report["backends"] = {reference_name: {"max_abs_error": 0.0, "passed": True,
+                                           "latency_ms": report.pop("reference_latency_ms")},
                           **report["backends"]}
     report.update(input_shape=list(inputs[0].shape), passed=all(r["passed"] for r in report["backends"].values()))
     return report
+
+
+def mxnet_backends(net, ctx):
+    """``{name: backend}`` of the MXNet runs, the reference first: a net imperative then hybridized,
+    or what a checkpoint (``export.checkpoint``) names (its symbol bound to an executor)."""
+    if hasattr(net, "mxnet_backends"):
+        return net.mxnet_backends(ctx)
+    return {REFERENCE: verify.block_backend(net, hybridize=False, ctx=ctx),
+            "hybridized": verify.block_backend(net, hybridize=True, ctx=ctx)}
 
 
 def agreement(net, inputs, workdir, name="model", input_shape=None, ctx=None, dynamic_axes=None,

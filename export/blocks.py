@@ -137,12 +137,13 @@ def prepare_block(net, input_shapes, input_dtypes, seed=0, ctx=None, hybridize=T
 input_names = gluon_input_names  # the name callers use
 
 
-def block_symbol(net, count):
+def block_symbol(net, count, names=None):
     """The block's symbol, built as ``HybridBlock.export`` builds it (a legacy ``Symbol``;
-    a numpy-interface block is traced on numpy symbols in numpy mode)."""
+    a numpy-interface block is traced on numpy symbols in numpy mode); ``names``: its inputs'
+    names instead of Gluon's."""
     check_hybridizable(net)
     with block_mode(net) as numpy:
-        inputs = [mx.sym.var(n) for n in input_names(count)]
+        inputs = [mx.sym.var(n) for n in names or input_names(count)]
         outputs = net(*[x.as_np_ndarray() for x in inputs] if numpy else inputs)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]

@@ -69,13 +69,14 @@ class PrecisionError(ExportError, RuntimeError):
 
 
 class AgreementError(ExportError, RuntimeError):
-    """An exported backend's output differs from the imperative net beyond the tolerance."""
+    """An exported backend's output differs from MXNet's (the imperative net's) beyond the tolerance."""
 
     def __init__(self, name, report):
         self.name, self.report = name, report
         failed = [(b, r) for b, r in report["backends"].items() if not r["passed"]]
         detail = ", ".join(f"{b} max error {r['max_abs_error']:.3g}" for b, r in failed)
-        super().__init__(f"{name}: exported outputs disagree with the imperative net ({detail} > "
+        reference = next(iter(report["backends"]), "imperative")  # the reference backend: a net's imperative run
+        super().__init__(f"{name}: exported outputs disagree with MXNet ({reference}) ({detail} > "
                          f"tolerance {report['tolerance']:.3g}); nothing was written. This is an exporter "
                          "bug: please report it with the model name and options")
 

@@ -6,6 +6,7 @@ A *backend* is a function ``inputs (list of numpy arrays) -> outputs (list of nu
 prefix and an ONNX file. ``compare`` runs each against the reference and reports the max abs
 error, the tolerance ``1e-4 * max(1, max|ref|)``, pass/fail and the median latency.
 """
+import os
 import time
 import warnings
 
@@ -57,6 +58,35 @@ def block_backend(net, hybridize=None, ctx=None):
 
 def symbol_backend(prefix, epoch=0, input_names=("data",), ctx=None):
     return block_backend(reload_symbol(prefix, epoch, input_names, ctx), ctx=ctx)
+
+
+def executor_backend(sym, params, input_names, ctx=None):
+    """Run ``sym`` as the Module API does at inference: bound to ``params`` (numpy) for each
+    batch's shapes and dtypes; inputs the caller does not feed (training heads' labels, which
+    inference ignores) get zeros of their inferred shape."""
+    os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")  # not a log line per bind ("MKLDNN is activated")
+    ctx = ctx or default_context()
+    arrays = {k: mx.nd.array(v, ctx=ctx, dtype=v.dtype) for k, v in params.items()}
+    aux_names, executors = sym.list_auxiliary_states(), {}
+
+    def bind(inputs):
+        feed = dict(zip(input_names, inputs))
+        arg_shapes, _, _ = sym.infer_shape(**{n: x.shape for n, x in feed.items()})
+        arg_types, _, _ = sym.infer_type(**{n: x.dtype for n, x in feed.items()})
+        args = {n: arrays[n] if n in arrays else mx.nd.zeros(s, ctx=ctx, dtype=t)
+                for n, s, t in zip(sym.list_arguments(), arg_shapes, arg_types)}
+        return sym.bind(ctx, args=args, aux_states={n: arrays[n] for n in aux_names}, grad_req="null")
+
+    def run(inputs):
+        key = tuple((x.shape, x.dtype.str) for x in inputs)
+        if key not in executors:
+            executors.clear()  # one bound executor at a time
+            executors[key] = bind(inputs)
+        executor = executors[key]
+        for name, x in zip(input_names, inputs):
+            executor.arg_dict[name][:] = mx.nd.array(x, ctx=ctx, dtype=x.dtype)
+        return _as_list(executor.forward(is_train=False))
+    return run
 
 
 def onnx_backend(path_or_session, providers=None, threads=None):

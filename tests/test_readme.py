@@ -159,3 +159,30 @@ def test_benchmark_tables_are_written_into_docs_and_say_what_made_them(tmp_path)
         text = table.read_text(encoding="utf-8")
         assert text.startswith("# Benchmark: ") and "Command: `" in text and "Machine: " in text, table.name
         assert "|---" in text, table.name
+
+
+def test_own_model_commands_run_as_written(tmp_path):
+    """"Your own model": a Module checkpoint named as the README names it, through its commands."""
+    import shlex
+
+    import mxnet as mx
+    data = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(mx.sym.flatten(mx.sym.relu(mx.sym.Convolution(data, num_filter=2, kernel=(3, 3)))),
+                               num_hidden=3, name="fc")
+    mod = mx.mod.Module(mx.sym.SoftmaxOutput(fc, name="softmax"), data_names=["data"], label_names=["softmax_label"])
+    mod.bind(data_shapes=[("data", (1, 3, 32, 32))], label_shapes=[("softmax_label", (1,))])
+    mod.init_params(mx.init.Normal(0.1))
+    mod.save_checkpoint(str(tmp_path / "model"), 2)
+    (tmp_path / "classes.txt").write_text("cat\ndog\nbird\n")
+    (tmp_path / "photos").mkdir()
+    from PIL import Image
+    Image.new("RGB", (48, 40), (200, 30, 90)).save(tmp_path / "photos" / "red.png")
+    lines = block_after("## Your own model", "bash").replace("\\\n", " ").splitlines()
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        assert words[0] == ".venv/bin/python" and words[1].startswith("tools/"), line
+        result = subprocess.run([sys.executable, str(ROOT / words[1]), *words[2:]], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "artifacts" / "model" / "report.json").is_file()
+    assert result.stdout.splitlines()[-1].split()[1] in ("cat", "dog", "bird")  # infer.py's top class, labelled

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Export zoo models as deployable artifacts: symbol JSON + params, model.onnx, manifest, report.
+"""Export zoo models or your own MXNet checkpoint as deployable artifacts: symbol JSON + params, model.onnx,
+manifest, report.
 
   python tools/export.py                                  # lenet_bn -> artifacts/ (trained if runs/ has it)
   python tools/export.py --model resnet18 --out artifacts/ --triton
@@ -10,6 +11,12 @@
   python tools/export.py --model resnet50 --quantize int8 --calib my_images/ --calib-samples 64
   python tools/export.py --model bert_small --quantize int8           # dynamic INT8: nothing to calibrate
   python tools/export.py --model resnet18 --classes 1000 --in-channels 3 --input-size 224 --params my.params
+  python tools/export.py --checkpoint my/model --input data:1x3x224x224 --labels classes.txt
+  python tools/export.py --gluoncv ssd_512_mobilenet1.0_voc --params ssd_finetuned.params
+
+Your own model: --checkpoint PREFIX (Module.save_checkpoint, HybridBlock.export), --symbol FILE
+--params FILE, or --gluoncv/--gluonnlp NAME --params FILE (fine-tuned), with --input shapes where
+none is recorded with the symbol, and preprocessing and labels for tools/infer.py.
 
 Weights: --params, else the newest trained run runs/MODEL-*/ of tools/train.py, else seeded
 untrained weights (--untrained forces those); each model's line says which. --params also takes
@@ -28,8 +35,10 @@ import contextlib
 import os
 import sys
 import tempfile
+import warnings
 
 from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
+from hybridzoo_tools import own_model
 
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
@@ -82,12 +91,13 @@ def parse_args(argv=None):
     run.add_argument("--no-verify", action="store_true", help="skip the agreement check and the variants' check against FP32")
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
-    args = parser.parse_args(argv)
+    own_model.add_arguments(parser)
+    args = own_model.check_arguments(parser, parser.parse_args(argv))
     if args.params and args.untrained:
         parser.error("give --params or --untrained, not both")
     if args.all and args.model:
         parser.error("give --model or --all, not both")
-    if not args.all and not args.model:
+    if not args.all and not args.model and not args.source:
         args.model = [DEFAULT_MODEL]
     args.format = [f.strip() for f in args.format.split(",") if f.strip()]
     if args.batch == "dynamic":
@@ -102,7 +112,7 @@ def parse_args(argv=None):
     args.dynamic_axes = parse_dynamic_axes(parser, args.dynamic_axes)
     import hybridzoo  # after --help: it loads MXNet
     try:
-        args.names = select_models(hybridzoo, args)
+        args.names = [args.name] if args.source else select_models(hybridzoo, args)
     except ValueError as err:
         parser.error(str(err))
     if args.params and len(args.names) != 1:
@@ -240,6 +250,7 @@ def export_one(name, args, ctx, providers, bar):
     """Export one model with a progress bar of its steps; return its report lines, weights
     record and the precision variants' warnings."""
     import hybridzoo
+    from export import export_checkpoint
     from export.artifacts.package import export_artifact, format_report
     from export.artifacts.triton import write_triton_model
     from export.precision.plan import format_variants
@@ -252,9 +263,6 @@ def export_one(name, args, ctx, providers, bar):
 
     bar.reset()
     progress("weights")
-    net, weights, origin = build(hybridzoo, name, args, ctx)
-    plan = precision_plan(net, weights, args)
-
     triton = []
 
     def write_triton(folder, manifest):  # inside the artifact's staging: a failure discards both
@@ -264,18 +272,25 @@ def export_one(name, args, ctx, providers, bar):
                                   layout=layout, labels=manifest.get("labels"))
         triton.append(f"{path} ({args.triton_precision})")
 
-    artifact = export_artifact(net, args.out, name, formats=args.format, opset=args.opset, batch=args.batch,
-                               optimize=not args.no_optimize, check=not args.no_verify, weights=weights,
-                               seed=args.seed, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes,
-                               precision=plan, progress=progress, finish=write_triton if args.triton else None)
+    options = dict(formats=args.format, opset=args.opset, batch=args.batch, optimize=not args.no_optimize,
+                   check=not args.no_verify, ctx=ctx, providers=providers, dynamic_axes=args.dynamic_axes,
+                   progress=progress, finish=write_triton if args.triton else None)
+    with warnings.catch_warnings(record=bool(args.source)) as caught:  # your own model's (labels dropped...): one line each
+        if args.source:
+            net, origin = own_model.load(args, ctx)
+            weights = net.weights
+            artifact = export_checkpoint(net, out_dir=args.out, precision=precision_plan(net, weights, args), **options)
+        else:
+            net, weights, origin = build(hybridzoo, name, args, ctx)
+            artifact = export_artifact(net, args.out, name, weights=weights, seed=args.seed,
+                                       precision=precision_plan(net, weights, args), **options)
     lines = [f"{name}: {origin} -> {artifact.path}"]
     if artifact.report:
         lines += ["  " + line for line in format_report(artifact.report)]
-    variant_lines, warnings = format_variants(artifact.manifest.get("variants"),
-                                              (artifact.report or {}).get("precision"))
+    variant_lines, notes = format_variants(artifact.manifest.get("variants"), (artifact.report or {}).get("precision"))
     lines += ["  " + line for line in variant_lines]
     lines += [f"  triton: {path}" for path in triton]
-    return lines, weights, warnings
+    return lines, weights, notes + own_model.export_warnings(caught)
 
 
 def precision_plan(net, weights, args):
@@ -350,7 +365,8 @@ def run(args):
         providers = resolve_providers("cuda,cpu" if args.ctx == "gpu" else ("cpu" if args.ctx == "cpu" else None))
         models = tqdm(args.names, desc="export", unit="model", disable=len(args.names) < 2, file=sys.stderr)
         # The steps of the model being exported (resnet152 takes half a minute), on terminals only.
-        steps = len(stages(args.format, not args.no_verify, args.quantize or args.fp16)) + 1  # + building the net with its weights
+        references = ("MXNet",) if args.source in ("checkpoint", "symbol") else ("imperative", "hybridized")
+        steps = len(stages(args.format, not args.no_verify, args.quantize or args.fp16, references)) + 1  # + the weights
         # Several models: exported in a worker process replaced when it has grown (MXNet keeps native
         # memory that grows model after model in one process: --all peaked at 1.35x its largest).
         with Worker() if len(args.names) > 1 else contextlib.nullcontext() as worker, \

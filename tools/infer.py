@@ -11,6 +11,8 @@
   python tools/infer.py artifacts/bert_small --bench 1,8 --seq-len 128           # every variant
 
 A detector (GluonCV's ids/scores/boxes outputs) prints its top boxes with labels and scores.
+A model with several inputs also takes .npz files holding arrays under the inputs' names (a BERT
+classifier's ids, token types and lengths; inputs left out are filled: lengths full, others 0).
 
 Preprocessing (colour, resize, scale, mean/std) and labels come from the manifest.json beside
 the model (or the ONNX metadata); a model exported with untrained weights gets a warning.
@@ -44,7 +46,8 @@ def parse_args(argv=None):
                                   epilog_title="examples")
     parser.add_argument("model", help="model.onnx, or the artifact folder holding it")
     parser.add_argument("inputs", nargs="*", help="image files (PNG/JPEG/...), folders, or .npy arrays; "
-                        "sequence models: text files (through the manifest's vocabulary) or .npy token ids")
+                        "sequence models: text files (through the manifest's vocabulary), .npy token ids, or .npz "
+                        "arrays by input name")
     parser.add_argument("--top-k", metavar="K", type=int, default=5, help="classes (detectors: boxes) to print per input (default 5)")
     parser.add_argument("--batch-size", metavar="N", type=int, default=32, help="inputs per run (default 32)")
     parser.add_argument("--providers", metavar="LIST", help="comma-separated, e.g. cuda,cpu (default: CUDA if available, else CPU)")

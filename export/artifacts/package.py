@@ -26,7 +26,7 @@ from ..errors import AgreementError, InvalidInputError  # noqa: F401  (Agreement
 from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
-from ..finite import check_block_params
+from ..finite import check_block_params, check_finite_params
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -44,12 +44,13 @@ class Artifact:
     report: dict
 
 
-def stages(formats=FORMATS, check=True, precision=False):
-    """The steps :func:`export_artifact` reports to ``progress``, in order."""
+def stages(formats=FORMATS, check=True, precision=False, references=(agreement.REFERENCE, "hybridized")):
+    """The steps :func:`export_artifact` reports to ``progress``, in order (``references``: the
+    MXNet runs checked first; a symbol checkpoint's: ``("MXNet",)``)."""
     symbol, onnx = "symbol" in formats, "onnx" in formats
     steps = ["symbol files"] * symbol + ["ONNX"] * onnx
     if check:
-        backends = [agreement.REFERENCE, "hybridized"] + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
+        backends = list(references) + ["reloaded symbol"] * symbol + ["ONNX Runtime"] * onnx
         steps += [f"check: {b}" for b in backends]
     return steps + ["precision variants"] * bool(precision) + ["manifest"]
 
@@ -67,6 +68,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     ``weights`` (``{"trained", "source", "seed"}``) is recorded in the manifest. ``precision``
     (an ``export.precision.PrecisionPlan``) adds INT8/FP16 copies of model.onnx, checked against
     it when ``check``; the manifest lists them under ``variants``, the report under ``precision``.
+    ``net`` may also be a checkpoint (:class:`export.checkpoint.model.Checkpoint`, see
+    :func:`export.export_checkpoint`): it writes its own files and names the MXNet runs it is
+    checked against.
     ``progress(step)`` is called as each of :func:`stages` starts. ``finish(folder, manifest)``
     runs on the complete folder before it is renamed into place (e.g. a Triton entry made from
     it): if it raises, the artifact is discarded too.
@@ -86,7 +90,11 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     shape = (batch or 1,) + sample
     if input_shape is None and agreement.described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
-    check_block_params(net)  # NaN/Inf weights of a diverged run: refused before any work
+    # NaN/Inf weights of a diverged run: refused before any work (a checkpoint: its params as given)
+    if hasattr(net, "collect_params"):
+        check_block_params(net)
+    else:
+        check_finite_params(net.params)
     target = os.path.join(out_dir, name)
     with staged_dir(target, owned=manifests.owned_files) as staging:  # keeps the user's files
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,
@@ -95,8 +103,9 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
         if check:
             prefix = os.path.join(staging, name) if "symbol" in formats else None
             onnx_path = os.path.join(staging, ONNX_NAME) if "onnx" in formats else None
-            report = agreement.check_artifact(net, shape, batch or CHECK_BATCH, seed, prefix, onnx_path, ctx,
-                                              providers, progress)
+            check_batch = batch or _check_batch(dynamic_axes, len(shape) if isinstance(shape, list) else 1)
+            report = agreement.check_artifact(net, shape, check_batch, seed, prefix, onnx_path, ctx, providers,
+                                              progress)
             report["model"] = name
         variants = {}
         if precision is not None and (report is None or report["passed"]):
@@ -122,16 +131,28 @@ def _write_formats(net, staging, name, shape, formats, opset, batch, optimize, s
     files = []
     if "symbol" in formats:
         progress("symbol files")
-        paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx,
-                              manifest=manifests.MANIFEST_NAME)
-        files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
+        if hasattr(net, "write_symbol"):  # a checkpoint: its own graph and params, as given
+            files += net.write_symbol(os.path.join(staging, name))
+        else:
+            paths = export_symbol(net, os.path.join(staging, name), shape, seed=seed, ctx=ctx,
+                                  manifest=manifests.MANIFEST_NAME)
+            files += [os.path.basename(paths["symbol"]), os.path.basename(paths["params"])]
         release_memory()  # HybridBlock.export's copy of the weights
     if "onnx" in formats:
         progress("ONNX")
-        export_onnx(net, os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
-                    optimize=optimize, seed=seed, dynamic_axes=dynamic_axes)
+        write = getattr(net, "write_onnx", None) or (lambda *a, **k: export_onnx(net, *a, seed=seed, **k))
+        write(os.path.join(staging, ONNX_NAME), shape, opset=opset, dynamic_batch=batch is None,
+              optimize=optimize, dynamic_axes=dynamic_axes)
         files.append(ONNX_NAME)
     return files
+
+
+def _check_batch(dynamic_axes, count):
+    """The verification batch of a dynamic-batch export: CHECK_BATCH, or 1 when ``dynamic_axes``
+    leaves some input's batch fixed (it replaces the dynamic batch of the inputs it leaves out)."""
+    if dynamic_axes is not None and (len(dynamic_axes) < count or any(0 not in a for a in dynamic_axes.values())):
+        return 1
+    return CHECK_BATCH
 
 
 def _manifest(net, staging, name, files, formats, opset, weights, seed, variants=None):
@@ -162,8 +183,10 @@ def _onnx_props(path):
 
 
 def format_report(report):
-    """The agreement table as text lines: backend, max error vs imperative, pass/fail, latency."""
-    lines = [f"{'backend':<16} {'max |err| vs imperative':>24} {'result':>6} {'latency ms':>11}"]
+    """The agreement table as text lines: backend, max error vs the reference (the first backend,
+    imperative for a net), pass/fail, latency."""
+    reference = next(iter(report["backends"]))
+    lines = [f"{'backend':<16} {'max |err| vs ' + reference:>24} {'result':>6} {'latency ms':>11}"]
     for backend, row in report["backends"].items():
         latency = "-" if row["latency_ms"] is None else f"{row['latency_ms']:.3f}"
         lines.append(f"{backend:<16} {row['max_abs_error']:>24.2e} {'pass' if row['passed'] else 'FAIL':>6} "

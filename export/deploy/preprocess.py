@@ -4,7 +4,7 @@ The spec is the manifest's ``preprocess`` block: ``color`` ("L" or "RGB"), ``inp
 ``[H, W]``, ``resize`` (shorter side before a centre crop, ImageNet style; ``None`` resizes
 straight to ``input_size``, as D2L's ``Resize`` does), ``scale`` (pixel values are multiplied
 by it, 1/255 maps to [0, 1]), ``mean``/``std`` (per channel, applied after scaling) and
-``layout`` (only "NCHW" is produced). Images are converted to the model's colour mode, as
+``layout`` ("NCHW", or "NHWC": channels last). Images are converted to the model's colour mode, as
 torchvision's image-folder loader does; ``.npy`` arrays are taken as already preprocessed and
 must match the model's per-sample shape exactly.
 
@@ -37,7 +37,7 @@ class InputError(InvalidInputError):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """How one image becomes a ``(C, H, W)`` float32 array."""
+    """How one image becomes a ``(C, H, W)`` float32 array (``(H, W, C)`` for layout NHWC)."""
 
     color: str
     input_size: Tuple[int, int]
@@ -51,6 +51,12 @@ class Preprocess:
     def channels(self):
         return 1 if self.color == "L" else 3
 
+    @property
+    def sample_shape(self):
+        """The array one image becomes, in the layout's order."""
+        height, width = self.input_size
+        return (height, width, self.channels) if self.layout == "NHWC" else (self.channels, height, width)
+
     @classmethod
     def from_dict(cls, spec):
         """Build from a manifest ``preprocess`` block (unknown keys are ignored)."""
@@ -60,9 +66,9 @@ class Preprocess:
         color = spec.get("color") or ("L" if spec.get("channels") == 1 else "RGB")
         if color not in ("L", "RGB"):
             raise InputError(f"manifest preprocess.color must be 'L' or 'RGB', got {color!r}")
-        layout = spec.get("layout", "NCHW")
-        if layout != "NCHW":
-            raise InputError(f"manifest preprocess.layout {layout!r} is not supported (only NCHW)")
+        layout = spec.get("layout") or "NCHW"
+        if layout not in ("NCHW", "NHWC"):
+            raise InputError(f"manifest preprocess.layout {layout!r} is not supported (NCHW or NHWC)")
         scale = spec.get("scale")
         size = _numbers(spec.get("input_size"), "input_size") or ()
         return cls(color=color, input_size=tuple(int(v) for v in size),
@@ -98,6 +104,8 @@ class Preprocess:
             array = array - np.asarray(self.mean, np.float32).reshape(-1, 1, 1)
         if self.std is not None:
             array = array / np.asarray(self.std, np.float32).reshape(-1, 1, 1)
+        if self.layout == "NHWC":
+            array = array.transpose(1, 2, 0)
         return np.ascontiguousarray(array, dtype=np.float32)
 
 

@@ -160,9 +160,9 @@ class OnnxModel:
         spec.setdefault("input_size", list(self.sample_shape[1:]))
         spec.setdefault("channels", self.sample_shape[0])
         preprocess = Preprocess.from_dict(spec)
-        if (preprocess.channels, *preprocess.input_size) != tuple(self.sample_shape):
-            raise InputError(f"{self.path}: manifest preprocessing gives {preprocess.channels}x"
-                             f"{preprocess.input_size[0]}x{preprocess.input_size[1]} but the model takes "
+        if preprocess.sample_shape != tuple(self.sample_shape):
+            raise InputError(f"{self.path}: manifest preprocessing gives {'x'.join(map(str, preprocess.sample_shape))}"
+                             " but the model takes "
                              f"{self.sample_shape}; the manifest belongs to another export")
         return preprocess
 

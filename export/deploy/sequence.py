@@ -6,7 +6,8 @@ first input indexes, as for the character language models), and then::
 
     model.predict(["prompt.txt", "ids.npy"], top_k=3)   # [{"input", "top": [{"class", "label", "prob"}]}]
 
-Inputs: a text file, tokenized through the vocabulary (characters when every token is one
+Inputs: an ``.npz`` file holding arrays under the inputs' names (every input it names, batch first
+or one sample; the others filled as below), a text file, tokenized through the vocabulary (characters when every token is one
 character, else whitespace-separated words; case folded when the vocabulary has no capitals;
 runs of spaces and characters outside a character vocabulary that holds " " become one space,
 as D2L's preprocessing does, else unknown characters are ``<unk>``), or a ``.npy`` array for the first input (token ids
@@ -91,6 +92,9 @@ class SequenceModel:
         """``[(name, array for the first input, batch first)]`` from text files and ``.npy`` arrays."""
         loaded = []
         for path in paths:
+            if path.endswith(".npz"):
+                loaded.append((path, _npz_arrays(path, self.roles)))
+                continue
             if path.endswith(".npy"):
                 try:
                     array = np.load(path, allow_pickle=False)
@@ -117,8 +121,11 @@ class SequenceModel:
         results = []
         for name, array in self.load(paths):
             try:
-                feeds = complete_feeds(self.roles, array) if self.roles[0].role == IDS else \
-                    _fill(self.roles, array.astype(self.roles[0].dtype))
+                if isinstance(array, dict):  # an .npz file's arrays by input name
+                    feeds = _fill(self.roles, array.pop(self.input_name), array)
+                else:
+                    feeds = complete_feeds(self.roles, array) if self.roles[0].role == IDS else \
+                        _fill(self.roles, array.astype(self.roles[0].dtype))
             except ValueError as err:
                 raise InputError(f"{name}: {err}") from None
             probs = softmax(self._head(self.run(feeds)))
@@ -147,11 +154,30 @@ class SequenceModel:
         return self.labels[index] if self.labels and index < len(self.labels) else None
 
 
-def _fill(roles, first):
-    """Feeds for a first input of features: lengths the full sequence, other inputs 0."""
+def _fill(roles, first, given=None):
+    """Feeds for a first input of features (or ``given`` arrays by name): lengths the full
+    sequence, other inputs 0."""
     batch, seq = first.shape[:2]
-    feeds = {roles[0].name: first}
+    feeds = {roles[0].name: first, **(given or {})}
     for role in roles[1:]:
         value = seq if role.role == "length" else 0
-        feeds[role.name] = np.full(role.shape(batch, seq), value, role.dtype)
+        feeds.setdefault(role.name, np.full(role.shape(batch, seq), value, role.dtype))
     return feeds
+
+
+def _npz_arrays(path, roles):
+    """``{input name: array}`` of an ``.npz`` file, batch first, in the inputs' dtypes; it must hold
+    the first input and may hold any of the others."""
+    try:
+        with np.load(path, allow_pickle=False) as found:
+            arrays = {name: found[name] for name in found.files}
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable .npz file ({err})") from None
+    names = [r.name for r in roles]
+    unknown = sorted(set(arrays) - set(names))
+    if unknown or names[0] not in arrays:
+        raise InputError(f"{path}: the model's inputs are {', '.join(names)} (the first one needed); "
+                         f"the file holds {', '.join(sorted(arrays)) or 'nothing'}")
+    by_name = {r.name: r for r in roles}
+    return {name: (a[None] if a.ndim == len(by_name[name].dims) - 1 else a).astype(by_name[name].dtype)
+            for name, a in arrays.items()}

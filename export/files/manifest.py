@@ -49,15 +49,18 @@ def onnx_io(path):
 
 
 def preprocess(config):
-    """The ``preprocess`` block from a zoo config (None for non-image inputs or no config)."""
+    """The ``preprocess`` block from a zoo config (None for non-image inputs or no config);
+    ``input_shape`` is ``(C, H, W)``, or ``(H, W, C)`` when the config's ``layout`` is NHWC."""
     shape = tuple(getattr(config, "input_shape", ()) or ())
     if len(shape) != 3:
         return None
+    layout = getattr(config, "layout", "NCHW")
+    channels, height, width = (shape[2], shape[0], shape[1]) if layout == "NHWC" else shape
     mean, std = getattr(config, "mean", None), getattr(config, "std", None)
-    return {"channels": shape[0], "color": "L" if shape[0] == 1 else "RGB",
-            "input_size": [shape[1], shape[2]], "resize": getattr(config, "resize", None),
-            "scale": 1 / 255, "mean": list(mean) if mean is not None else None,
-            "std": list(std) if std is not None else None, "layout": "NCHW"}
+    return {"channels": channels, "color": "L" if channels == 1 else "RGB",
+            "input_size": [height, width], "resize": getattr(config, "resize", None),
+            "scale": getattr(config, "scale", 1 / 255), "mean": list(mean) if mean is not None else None,
+            "std": list(std) if std is not None else None, "layout": layout}
 
 
 def weights_info(net=None, initialized_here=False, seed=None, source=None):
