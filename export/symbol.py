@@ -31,26 +31,21 @@ def export_symbol(net, prefix, input_shape=None, epoch=0, seed=0, ctx=None, mani
         raise InvalidInputError("input_shape is required for a net without a zoo_config, e.g. "
                          "input_shape=(1, 3, 224, 224) (batch axis included)")
     shapes, dtypes = list(shapes.values()), list(dtypes.values())
-    with blocks.block_mode(net):  # a numpy-interface net is traced in numpy mode
-        return _export(net, prefix, shapes, dtypes, epoch, seed, ctx, manifest)
-
-
-def _export(net, prefix, shapes, dtypes, epoch, seed, ctx, manifest):
-    """export_symbol's work, in the block's array mode."""
-    initialized = blocks.prepare_block(net, shapes, dtypes, seed=seed, ctx=ctx)
-    check_block_params(net, "retrain or pass other params")
     prefix = os.fspath(prefix)
     directory, base = os.path.split(os.path.abspath(prefix))
     names = [f"{base}-symbol.json", f"{base}-{int(epoch):04d}.params"]
-    with work_dir(directory, f".{base}.") as tmp:
-        try:
-            net.export(os.path.join(tmp, base), epoch=epoch)
-        except mx.base.MXNetError as err:  # a full disk, a folder made read-only meanwhile
-            raise WriteError(f"cannot write the symbol files of {prefix}: {mxnet_reason(err)}; free some "
-                             "space or choose another folder") from None
-        _normalize_versions(os.path.join(tmp, names[0]))
-        for name in names:
-            os.replace(os.path.join(tmp, name), os.path.join(directory, name))
+    with blocks.block_mode(net):  # a numpy-interface net is traced in numpy mode
+        initialized = blocks.prepare_block(net, shapes, dtypes, seed=seed, ctx=ctx)
+        check_block_params(net, "retrain or pass other params")
+        with work_dir(directory, f".{base}.") as tmp:
+            try:
+                net.export(os.path.join(tmp, base), epoch=epoch)
+            except mx.base.MXNetError as err:  # a full disk, a folder made read-only meanwhile
+                raise WriteError(f"cannot write the symbol files of {prefix}: {mxnet_reason(err)}; free some "
+                                 "space or choose another folder") from None
+            _normalize_versions(os.path.join(tmp, names[0]))
+            for name in names:
+                os.replace(os.path.join(tmp, name), os.path.join(directory, name))
     paths = {"symbol": os.path.join(directory, names[0]), "params": os.path.join(directory, names[1])}
     if manifest:
         paths["manifest"] = os.path.join(directory, manifest_name(base) if manifest is True else manifest)
@@ -84,8 +79,5 @@ def symbol_manifest(net, shapes, dtypes, directory, names, initialized, seed):
     _, out_types, _ = sym.infer_type(**dict(zip(in_names, dtypes)))
     inputs = [manifests.io_entry(n, s, t) for n, s, t in zip(in_names, shapes, dtypes)]
     outputs = [manifests.io_entry(n, s, t) for n, s, t in zip(sym.list_outputs(), out_shapes, out_types)]
-    return manifests.build(
-        model=getattr(net, "zoo_name", None), inputs=inputs, outputs=outputs,
-        config=getattr(net, "zoo_config", None),
-        weights=manifests.weights_info(net, initialized_here=initialized, seed=seed),
-        files=manifests.file_entries(directory, names), versions_=manifests.versions(net))
+    return manifests.build(inputs=inputs, outputs=outputs, files=manifests.file_entries(directory, names),
+                           **manifests.describe(net, initialized_here=initialized, seed=seed))

@@ -38,7 +38,7 @@ import tempfile
 import warnings
 
 from hybridzoo_tools import _cli  # first: keeps this folder (and its export.py) off sys.path
-from hybridzoo_tools import own_model
+from hybridzoo_tools import own_model, zoo_export
 
 # With no arguments: the README's first command. Trained weights when tools/train.py's default
 # run exists, else untrained weights under --seed (the manifest then says "trained": false).
@@ -201,55 +201,17 @@ def remove_if_empty(folder):
         pass
 
 
-def build(hybridzoo, name, args, ctx):
-    """The net with its weights, the manifest's ``weights`` record, and a line saying which."""
-    from export.block_inputs import zoo_input_dtypes
-    from export.blocks import check_block_input
-    from hybridzoo import weights
-    from hybridzoo.seeded import init_model
-
-    kwargs = {k: v for k, v in (("classes", args.classes), ("in_channels", args.in_channels),
-                                ("input_size", args.input_size)) if v is not None}
-    net = hybridzoo.get_model(name, **kwargs)
-    net.collect_params().setattr("grad_req", "null")  # no gradient buffers: one copy of the weights less
-    if len(zoo_input_dtypes(net) or [None]) == 1:  # one input: too small names the smallest size
-        check_block_input(net, (1,) + tuple(net.zoo_config.input_shape))
-    source = args.params or (None if args.untrained else weights.find_trained_run(name))
-    if source is None:
-        # Seeded init with BatchNorm statistics randomized, so the agreement check exercises
-        # them (identity BatchNorm would hide conversion bugs).
-        init_model(net, args.seed, ctx=ctx)
-        return net, {"trained": False, "source": None, "seed": args.seed}, f"untrained (seed {args.seed}) weights"
-    try:
-        record, origin = weights.load_weights(net, name, source, ctx)
-    except ValueError as err:
-        if args.params:
-            raise
-        raise ValueError(f"{err}; or pass --untrained for seeded weights") from None
-    return net, record, origin
-
-
-def untrained_note(names):
-    """The hint after exporting untrained weights that no trained run replaced."""
-    from hybridzoo import get_config
-    from hybridzoo.sequence_train import TRAINABLE
-    if len(names) == 1 and names[0] in TRAINABLE:
-        return (f"note: no trained weights in runs/{names[0]}-*/; for real ones run python tools/train_sequence.py "
-                f"--model {names[0]}, then this again")
-    if len(names) == 1 and get_config(names[0]).inputs:  # the tiny SSD, FCN, BERT: no bundled data
-        return f"note: no trained weights in runs/{names[0]}-*/ and no bundled data trains {names[0]}; pass --params"
-    if len(names) == 1:
-        which, model = f"runs/{names[0]}-*/", names[0]
-    else:
-        which, model = f"runs/ for {len(names)} models ({', '.join(names[:3])}, ...)", "NAME"
-    return (f"note: no trained weights in {which}; for real ones run python tools/train.py --model {model} "
-            "--dataset digits, then this again")
+def precision_plan(net, weights, args):
+    """:func:`hybridzoo_tools.zoo_export.precision_plan` with this run's flags."""
+    return zoo_export.precision_plan(net, weights, int8=args.quantize, fp16=args.fp16, calib=args.calib,
+                                     calib_samples=args.calib_samples, calib_method=args.calib_method,
+                                     keep_fp32=args.keep_fp32, method=args.quantize_method)
 
 
 def export_one(name, args, ctx, providers, bar):
     """Export one model with a progress bar of its steps; return its report lines, weights
     record and the precision variants' warnings."""
-    import hybridzoo
+    import hybridzoo  # noqa: F401  (first in a worker process: MXNet's thread setup)
     from export import export_checkpoint
     from export.artifacts.package import export_artifact, format_report
     from export.artifacts.triton import write_triton_model
@@ -281,7 +243,9 @@ def export_one(name, args, ctx, providers, bar):
             weights = net.weights
             artifact = export_checkpoint(net, out_dir=args.out, precision=precision_plan(net, weights, args), **options)
         else:
-            net, weights, origin = build(hybridzoo, name, args, ctx)
+            net, weights, origin = zoo_export.net_with_weights(
+                name, ctx, args.params, args.untrained, args.seed, classes=args.classes,
+                in_channels=args.in_channels, input_size=args.input_size)
             artifact = export_artifact(net, args.out, name, weights=weights, seed=args.seed,
                                        precision=precision_plan(net, weights, args), **options)
     lines = [f"{name}: {origin} -> {artifact.path}"]
@@ -291,52 +255,6 @@ def export_one(name, args, ctx, providers, bar):
     lines += ["  " + line for line in variant_lines]
     lines += [f"  triton: {path}" for path in triton]
     return lines, weights, notes + own_model.export_warnings(caught)
-
-
-def precision_plan(net, weights, args):
-    """The INT8/FP16 variants asked for, with calibration and evaluation data (None when none).
-
-    Calibration: --calib, else the training split of the weights' dataset (never its test split);
-    evaluation: that dataset's test split when the weights are trained.
-    """
-    if not (args.quantize or args.fp16):
-        return None
-    from export.files.manifest import preprocess
-    from export.precision.calibrate import Calibration, from_folder
-    from export.precision.plan import Evaluation, PrecisionPlan
-    from hybridzoo import data
-
-    config, dataset = net.zoo_config, data.reference_dataset(net)
-    options = {k: v for k, v in (("samples", args.calib_samples), ("method", args.calib_method)) if v is not None}
-    calibration = evaluation = None
-    if config.inputs and args.calib:
-        raise ValueError(f"--calib: {net.zoo_name} takes {len(config.inputs)} inputs (token ids, lengths, states...) "
-                         "and is quantized dynamically, which calibrates nothing; drop --calib")
-    if config.inputs:  # token ids, lengths, states: judged on held-out data, quantized dynamically
-        evaluation = sequence_evaluation(config.dataset)
-    elif args.calib:
-        calibration = from_folder(args.calib, config.input_shape, preprocess(config), **options)
-    elif dataset:
-        calibration = Calibration(data.split_arrays(dataset, config, train=True)[0],
-                                  f"{dataset} training split", **options)
-    if weights["trained"] and dataset and not config.inputs:
-        images, labels = data.split_arrays(dataset, config, train=False)
-        evaluation = Evaluation(images, f"{dataset} test split", labels)
-    return PrecisionPlan(int8=bool(args.quantize), fp16=args.fp16, calibration=calibration,
-                         keep_fp32=args.keep_fp32, evaluation=evaluation, trained=weights["trained"],
-                         method=args.quantize_method, calibration_hint=f"the {config.dataset} dataset is not available here")
-
-
-def sequence_evaluation(dataset):
-    """Held-out data of a sequence model's dataset (digits rows, held-out text), else None."""
-    from export.precision.sequence import FeedEvaluation, PerplexityEvaluation
-    from hybridzoo.sequence_train import held_out
-    found = held_out(dataset)
-    if found is None:
-        return None
-    if found[1] is None:
-        return PerplexityEvaluation(found[0], f"{dataset} held-out text")
-    return FeedEvaluation(dict(enumerate(found[0])), f"{dataset} test split", found[1])
 
 
 INTERRUPTED = "interrupted: models already exported are complete; none is left half-written"
@@ -386,7 +304,7 @@ def run(args):
                 if not worker:  # a worker releases its own after each model
                     release_memory()  # this model's arrays, before the next one is built
         if untrained and not args.untrained:
-            print(untrained_note(untrained))
+            print(zoo_export.untrained_note(untrained))
     except BaseException as err:
         if created:
             remove_if_empty(args.out)

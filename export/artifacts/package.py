@@ -26,7 +26,6 @@ from ..errors import AgreementError, InvalidInputError  # noqa: F401  (Agreement
 from ..memory import release_memory
 from ..files.io import atomic_write_text
 from ..files.staging import staged_dir
-from ..finite import check_block_params, check_finite_params
 from ..symbol import export_symbol
 from ..to_onnx import export_onnx
 
@@ -90,11 +89,6 @@ def export_artifact(net, out_dir, name=None, input_shape=None, formats=FORMATS, 
     shape = (batch or 1,) + sample
     if input_shape is None and agreement.described_inputs(net):  # token ids, lengths, states...: the config's
         shape = [tuple(s) for s in net.zoo_config.input_shapes(batch or 1)]
-    # NaN/Inf weights of a diverged run: refused before any work (a checkpoint: its params as given)
-    if hasattr(net, "collect_params"):
-        check_block_params(net)
-    else:
-        check_finite_params(net.params)
     target = os.path.join(out_dir, name)
     with staged_dir(target, owned=manifests.owned_files) as staging:  # keeps the user's files
         files = _write_formats(net, staging, name, shape, formats, opset, batch, optimize, seed, ctx,

@@ -92,6 +92,14 @@ def file_entries(directory, names):
             for name in sorted(names)}
 
 
+def describe(net, initialized_here=False, seed=None, opset=None):
+    """What a manifest says of ``net`` itself (duck-typed): ``{"model", "config", "weights",
+    "versions_"}``, keyword arguments of :func:`build`."""
+    return {"model": getattr(net, "zoo_name", None), "config": getattr(net, "zoo_config", None),
+            "weights": weights_info(net, initialized_here=initialized_here, seed=seed),
+            "versions_": versions(net, opset)}
+
+
 def build(model=None, inputs=(), outputs=(), config=None, weights=None, files=None,
           versions_=None, variants=None):
     """A complete manifest dict in the documented key order (``variants`` only when there are some)."""
