@@ -133,3 +133,22 @@ def test_an_op_without_onnx_meaning_names_itself_and_the_way_out(numpy_mode, tmp
 
 def test_numpy_mode_is_off_after_the_numpy_tests():
     assert not mx.util.is_np_array() and not mx.util.is_np_shape()
+
+
+@pytest.mark.parametrize("name", ["resnet18", "transformer_block"])
+def test_the_export_tool_takes_a_numpy_mode_checkpoint(name, numpy_mode, tmp_path, capsys):
+    """tools/export.py --checkpoint on the files a numpy-mode net exported: MXNet (the symbol bound
+    as saved), the reloaded symbol and ONNX Runtime agree in the artifact's report."""
+    from _tools import load_tool
+    net, inputs = NUMPY_NETS[name]()
+    net.hybridize()
+    _run(net, inputs)
+    net.export(str(tmp_path / name))
+    npx.reset_np()  # as a user's shell would be: the tool reads the mode from the files
+    specs = [f"{n}:{'x'.join(map(str, x.shape))}:{np.dtype(x.dtype).name}" for n, x in zip(_names(inputs), inputs)]
+    status = load_tool("export").main(["--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "out"),
+                                       *[a for spec in specs for a in ("--input", spec)]])
+    npx.set_np()
+    assert status == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / name / "report.json").read_text())
+    assert report["passed"] and set(report["backends"]) >= {"reloaded symbol", "ONNX Runtime"}
