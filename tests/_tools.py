@@ -8,10 +8,11 @@ from pathlib import Path
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 
 
-def run_tool(name, *args, cwd, timeout=300):
-    """``python tools/<name>.py args...`` in ``cwd``; returns the CompletedProcess (text output)."""
+def run_tool(name, *args, cwd, timeout=300, env=None):
+    """``python tools/<name>.py args...`` in ``cwd``; returns the CompletedProcess (text output).
+    ``env``: the child's whole environment (default: this process's)."""
     return subprocess.run([sys.executable, str(TOOLS / f"{name}.py"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def run_code(code, cwd, timeout=300):

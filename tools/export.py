@@ -93,7 +93,9 @@ def parse_args(argv=None):
     run.add_argument("--ctx", default="auto", choices=("auto", "cpu", "gpu"),
                      help="MXNet context and ONNX Runtime provider: auto = GPU/CUDA when present, else CPU")
     own_model.add_arguments(parser)
-    args = own_model.check_arguments(parser, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    import hybridzoo  # after --help, before anything loads MXNet: hybridzoo sets its threads first
+    args = own_model.check_arguments(parser, args)
     if args.params and args.untrained:
         parser.error("give --params or --untrained, not both")
     if args.all and args.model:
@@ -111,7 +113,6 @@ def parse_args(argv=None):
         if args.batch < 1:
             parser.error(f"--batch takes a positive integer or 'dynamic', got {args.batch}")
     args.dynamic_axes = parse_dynamic_axes(parser, args.dynamic_axes)
-    import hybridzoo  # after --help: it loads MXNet
     try:
         args.names = [args.name] if args.source else select_models(hybridzoo, args)
     except ValueError as err:
