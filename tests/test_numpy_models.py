@@ -15,7 +15,7 @@ from mxnet.gluon import nn
 
 from export import export_onnx
 from export.onnx import UnsupportedOperatorError, export_model
-from hybridzoo.testing.numpy_nets import NUMPY_NETS, dynamic_axes
+from hybridzoo_tools.numpy_nets import NUMPY_NETS, dynamic_axes
 from op_harness import tolerance
 
 SECOND_BATCH = 3

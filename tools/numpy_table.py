@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Print the numpy-interface table: D2L's nets written in numpy mode (hybridzoo.testing.numpy_nets)
+"""Print the numpy-interface table: D2L's nets written in numpy mode (hybridzoo_tools.numpy_nets)
 x ONNX Runtime's max error against the imperative net and export_onnx's time, the coverage of
 MXNet's numpy interface, and the export time of a numpy-mode net against its legacy-API twin.
 
@@ -22,7 +22,7 @@ from mxnet import npx  # noqa: E402
 
 from export import export_onnx  # noqa: E402
 from export.onnx import numpy_interface_coverage  # noqa: E402
-from hybridzoo.testing import numpy_nets  # noqa: E402
+from hybridzoo_tools import numpy_nets  # noqa: E402
 
 # numpy-mode net at the book's width -> the zoo's legacy-API model of the same architecture
 TWINS = {"resnet18": (lambda: numpy_nets.resnet18((64, 128, 256, 512), 96), "resnet18"),

@@ -103,7 +103,25 @@ def manifest_from_metadata(metadata):
     return manifest
 
 
-class OnnxModel:
+class ManifestFacts:
+    """What a model's manifest tells its user: class labels, and a warning for untrained weights.
+    Needs ``self.name``, ``self.manifest``, ``self.labels``."""
+
+    TRAIN_HINT = "train it with tools/train.py and export again"
+
+    def untrained_warning(self):
+        """A sentence when the manifest says the weights are untrained (seeded), else None."""
+        weights = self.manifest.get("weights") or {}
+        if weights.get("trained") is not False:
+            return None
+        return (f"{self.name} has untrained (seed {weights.get('seed')}) weights (its manifest says "
+                f"\"trained\": false), so these predictions mean nothing; {self.TRAIN_HINT}")
+
+    def _label(self, index):
+        return self.labels[index] if self.labels and index < len(self.labels) else None
+
+
+class OnnxModel(ManifestFacts):
     """An ONNX Runtime session plus what the manifest says about its input and classes."""
 
     def __init__(self, path, providers=None, threads=None):
@@ -217,19 +235,6 @@ class OnnxModel:
             results.append({"input": name, "top": [
                 {"class": int(c), "label": self._label(c), "prob": float(row[c])} for c in top]})
         return results
-
-    def untrained_warning(self):
-        """A sentence when the manifest says the weights are untrained (seeded), else None."""
-        weights = self.manifest.get("weights") or {}
-        if weights.get("trained") is not False:
-            return None
-        return (f"{self.name} has untrained (seed {weights.get('seed')}) weights (its manifest says "
-                "\"trained\": false), so these classes mean nothing; train it with tools/train.py and export again")
-
-    def _label(self, index):
-        if self.labels and index < len(self.labels):
-            return self.labels[index]
-        return None
 
     def benchmark(self, batch_sizes, repeats=50, warmup=5, seed=0):
         """Latency percentiles and throughput for random inputs at each batch size."""

@@ -24,7 +24,7 @@ import onnxruntime as ort
 
 from .feeds import IDS, complete_feeds, input_roles, random_feeds
 from .preprocess import InputError
-from .runtime import read_model_manifest, resolve_providers, session_options, softmax
+from .runtime import ManifestFacts, read_model_manifest, resolve_providers, session_options, softmax
 
 DEFAULT_SEQ = 128  # sequence length of --bench inputs
 UNKNOWN = "<unk>"
@@ -54,8 +54,10 @@ def tokenize(text, vocab):
     return np.array([index.get(word, unknown) for word in text.split()], np.int64)
 
 
-class SequenceModel:
+class SequenceModel(ManifestFacts):
     """An ONNX Runtime session of a sequence model plus its input roles and vocabulary."""
+
+    TRAIN_HINT = "train it with tools/train_sequence.py and export again"
 
     def __init__(self, path, providers=None, threads=None, seq_len=DEFAULT_SEQ):
         if os.path.isdir(path):
@@ -135,23 +137,12 @@ class SequenceModel:
                     {"class": int(c), "label": self._label(c), "prob": float(scores[c])} for c in top]})
         return results
 
-    def untrained_warning(self):
-        """A sentence when the manifest says the weights are untrained (seeded), else None."""
-        weights = self.manifest.get("weights") or {}
-        if weights.get("trained") is not False:
-            return None
-        return (f"{self.name} has untrained (seed {weights.get('seed')}) weights (its manifest says "
-                "\"trained\": false), so these predictions mean nothing; train it and export again")
-
     def _head(self, outputs):
         heads = [o for o in outputs if o.ndim == 2]
         if heads:
             return heads[-1]
         first = outputs[0]  # (batch, steps, vocab), or time-major (steps, batch, vocab)
         return first[-1] if self.roles[0].shape("B", "S")[0] == "S" else first[:, -1]
-
-    def _label(self, index):
-        return self.labels[index] if self.labels and index < len(self.labels) else None
 
 
 def _fill(roles, first, given=None):

@@ -11,7 +11,7 @@ import numpy as onp
 from mxnet import autograd, init
 from mxnet.gluon import nn, rnn
 
-from .numpy_sequence_nets import EncoderBlock, RNNModel
+from hybridzoo_tools.numpy_sequence_nets import EncoderBlock, RNNModel
 
 IMAGE_BATCH = 2
 

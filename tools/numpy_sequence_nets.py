@@ -1,6 +1,6 @@
 """D2L's sequence models in numpy mode (its chapters 9.6, 11.3-11.7): the RNN language model
 and a Transformer encoder block whose attention masks keys with ``npx.sequence_mask``.
-Part of :mod:`hybridzoo.testing.numpy_nets`.
+Part of :mod:`hybridzoo_tools.numpy_nets`.
 """
 import math
 
