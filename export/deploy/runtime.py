@@ -103,6 +103,22 @@ def manifest_from_metadata(metadata):
     return manifest
 
 
+def open_model(path, providers=None, threads=None):
+    """``(model file, its manifest or None, providers, session)`` for a model file or the artifact
+    folder holding ``model.onnx``; the manifest is read (and the file checked against it) first."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.onnx")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such ONNX model; export one with tools/export.py")
+    manifest = read_model_manifest(path)  # first: refuses a model file its manifest does not describe
+    providers = resolve_providers(providers)
+    try:
+        session = ort.InferenceSession(path, session_options(threads), providers=providers)
+    except Exception as err:  # onnxruntime raises its own exception types per failure
+        raise InputError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
+    return path, manifest, providers, session
+
+
 class ManifestFacts:
     """What a model's manifest tells its user: class labels, and a warning for untrained weights.
     Needs ``self.name``, ``self.manifest``, ``self.labels``."""
@@ -125,17 +141,7 @@ class OnnxModel(ManifestFacts):
     """An ONNX Runtime session plus what the manifest says about its input and classes."""
 
     def __init__(self, path, providers=None, threads=None):
-        if os.path.isdir(path):
-            path = os.path.join(path, "model.onnx")
-        if not os.path.isfile(path):
-            raise InputError(f"{path}: no such ONNX model; export one with tools/export.py")
-        self.path = path
-        manifest = read_model_manifest(path)  # first: refuses a model file its manifest does not describe
-        self.providers = resolve_providers(providers)
-        try:
-            self.session = ort.InferenceSession(path, session_options(threads), providers=self.providers)
-        except Exception as err:  # onnxruntime raises its own exception types per failure
-            raise InputError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
+        self.path, manifest, self.providers, self.session = open_model(path, providers, threads)
         meta = self.session.get_modelmeta()
         self.manifest = manifest or manifest_from_metadata(meta.custom_metadata_map)
         self.name = self.manifest.get("model") or meta.graph_name

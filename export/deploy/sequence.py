@@ -16,15 +16,13 @@ lengths the sequence length, states 0. What is printed is the model's head: its 
 ``(batch, classes)`` output, else the first output at the last position (a language model's next
 token). ``random_batch`` gives seeded inputs for timing (``--bench``).
 """
-import os
 import re
 
 import numpy as np
-import onnxruntime as ort
 
 from .feeds import IDS, complete_feeds, input_roles, random_feeds
 from .preprocess import InputError
-from .runtime import ManifestFacts, read_model_manifest, resolve_providers, session_options, softmax
+from .runtime import ManifestFacts, open_model, softmax
 
 DEFAULT_SEQ = 128  # sequence length of --bench inputs
 UNKNOWN = "<unk>"
@@ -60,16 +58,10 @@ class SequenceModel(ManifestFacts):
     TRAIN_HINT = "train it with tools/train_sequence.py and export again"
 
     def __init__(self, path, providers=None, threads=None, seq_len=DEFAULT_SEQ):
-        if os.path.isdir(path):
-            path = os.path.join(path, "model.onnx")
+        path, manifest, self.providers, self.session = open_model(path, providers, threads)
         self.path, self.seq_len = path, seq_len
-        self.providers = resolve_providers(providers)
-        try:
-            self.session = ort.InferenceSession(path, session_options(threads), providers=self.providers)
-        except Exception as err:  # onnxruntime raises its own exception types per failure
-            raise InputError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
         meta = self.session.get_modelmeta()
-        self.manifest = read_model_manifest(path)
+        self.manifest = manifest
         self.name = self.manifest.get("model") or meta.graph_name
         self.precision = meta.custom_metadata_map.get("precision", "fp32")
         self.roles = input_roles(path)
